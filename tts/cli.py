@@ -1,0 +1,172 @@
+"""The ``voxclone`` command: argparse subcommands that parse, call the library and report.
+
+Every ``VoxcloneError`` becomes one line on stderr and exit status 2; no tracebacks for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from tts import __version__
+from tts.errors import VoxcloneError
+
+PROG = "voxclone"
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    """The text to speak: the argument, ``--text-file``, or stdin when the argument is ``-``."""
+    if args.text_file is not None:
+        if args.text is not None:
+            raise VoxcloneError("give the text either as an argument or with --text-file, not both")
+        try:
+            return Path(args.text_file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise VoxcloneError(f"text file not found: {args.text_file}") from None
+        except (UnicodeDecodeError, IsADirectoryError) as exc:
+            raise VoxcloneError(f"cannot read text file {args.text_file}: {exc}") from None
+    if args.text == "-":
+        return sys.stdin.read()
+    if args.text is None:
+        raise VoxcloneError("nothing to say: give TEXT, --text-file FILE, or - to read stdin")
+    return args.text
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from tts.audio import save_audio
+    from tts.synthesizer import EspeakEngine, Synthesizer
+
+    text = _read_text(args)
+    synthesizer = Synthesizer(engine=EspeakEngine(voice=args.espeak_voice))
+    if not args.quiet:
+        print(f"note: {synthesizer.note}", file=sys.stderr)
+    result = synthesizer.synthesize(text)
+    out = save_audio(args.output, result.wav, result.sample_rate)
+    if not args.quiet:
+        print(f"wrote {out} ({result.duration:.1f} s, {result.sample_rate} Hz, "
+              f"{result.num_chunks} chunk(s), engine {result.engine})")
+    return 0
+
+
+def cmd_text(args: argparse.Namespace) -> int:
+    from tts.text import normalize, to_phonemes
+
+    text = _read_text(args)
+    words = normalize(text)
+    print(words)
+    if args.phonemes:
+        tokens = to_phonemes(words, backend=args.backend, language=args.language,
+                             normalize_text=False)
+        sep = " " if args.backend == "g2p_en" else ""
+        print(sep.join("|" if t == " " else t for t in tokens))
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from data.prepare import prepare
+
+    options = {k: v for k, v in (("speaker", args.speaker), ("mic", args.mic)) if v is not None}
+    summary = prepare(args.recipe, Path(args.src), Path(args.out), backend=args.backend,
+                      language=args.language, workers=args.workers,
+                      val_fraction=args.val_fraction, min_duration=args.min_duration,
+                      max_duration=args.max_duration, seed=args.seed, limit=args.limit,
+                      progress=not args.quiet, **options)
+    print(summary.format())
+    return 0 if summary.kept else 2
+
+
+def _recipe_help() -> str:
+    try:
+        from data.recipes import RECIPES
+    except ImportError:  # pragma: no cover - data package broken or missing
+        return ""
+    lines = [f"  {name:<24}{recipe.description}" for name, recipe in RECIPES.items()]
+    return "recipes:\n" + "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Multi-speaker text-to-speech with few-shot voice cloning. "
+                    "Every subcommand has its own --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    say = sub.add_parser("say", help="speak text into a wav file",
+                         description="Speak TEXT (or a text file, or stdin) into a wav file. "
+                                     "Text of any length is split into sentences.")
+    say.add_argument("text", nargs="?", metavar="TEXT", help="what to say; - reads stdin")
+    say.add_argument("-f", "--text-file", metavar="FILE", help="read the text from FILE (UTF-8)")
+    say.add_argument("-o", "--output", default="out.wav", metavar="WAV",
+                     help="output file (default: %(default)s)")
+    say.add_argument("--espeak-voice", default="en-us", metavar="LANG",
+                     help="espeak-ng voice of the fallback engine (default: %(default)s)")
+    say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    say.set_defaults(func=cmd_say)
+
+    text = sub.add_parser("text", help="show how text is normalized and phonemized",
+                          description="Print TEXT as it will be spoken (numbers, dates, "
+                                      "abbreviations in words) and, with -p, its phonemes.")
+    text.add_argument("text", nargs="?", metavar="TEXT", help="text; - reads stdin")
+    text.add_argument("-f", "--text-file", metavar="FILE", help="read the text from FILE")
+    text.add_argument("-p", "--phonemes", action="store_true", help="also print phonemes "
+                      "(| marks word boundaries)")
+    text.add_argument("--backend", choices=("g2p_en", "espeak"), default="g2p_en",
+                      help="phonemizer: g2p_en (ARPAbet, English) or espeak (IPA, any language)")
+    text.add_argument("--language", default="en-us", help="espeak language (default: en-us)")
+    text.set_defaults(func=cmd_text)
+
+    prep = sub.add_parser("prepare", help="build a training manifest from a corpus",
+                          description="Validate, resample and cache mels and phonemes of a "
+                                      "corpus into OUT (manifest.jsonl, train.jsonl, val.jsonl).",
+                          epilog=_recipe_help(), formatter_class=argparse.RawTextHelpFormatter)
+    prep.add_argument("recipe", metavar="RECIPE", help="corpus layout (see the list below)")
+    prep.add_argument("src", metavar="SRC", help="corpus folder")
+    prep.add_argument("out", metavar="OUT", help="output folder")
+    prep.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    prep.add_argument("--val-fraction", type=float, default=0.05,
+                      help="share of each speaker's utterances for validation (default: 0.05)")
+    prep.add_argument("--backend", choices=("g2p_en", "espeak"), default="g2p_en",
+                      help="phonemizer (default: g2p_en)")
+    prep.add_argument("--language", default="en-us", help="espeak language (default: en-us)")
+    prep.add_argument("--min-duration", type=float, default=0.5,
+                      help="skip clips shorter than this many seconds after trimming")
+    prep.add_argument("--max-duration", type=float, default=30.0,
+                      help="skip clips longer than this many seconds")
+    prep.add_argument("--limit", type=int, default=None, help="use only the first N utterances")
+    prep.add_argument("--seed", type=int, default=0, help="seed of the train/validation split")
+    prep.add_argument("--speaker", default=None, help="speaker name (folder recipe)")
+    prep.add_argument("--mic", default=None, choices=("mic1", "mic2"), help="VCTK microphone")
+    prep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    prep.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _print_warning
+    try:
+        return args.func(args)
+    except VoxcloneError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = previous
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""The one exception family voxclone raises for bad input.
+
+The CLI turns any ``VoxcloneError`` into a one-line message and a non-zero exit; library callers
+catch the subclass they care about.
+"""
+
+
+class VoxcloneError(Exception):
+    """Base class: a user-facing problem with a clear one-line message."""
+
+
+class AudioError(VoxcloneError):
+    """Audio that cannot be used: missing, unreadable, empty, silent, too short."""
+
+
+class TextError(VoxcloneError):
+    """Text that cannot be spoken: empty after normalization, unknown symbols."""
+
+
+class ConfigError(VoxcloneError):
+    """A configuration with unknown keys, wrong types or inconsistent values."""
+
+
+class CheckpointError(VoxcloneError):
+    """A checkpoint that is corrupt, foreign, or of the wrong kind or version."""
+
+
+class DataError(VoxcloneError):
+    """A dataset folder or manifest that does not match its recipe."""
