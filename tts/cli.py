@@ -45,11 +45,10 @@ def cmd_say(args: argparse.Namespace) -> int:
 
     text = _read_text(args)
     synthesizer = Synthesizer(engine=EspeakEngine(voice=args.espeak_voice))
-    if not args.quiet:
-        print(f"note: {synthesizer.note}", file=sys.stderr)
     result = synthesizer.synthesize(text)
     out = save_audio(args.output, result.wav, result.sample_rate)
     if not args.quiet:
+        print(f"note: {synthesizer.note}", file=sys.stderr)
         print(f"wrote {out} ({result.duration:.1f} s, {result.sample_rate} Hz, "
               f"{result.num_chunks} chunk(s), engine {result.engine})")
     return 0
