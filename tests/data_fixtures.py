@@ -7,29 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from audio_fixtures import voiced_signal
 
 _FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "OPUS"),
             ".mp3": ("MP3", None)}
-
-
-def voiced(duration: float, sample_rate: int, f0: float = 130.0, seed: int = 0) -> np.ndarray:
-    """``(samples,)`` float32: harmonics of a gently gliding pitch under a syllable envelope."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(duration * sample_rate)) / sample_rate
-    pitch = f0 * (1 + 0.06 * np.sin(2 * np.pi * 0.8 * t))
-    phase = 2 * np.pi * np.cumsum(pitch) / sample_rate
-    wav = sum(np.sin(k * phase) / k for k in range(1, 12) if k * f0 < sample_rate / 2)
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3.0 * t) ** 2
-    fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.02)
-    wav = wav * envelope * fade + 0.003 * rng.standard_normal(len(t))
-    return (0.3 * wav / np.abs(wav).max()).astype(np.float32)
 
 
 def write_clip(path: Path, sample_rate: int, duration: float = 0.7, seed: int = 0,
                silent: bool = False) -> Path:
     """Write a voiced (or all-zero) clip; the format follows the suffix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    wav = np.zeros(int(duration * sample_rate), np.float32) if silent else voiced(
+    wav = np.zeros(int(duration * sample_rate), np.float32) if silent else voiced_signal(
         duration, sample_rate, f0=110.0 + 15 * (seed % 7), seed=seed)
     fmt, subtype = _FORMATS[path.suffix.lower()]
     sf.write(str(path), wav, sample_rate, format=fmt, subtype=subtype)
@@ -42,8 +30,8 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
-SENTENCES = ("The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
-             "It is easy to tell the depth of a well.", "These days a chicken leg is a rare dish.")
+SENTENCES = ("A small boat crossed the quiet harbour.", "Please put the green folder on my desk.",
+             "The train to the coast leaves at noon.", "Our neighbours painted their fence yellow.")
 
 
 def make_ljspeech(root: Path) -> Path:

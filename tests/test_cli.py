@@ -105,3 +105,23 @@ def test_installed_command_end_to_end(tmp_path):
     assert out.stat().st_size > 1000
     bad = subprocess.run([str(exe), "say", ""], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_prepare_through_the_cli(tmp_path, capsys):
+    from data_fixtures import make_ljspeech
+
+    src, out = make_ljspeech(tmp_path), tmp_path / "prepared"
+    assert main(["prepare", "ljspeech", str(src), str(out), "--workers", "1", "-q"]) == 0
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 3
+    assert "kept" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["prepare", "no-such-recipe", "SRC", "OUT"], "unknown recipe"),
+    (["prepare", "ljspeech", "/nonexistent/corpus", "OUT"], "/nonexistent/corpus"),
+])
+def test_prepare_bad_input(tmp_path, capsys, argv, message):
+    argv = [a.replace("OUT", str(tmp_path / "out")).replace("SRC", str(tmp_path)) for a in argv]
+    assert main([*argv, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("voxclone: error:") and message in err[0].lower()

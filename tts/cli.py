@@ -6,6 +6,7 @@ Every ``VoxcloneError`` becomes one line on stderr and exit status 2; no traceba
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 from collections.abc import Sequence
@@ -78,16 +79,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                       max_duration=args.max_duration, seed=args.seed, limit=args.limit,
                       progress=not args.quiet, **options)
     print(summary.format())
-    return 0 if summary.kept else 2
+    return 0
 
 
 def _recipe_help() -> str:
-    try:
-        from data.recipes import RECIPES
-    except ImportError:  # pragma: no cover - data package broken or missing
-        return ""
-    lines = [f"  {name:<24}{recipe.description}" for name, recipe in RECIPES.items()]
-    return "recipes:\n" + "\n".join(lines)
+    from data.recipes import recipe_descriptions
+
+    return "recipes:\n" + "\n".join(f"  {line}" for line in recipe_descriptions().splitlines())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     previous = warnings.showwarning
     warnings.showwarning = _print_warning
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     try:
         return args.func(args)
     except VoxcloneError as exc:
