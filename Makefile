@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.voxclone-installed
 NLTK_STAMP := .cache/nltk_data/.complete
-DEMO_TEXT ?= Hello! This is voxclone. On Jan. 5th, 2027 at 10:30 am, it read 3 chapters for $12.50.
+DEMO_TEXT ?= Hello! This is voxclone. On Jan. 5th, 2027 at 10:30 am, it read 3 chapters for $$12.50.
 
-.PHONY: demo test test-fast lint setup system-deps clean
+SHARED ?= ../shared/data
+PREPARED ?= prepared
+SHARED_CORPORA := kathleen-arctic commonvoice-en librispeech-251 ljspeech-sample ravdess-speech speechocean762-adults
+
+.PHONY: demo test test-fast lint setup system-deps clean prepare-shared
 
 setup: system-deps $(STAMP) $(NLTK_STAMP)
 
@@ -35,7 +39,7 @@ $(NLTK_STAMP): $(STAMP)
 	$(BIN)/python -m tts.text.nltk_data
 
 demo: setup
-	$(BIN)/voxclone say "$(DEMO_TEXT)" -o demo.wav
+	$(BIN)/voxclone say '$(DEMO_TEXT)' -o demo.wav
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -45,6 +49,12 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check tts cloning data scripts tests
+
+# Training data for the bundled models (needs ../shared, which users do not have).
+prepare-shared: setup
+	@for corpus in $(SHARED_CORPORA); do \
+		$(BIN)/voxclone prepare $$corpus $(SHARED)/$$corpus $(PREPARED)/$$corpus || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .cache demo.wav .pytest_cache

@@ -76,3 +76,16 @@ def test_arbitrary_objects_are_never_unpickled(tmp_path):
     torch.save({"format": "voxclone", "obj": Evil()}, path)
     with pytest.raises(CheckpointError, match="corrupt"):
         checkpoint.load(path)
+
+
+def test_symbol_table_survives_a_checkpoint(tmp_path):
+    from tts.text import SymbolTable
+
+    table = SymbolTable.for_backend("g2p_en")
+    ckpt = _ckpt(_model())
+    ckpt.symbols = table.to_dict()
+    loaded = checkpoint.load(checkpoint.save(tmp_path / "m.pt", ckpt))
+    restored = SymbolTable.from_dict(loaded.symbols)
+    assert restored == table
+    tokens = ["HH", "AH0", "L", "OW1", " ", "W", "ER1", "L", "D", "?"]
+    assert restored.encode(tokens) == table.encode(tokens)
