@@ -1,4 +1,8 @@
-"""``TTSDataModule``: Lightning data for a prepared folder (the only data module importing Lightning)."""
+"""Lightning data modules over a prepared folder (the only data file importing Lightning).
+
+``TTSDataModule`` feeds the acoustic model (tokens and mels); ``VocoderDataModule`` feeds the
+vocoder (waveform segments, optionally with ground-truth-aligned predicted mels).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from data.dataset import LengthBucketSampler, TTSDataset, read_prepare_info
+from data.vocoder_data import VocoderDataset, collate_segments
 from tts.config import AudioConfig, from_dict
 from tts.errors import DataError
 from tts.text import SymbolTable
 
-__all__ = ["TTSDataModule"]
+__all__ = ["TTSDataModule", "VocoderDataModule"]
 
 
 class TTSDataModule(L.LightningDataModule):
@@ -76,3 +81,49 @@ class TTSDataModule(L.LightningDataModule):
         return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False,
                           collate_fn=self.val_set.collate, num_workers=self.num_workers,
                           pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0)
+
+
+class VocoderDataModule(L.LightningDataModule):
+    """Random waveform segments for training and whole clips (cut to ``val_max_frames``) for
+    validation, from a prepared folder ``root``; see ``data.vocoder_data``.
+
+    ``audio`` (from prepare.json) is exposed so that the task can refuse a model whose audio
+    config differs from the data's.
+    """
+
+    def __init__(self, root: str | Path, batch_size: int = 16, segment_frames: int = 32,
+                 num_workers: int = 0, mel_dir: str | Path | None = None,
+                 val_max_frames: int = 400, val_clips: int = 8) -> None:
+        super().__init__()
+        self.root = Path(root)
+        info = read_prepare_info(self.root)
+        self.audio: AudioConfig = from_dict(AudioConfig, info["audio"], where="prepare.json audio")
+        self.batch_size = batch_size
+        self.segment_frames = segment_frames
+        self.num_workers = num_workers
+        self.mel_dir = mel_dir
+        self.val_max_frames = val_max_frames
+        self.val_clips = val_clips
+        self.train_set: VocoderDataset | None = None
+        self.val_set: VocoderDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            hop = self.audio.hop_length
+            self.train_set = VocoderDataset(self.root / "train.jsonl", hop, self.segment_frames,
+                                            train=True, mel_dir=self.mel_dir)
+            self.val_set = VocoderDataset(self.root / "val.jsonl", hop, self.segment_frames,
+                                          train=False, mel_dir=self.mel_dir,
+                                          max_frames=self.val_max_frames)
+            self.val_set.utterances = self.val_set.utterances[:self.val_clips]
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True,
+                          drop_last=len(self.train_set) >= self.batch_size,
+                          collate_fn=collate_segments, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(self.val_set, batch_size=1, shuffle=False, collate_fn=collate_segments)

@@ -6,6 +6,11 @@ A checkpoint is one self-describing file (``torch.save`` of plain containers and
      "model_config": {...}, "audio_config": {...} | None, "symbols": {...} | None,
      "state_dict": {name: tensor}, "metadata": {...}, "training_state": {...} | None}
 
+A Lightning training checkpoint is the same format: the training task adds these fields to the
+dict Lightning saves (``annotate``), with ``"model_key"`` naming the submodule whose weights
+are the model (``"generator"`` -> keys ``generator.*`` of Lightning's ``state_dict``), so the
+one ``load`` reads a training checkpoint as well as a shipped one.
+
 Loading never unpickles arbitrary objects (``torch.load(weights_only=True)``), and every problem
 (missing, truncated, foreign, wrong kind, newer format) is a one-line ``CheckpointError``.
 Saving is atomic (write to a temporary file, then rename), so a run killed while saving leaves the
@@ -75,6 +80,18 @@ def save(path: str | Path, checkpoint: Checkpoint, *, half: bool = False) -> Pat
     return path
 
 
+def annotate(lightning_checkpoint: dict[str, Any], *, kind: str, model_key: str,
+             model_config: dict[str, Any], audio_config: AudioConfig | None,
+             symbols: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    """Make the dict Lightning is about to save a voxclone checkpoint too (in place)."""
+    lightning_checkpoint.update({
+        "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "model_key": model_key,
+        "model_config": model_config,
+        "audio_config": to_dict(audio_config) if audio_config else None,
+        "symbols": symbols, "metadata": metadata or {},
+    })
+
+
 def load(path: str | Path, kind: str | None = None) -> Checkpoint:
     """Read and validate a checkpoint; ``kind`` (if given) must match the stored kind."""
     path = Path(path)
@@ -99,6 +116,11 @@ def load(path: str | Path, kind: str | None = None) -> Checkpoint:
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path} has no valid weights (state_dict missing or malformed)")
+    prefix = payload.get("model_key")
+    if prefix:  # a Lightning training checkpoint: keep the model's own weights
+        state = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(f"{prefix}.")}
+        if not state:
+            raise CheckpointError(f"{path} has no weights under {prefix!r}")
     try:
         audio = payload.get("audio_config")
         audio_config = from_dict(AudioConfig, audio) if audio is not None else None
@@ -107,4 +129,10 @@ def load(path: str | Path, kind: str | None = None) -> Checkpoint:
     return Checkpoint(kind=stored_kind, model_config=payload.get("model_config") or {},
                       state_dict=state, audio_config=audio_config, symbols=payload.get("symbols"),
                       metadata=payload.get("metadata") or {},
-                      training_state=payload.get("training_state"), format_version=version)
+                      training_state=payload.get("training_state") if not prefix else
+                      {k: v for k, v in payload.items() if k not in _FIELDS},
+                      format_version=version)
+
+
+_FIELDS = ("format", "format_version", "kind", "model_key", "model_config", "audio_config",
+           "symbols", "state_dict", "metadata", "training_state")

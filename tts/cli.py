@@ -82,6 +82,30 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from tts.training.run import RunOptions, train_vocoder
+
+    options = RunOptions(resume=args.resume, max_steps=args.max_steps, accelerator=args.accelerator,
+                         devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
+                         precision=args.precision, fast_dev_run=args.fast_dev_run,
+                         progress=not args.quiet)
+    final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir)
+    print(f"training checkpoint: {final}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tts.training.run import export
+
+    out = export(args.checkpoint, args.output, half=not args.fp32)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, weights only)")
+    return 0
+
+
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
 def _recipe_help() -> str:
     from data.recipes import recipe_descriptions
 
@@ -144,6 +168,34 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--mic", default=None, choices=("mic1", "mic2"), help="VCTK microphone")
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=cmd_prepare)
+
+    train = sub.add_parser("train", help="train a model with Lightning (TensorBoard, resumable)",
+                           description="Train a model on a prepared folder. Checkpoints go to "
+                                       "OUT/checkpoints every N steps; --resume continues a run.")
+    train.add_argument("model", choices=("vocoder",), help="what to train")
+    train.add_argument("data", metavar="DATA", help="prepared folder (voxclone prepare)")
+    train.add_argument("out", metavar="OUT", help="run folder (checkpoints, tensorboard)")
+    train.add_argument("-c", "--config", required=True, metavar="YAML",
+                       help="experiment config, e.g. configs/vocoder/istft_small.yaml")
+    train.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    train.add_argument("--max-steps", type=int, default=None, help="override the config's max_steps")
+    train.add_argument("--mel-dir", default=None, help="vocoder: train on these mels (ID.npy), "
+                       "e.g. ground-truth-aligned mels predicted by the acoustic model")
+    train.add_argument("--accelerator", default="auto", help="cpu, gpu, auto (default: auto)")
+    train.add_argument("--devices", type=_devices, default=1, help="devices per node, or 'auto'")
+    train.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
+    train.add_argument("--num-nodes", type=int, default=1, help="nodes for multi-node DDP")
+    train.add_argument("--precision", default=None, help="e.g. 32-true, bf16-mixed, 16-mixed")
+    train.add_argument("--fast-dev-run", action="store_true", help="one batch of each, to check")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    exp = sub.add_parser("export", help="compact inference checkpoint from a training one",
+                         description="Keep only the model weights (fp16) and its configs.")
+    exp.add_argument("checkpoint", metavar="CKPT", help="training checkpoint")
+    exp.add_argument("output", metavar="OUT", help="inference checkpoint to write")
+    exp.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

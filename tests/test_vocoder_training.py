@@ -1,0 +1,86 @@
+"""Vocoder training end to end on a tiny generated corpus: fast_dev_run, resume, export."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from data_fixtures import make_ljspeech
+
+from data.prepare import prepare
+from tts import checkpoint
+from tts.cli import main
+from tts.training.run import RunOptions, find_resume_checkpoint, train_vocoder
+from tts.vocoder import load_vocoder
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "istft.yaml"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vocoder-data")
+    prepare("ljspeech", make_ljspeech(root), root / "prepared", workers=1, progress=False)
+    return root / "prepared"
+
+
+def _options(**kw):
+    return RunOptions(accelerator="cpu", progress=False, **kw)
+
+
+def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path):
+    final = train_vocoder(TINY, prepared, tmp_path / "run", _options(fast_dev_run=True))
+    ckpt = checkpoint.load(final, kind="vocoder")
+    assert ckpt.model_config["type"] == "istft" and ckpt.audio_config.hop_length == 256
+    vocoder, audio = load_vocoder(final)
+    mel = torch.randn(1, audio.n_mels, 10)
+    assert vocoder(mel).shape == (1, 10 * audio.hop_length)
+
+
+@pytest.mark.slow
+def test_resume_continues_and_export_matches(prepared, tmp_path):
+    out = tmp_path / "run"
+    train_vocoder(TINY, prepared, out, _options(max_steps=2))
+    first = checkpoint.load(find_resume_checkpoint(out))
+    assert first.metadata["step"] == 2
+    with pytest.raises(Exception, match="--resume"):
+        train_vocoder(TINY, prepared, out, _options(max_steps=4))
+    # a checkpoint torn by a kill while saving is skipped in favour of the previous one
+    newest = out / "checkpoints" / "last.ckpt"
+    shutil.copy(newest, out / "checkpoints" / "backup.ckpt")
+    newest.write_bytes(newest.read_bytes()[:1000])
+    assert find_resume_checkpoint(out).name.startswith("step")
+    final = train_vocoder(TINY, prepared, out, _options(resume=True, max_steps=4))
+    resumed = checkpoint.load(final)
+    assert resumed.metadata["step"] == 4
+    changed = [k for k in first.state_dict if not torch.equal(first.state_dict[k], resumed.state_dict[k])]
+    assert changed, "resuming trained nothing"
+    # export: weights only, fp16, same outputs as the training checkpoint within fp16 rounding
+    assert main(["export", str(final), str(tmp_path / "voc.pt")]) == 0
+    small = checkpoint.load(tmp_path / "voc.pt")
+    assert small.training_state is None
+    assert all(v.dtype == torch.float16 for v in small.state_dict.values() if v.is_floating_point())
+    assert (tmp_path / "voc.pt").stat().st_size < final.stat().st_size / 4
+    a, _ = load_vocoder(final)
+    b, _ = load_vocoder(tmp_path / "voc.pt")
+    mel = torch.randn(1, 80, 12)
+    with torch.no_grad():
+        assert torch.allclose(a(mel), b(mel), atol=2e-2)
+
+
+def test_train_with_given_mels(prepared, tmp_path):
+    final = train_vocoder(TINY, prepared, tmp_path / "run", _options(fast_dev_run=True),
+                          mel_dir=prepared / "mels")
+    assert checkpoint.load(final).kind == "vocoder"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "vocoder", "DATA", "OUT", "-c", "/nonexistent.yaml"], "config file not found"),
+    (["train", "vocoder", "/nonexistent", "OUT", "-c", str(TINY)], "prepared folder"),
+    (["train", "vocoder", "DATA", "OUT", "-c", str(TINY), "--resume"], "nothing to resume"),
+    (["export", "/nonexistent.ckpt", "OUT"], "checkpoint not found"),
+])
+def test_bad_training_input(prepared, tmp_path, capsys, argv, message):
+    argv = [a.replace("DATA", str(prepared)).replace("OUT", str(tmp_path / "o")) for a in argv]
+    assert main([*argv, *(["-q"] if argv[0] == "train" else [])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("voxclone: error:") and message in err[-1]

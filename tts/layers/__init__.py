@@ -1,0 +1,1 @@
+"""Reusable neural network layers with explicit integer arguments."""

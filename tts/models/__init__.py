@@ -1,0 +1,1 @@
+"""Models: acoustic models and vocoders. ``forward`` is the training path, ``infer`` inference."""

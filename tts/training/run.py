@@ -1,0 +1,132 @@
+"""Running training: Trainer, TensorBoard, periodic checkpoints, resume.
+
+Layout of a run folder ``OUT``::
+
+    OUT/config.yaml                     the experiment config as run
+    OUT/checkpoints/stepNNNNNNN.ckpt    every ``checkpoint_every`` steps (the newest two kept)
+    OUT/checkpoints/last.ckpt           the newest, also written at the end
+    OUT/tensorboard/                    TensorBoard logs (``tensorboard --logdir OUT``)
+
+``--resume`` continues from the newest checkpoint that loads (a run killed, even with SIGKILL
+while saving, loses at most ``checkpoint_every`` steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tts import checkpoint
+from tts.config import load_yaml, to_dict
+from tts.errors import CheckpointError, ConfigError, VoxcloneError
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what to train): hardware, scale-out and overrides from the command line."""
+
+    resume: bool = False
+    max_steps: int | None = None
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str | None = None
+    fast_dev_run: bool = False
+    progress: bool = True
+
+
+def find_resume_checkpoint(out: Path) -> Path | None:
+    """The newest checkpoint in ``out/checkpoints`` that loads; None when there is none."""
+    folder = out / "checkpoints"
+    candidates = sorted(folder.glob("step*.ckpt"), reverse=True)
+    if (folder / "last.ckpt").exists():
+        candidates.insert(0, folder / "last.ckpt")
+    for path in candidates:
+        try:
+            checkpoint.load(path)
+        except CheckpointError:
+            continue
+        return path
+    return None
+
+
+def _trainer(out: Path, every: int, val_every: int, log_every: int, max_steps: int,
+             precision: str, options: RunOptions, **extra: Any):
+    import lightning as L
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    checkpoints = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{train_step:07.0f}",
+                                  auto_insert_metric_name=False, monitor="train_step", mode="max",
+                                  save_top_k=2, every_n_train_steps=every, save_last=True)
+    return L.Trainer(
+        default_root_dir=out, max_steps=max_steps, accelerator=options.accelerator,
+        devices=options.devices, strategy=options.strategy, num_nodes=options.num_nodes,
+        precision=options.precision or precision, logger=TensorBoardLogger(out, name="tensorboard"),
+        callbacks=[checkpoints, LearningRateMonitor("step")], log_every_n_steps=log_every,
+        val_check_interval=val_every, check_val_every_n_epoch=None,
+        fast_dev_run=options.fast_dev_run, enable_progress_bar=options.progress,
+        num_sanity_val_steps=0, **extra)
+
+
+def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
+                  options: RunOptions = RunOptions(), mel_dir: str | Path | None = None) -> Path:
+    """Train (or resume) a vocoder on the prepared folder ``data`` into run folder ``out``.
+
+    Returns the path of the final checkpoint.
+    """
+    import lightning as L
+
+    from data.datamodule import VocoderDataModule
+    from tts.training.vocoder_task import VocoderExperimentConfig, VocoderTask
+
+    out = Path(out)
+    config = load_yaml(VocoderExperimentConfig, config_path)
+    cfg = config.training
+    datamodule = VocoderDataModule(data, batch_size=cfg.batch_size,
+                                   segment_frames=cfg.segment_frames, num_workers=cfg.num_workers,
+                                   mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1))
+    if datamodule.audio != config.audio:
+        raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
+                          f"({datamodule.audio} vs {config.audio})")
+    resume_from = _resume_path(out, options.resume)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    task = VocoderTask(config)
+    trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
+                       options.max_steps or cfg.max_steps, cfg.precision, options)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
+    final = out / "checkpoints" / "last.ckpt"
+    if not options.fast_dev_run:
+        trainer.save_checkpoint(final)
+    else:
+        final = out / "fast_dev_run.ckpt"
+        trainer.save_checkpoint(final)
+    return final
+
+
+def _resume_path(out: Path, resume: bool) -> Path | None:
+    if not resume:
+        if (out / "checkpoints").exists() and any((out / "checkpoints").glob("*.ckpt")):
+            raise VoxcloneError(f"{out} already holds a run: pass --resume to continue it, or "
+                                "choose another output folder")
+        return None
+    path = find_resume_checkpoint(out)
+    if path is None:
+        raise VoxcloneError(f"nothing to resume in {out}: no readable checkpoint in "
+                            f"{out / 'checkpoints'}")
+    return path
+
+
+def export(source: str | Path, target: str | Path, half: bool = True) -> Path:
+    """Write an inference checkpoint (weights only, fp16 by default) from a training one."""
+    ckpt = checkpoint.load(source)
+    compact = checkpoint.Checkpoint(kind=ckpt.kind, model_config=ckpt.model_config,
+                                    state_dict=ckpt.state_dict, audio_config=ckpt.audio_config,
+                                    symbols=ckpt.symbols, metadata=ckpt.metadata)
+    return checkpoint.save(target, compact, half=half)

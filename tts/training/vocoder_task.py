@@ -1,0 +1,216 @@
+"""``VocoderTask``: GAN training of a vocoder (generator + discriminators) with Lightning.
+
+Manual optimization: each step updates the discriminators (least-squares GAN, once the
+adversarial phase has started) and then the generator (mel L1 x ``mel_weight`` + multi-resolution
+STFT x ``stft_weight`` + adversarial + feature matching x ``feature_weight``). The generator is
+the same ``nn.Module`` that ``tts.vocoder.load_vocoder`` returns; checkpoints are voxclone
+checkpoints (see ``tts.checkpoint.annotate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import lightning as L
+import torch
+
+from tts import checkpoint
+from tts.audio import MelSpectrogram
+from tts.config import AudioConfig, to_dict
+from tts.models.discriminators import PERIOD_CHANNELS, SCALE_CHANNELS
+from tts.vocoder import build_vocoder, vocoder_model_config
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderModelConfig:
+    """Which vocoder: ``type`` in ``tts.vocoder.VOCODER_TYPES`` and a named ``preset``."""
+
+    type: str = "istft"
+    preset: str = "small"
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderTrainingConfig:
+    """Optimisation, losses and bookkeeping of a vocoder run (steps = generator updates)."""
+
+    batch_size: int = 16
+    segment_frames: int = 32
+    learning_rate: float = 2e-4
+    betas: tuple[float, ...] = (0.8, 0.99)
+    lr_decay_per_1k_steps: float = 0.99
+    max_steps: int = 100_000
+    adversarial: bool = True
+    gan_start_step: int = 0
+    period_channels: tuple[int, ...] = PERIOD_CHANNELS
+    scale_channels: tuple[int, ...] = SCALE_CHANNELS
+    mel_weight: float = 45.0
+    stft_weight: float = 2.0
+    feature_weight: float = 2.0
+    grad_clip: float = 100.0
+    checkpoint_every: int = 500
+    val_every: int = 500
+    log_every: int = 25
+    val_clips: int = 4
+    num_workers: int = 2
+    seed: int = 0
+    precision: str = "32-true"
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderExperimentConfig:
+    """A whole vocoder experiment, as read from ``configs/vocoder/*.yaml``."""
+
+    audio: AudioConfig = AudioConfig()
+    model: VocoderModelConfig = VocoderModelConfig()
+    training: VocoderTrainingConfig = VocoderTrainingConfig()
+
+
+class VocoderTask(L.LightningModule):
+    """Wraps ``generator`` (the vocoder) and, when adversarial, ``discriminator``.
+
+    Batches (``data.vocoder_data.collate_segments``): ``wav (B, samples)`` and optionally
+    ``mel (B, n_mels, samples // hop_length)``; without ``mel`` the input mel is computed from
+    ``wav`` with the one ``MelSpectrogram``.
+    """
+
+    def __init__(self, config: VocoderExperimentConfig) -> None:
+        super().__init__()
+        from tts.models.losses import MelLoss, MultiResolutionSTFTLoss
+
+        self.automatic_optimization = False
+        self.config = config
+        self.model_config = vocoder_model_config(config.model.type, config.model.preset)
+        self.generator = build_vocoder(self.model_config, config.audio)
+        self.discriminator = None
+        if config.training.adversarial:
+            from tts.models.discriminators import CombinedDiscriminator
+
+            self.discriminator = CombinedDiscriminator(
+                period_channels=config.training.period_channels,
+                scale_channels=config.training.scale_channels)
+        self.mel = MelSpectrogram(config.audio)
+        self.mel_loss = MelLoss(config.audio)
+        self.stft_loss = MultiResolutionSTFTLoss()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def input_mel(self, batch: dict) -> torch.Tensor:
+        """``(B, n_mels, frames)`` with ``frames = samples // hop_length``."""
+        if "mel" in batch:
+            return batch["mel"]
+        frames = batch["wav"].shape[-1] // self.config.audio.hop_length
+        with torch.no_grad():
+            return self.mel(batch["wav"])[..., :frames]
+
+    def _gan_active(self) -> bool:
+        return self.discriminator is not None and self.global_step >= self.config.training.gan_start_step
+
+    # -- training --------------------------------------------------------------------------
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        from tts.models.losses import (
+            discriminator_loss,
+            feature_matching_loss,
+            generator_adversarial_loss,
+        )
+
+        cfg = self.config.training
+        optimizers = self.optimizers()
+        opt_g = optimizers[0] if isinstance(optimizers, list) else optimizers
+        wav = batch["wav"]
+        fake = self.generator(self.input_mel(batch))[..., :wav.shape[-1]]
+        logs = {}
+        gan = self._gan_active()
+        if gan:
+            opt_d = optimizers[1]
+            real_logits, _ = self.discriminator(wav.unsqueeze(1))
+            fake_logits, _ = self.discriminator(fake.detach().unsqueeze(1))
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            torch.nn.utils.clip_grad_norm_(self.discriminator.parameters(), cfg.grad_clip)
+            opt_d.optimizer.step()  # the raw optimizer: global_step counts generator steps only
+            logs["train/d_loss"] = d_loss.detach()
+        mel_l1 = self.mel_loss(fake, wav)
+        stft = self.stft_loss(fake, wav)
+        g_loss = cfg.mel_weight * mel_l1 + cfg.stft_weight * stft
+        if gan:
+            fake_logits, fake_features = self.discriminator(fake.unsqueeze(1))
+            with torch.no_grad():
+                _, real_features = self.discriminator(wav.unsqueeze(1))
+            adv = generator_adversarial_loss(fake_logits)
+            fm = feature_matching_loss(real_features, fake_features)
+            g_loss = g_loss + adv + cfg.feature_weight * fm
+            logs.update({"train/adv_loss": adv.detach(), "train/fm_loss": fm.detach()})
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.generator.parameters(), cfg.grad_clip)
+        opt_g.step()
+        for scheduler in self._schedulers():
+            scheduler.step()
+        logs.update({"train/g_loss": g_loss.detach(), "train/mel_l1": mel_l1.detach(),
+                     "train/stft_loss": stft.detach(), "train/grad_norm": grad_norm,
+                     "train/lr": torch.tensor(opt_g.param_groups[0]["lr"]),
+                     "train_step": torch.tensor(float(self.global_step))})
+        self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=wav.shape[0])
+        self.log("mel_l1", mel_l1.detach(), prog_bar=True, on_step=True, logger=False,
+                 batch_size=wav.shape[0])
+
+    def _schedulers(self) -> list:
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return []
+        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+        return schedulers[:2] if self._gan_active() else schedulers[:1]
+
+    def configure_optimizers(self):
+        cfg = self.config.training
+        gamma = cfg.lr_decay_per_1k_steps ** (1 / 1000)
+        opt_g = torch.optim.AdamW(self.generator.parameters(), cfg.learning_rate,
+                                  betas=tuple(cfg.betas))
+        optimizers = [opt_g]
+        if self.discriminator is not None:
+            optimizers.append(torch.optim.AdamW(self.discriminator.parameters(), cfg.learning_rate,
+                                                betas=tuple(cfg.betas)))
+        schedulers = [torch.optim.lr_scheduler.ExponentialLR(o, gamma) for o in optimizers]
+        return optimizers, schedulers
+
+    # -- validation ------------------------------------------------------------------------
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        wav = batch["wav"]
+        fake = self.generator(self.input_mel(batch))[..., :wav.shape[-1]]
+        mel_l1 = self.mel_loss(fake, wav)
+        self.log("val/mel_l1", mel_l1, on_epoch=True, batch_size=wav.shape[0], sync_dist=True)
+        self.log("val/stft_loss", self.stft_loss(fake, wav), on_epoch=True,
+                 batch_size=wav.shape[0], sync_dist=True)
+        if batch_idx < self.config.training.val_clips:
+            self._log_example(batch_idx, wav[0], fake[0])
+
+    def _log_example(self, index: int, real: torch.Tensor, fake: torch.Tensor) -> None:
+        experiment = getattr(self.logger, "experiment", None)
+        if experiment is None or not hasattr(experiment, "add_audio") or self.global_rank != 0:
+            return
+        from tts.training.plots import mel_figure
+
+        rate = self.config.audio.sample_rate
+        step = self.global_step
+        experiment.add_audio(f"val/{index}/generated", fake.clamp(-1, 1).cpu().float(), step, rate)
+        if step == 0 or not getattr(self, "_logged_real", False):
+            experiment.add_audio(f"val/{index}/real", real.cpu().float(), step, rate)
+        with torch.no_grad():
+            mels = [self.mel(x.float()).cpu() for x in (real, fake)]
+        experiment.add_figure(f"val/{index}/mel", mel_figure(mels, ("real", "generated")), step)
+
+    def on_validation_epoch_end(self) -> None:
+        self._logged_real = True
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def on_save_checkpoint(self, lightning_checkpoint: dict) -> None:
+        checkpoint.annotate(lightning_checkpoint, kind="vocoder", model_key="generator",
+                            model_config=self.model_config, audio_config=self.config.audio,
+                            metadata={"experiment": to_dict(self.config),
+                                      "step": int(self.global_step)})
+
+
+def num_parameters(module: torch.nn.Module) -> int:
+    """Trainable parameter count."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+

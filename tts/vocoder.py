@@ -1,0 +1,73 @@
+"""Vocoders by name: build from a config, load from the one checkpoint format, stream.
+
+A vocoder's ``model_config`` (stored in its checkpoint) is ``{"type": TYPE, "config": {...}}``
+with TYPE one of ``VOCODER_TYPES``; ``"griffinlim"`` needs no checkpoint. Every vocoder maps
+``mel (B, n_mels, frames) -> wav (B, frames * hop_length)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from tts import checkpoint
+from tts.config import AudioConfig, from_dict, to_dict
+from tts.errors import CheckpointError, ConfigError
+
+VOCODER_TYPES = ("hifigan", "istft", "griffinlim")
+
+
+def _classes(kind: str) -> tuple[type, type]:
+    """``(ConfigClass, ModuleClass)`` of a trainable vocoder type."""
+    if kind == "hifigan":
+        from tts.models.hifigan import HiFiGANConfig, HiFiGANGenerator
+
+        return HiFiGANConfig, HiFiGANGenerator
+    if kind == "istft":
+        from tts.models.istft_vocoder import ISTFTVocoder, ISTFTVocoderConfig
+
+        return ISTFTVocoderConfig, ISTFTVocoder
+    raise ConfigError(f"unknown vocoder type {kind!r}; known: {', '.join(VOCODER_TYPES)}")
+
+
+def vocoder_model_config(kind: str, preset: str) -> dict[str, Any]:
+    """The stored form ``{"type": kind, "config": {...}}`` of a named preset."""
+    if kind == "griffinlim":
+        return {"type": kind, "config": {}}
+    config_class, _ = _classes(kind)
+    return {"type": kind, "config": to_dict(config_class.preset(preset))}
+
+
+def build_vocoder(model_config: dict[str, Any], audio: AudioConfig) -> nn.Module:
+    """A freshly initialised vocoder from its stored ``model_config``."""
+    kind = model_config.get("type")
+    if kind == "griffinlim":
+        from tts.models.griffinlim import GriffinLim
+
+        return GriffinLim(audio)
+    config_class, module_class = _classes(kind)
+    return module_class(from_dict(config_class, model_config.get("config", {})), audio)
+
+
+def load_vocoder(path: str | Path) -> tuple[nn.Module, AudioConfig]:
+    """Load a vocoder checkpoint (or the name ``"griffinlim"``) for inference, in eval mode.
+
+    Returns ``(vocoder, audio_config)``; HiFi-GAN's weight norm is folded for speed.
+    """
+    if str(path) == "griffinlim":
+        audio = AudioConfig()
+        return build_vocoder({"type": "griffinlim"}, audio).eval(), audio
+    ckpt = checkpoint.load(path, kind="vocoder")
+    if ckpt.audio_config is None:
+        raise CheckpointError(f"{path}: vocoder checkpoint has no audio config")
+    try:
+        model = build_vocoder(ckpt.model_config, ckpt.audio_config)
+        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
+    except (ConfigError, RuntimeError, KeyError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0][:160]
+        raise CheckpointError(f"{path}: weights do not fit the stored vocoder config ({reason})") from None
+    if hasattr(model, "remove_weight_norm"):
+        model.remove_weight_norm()
+    return model.eval(), ckpt.audio_config
