@@ -125,3 +125,18 @@ def test_prepare_bad_input(tmp_path, capsys, argv, message):
     assert main([*argv, "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("voxclone: error:") and message in err[0].lower()
+
+
+def test_vocode_griffinlim_and_bad_inputs(tmp_path, capsys):
+    from audio_fixtures import voiced_signal
+
+    src = tmp_path / "in.wav"
+    sf.write(src, voiced_signal(1.0, 44100), 44100)
+    out = tmp_path / "out.wav"
+    assert main(["vocode", str(src), "-o", str(out), "-q"]) == 0
+    data, rate = _wav(out)
+    assert rate == 22050 and abs(len(data) - 22050) < 2 * 256
+    for argv, message in ((["vocode", str(tmp_path / "missing.wav")], "not found"),
+                          (["vocode", str(src), "--vocoder", str(src)], "corrupt")):
+        assert main([*argv, "-o", str(tmp_path / "x.wav")]) == 2
+        assert message in capsys.readouterr().err

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from audio_fixtures import voiced_signal
 from data_fixtures import make_ljspeech
 
 from data.prepare import prepare
 from tts import checkpoint
 from tts.cli import main
 from tts.training.run import RunOptions, find_resume_checkpoint, train_vocoder
-from tts.vocoder import load_vocoder
+from tts.vocoder import load_vocoder, resynthesize
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "istft.yaml"
 
@@ -34,6 +35,10 @@ def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path
     vocoder, audio = load_vocoder(final)
     mel = torch.randn(1, audio.n_mels, 10)
     assert vocoder(mel).shape == (1, 10 * audio.hop_length)
+    wav = voiced_signal(2.0, audio.sample_rate)
+    whole = resynthesize(wav, vocoder, audio)
+    streamed = resynthesize(wav, vocoder, audio, stream=True)
+    assert whole.shape == streamed.shape and abs(whole - streamed).max() < 1e-4
 
 
 @pytest.mark.slow

@@ -55,6 +55,19 @@ def cmd_say(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vocode(args: argparse.Namespace) -> int:
+    from tts.audio import load_audio, save_audio
+    from tts.vocoder import load_vocoder, resynthesize
+
+    vocoder, audio = load_vocoder(args.vocoder)
+    wav = load_audio(args.input, audio.sample_rate)
+    out = save_audio(args.output, resynthesize(wav, vocoder, audio, stream=args.stream),
+                     audio.sample_rate)
+    if not args.quiet:
+        print(f"wrote {out} ({len(wav) / audio.sample_rate:.1f} s through {args.vocoder})")
+    return 0
+
+
 def cmd_text(args: argparse.Namespace) -> int:
     from tts.text import normalize, to_phonemes
 
@@ -132,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="espeak-ng voice of the fallback engine (default: %(default)s)")
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     say.set_defaults(func=cmd_say)
+
+    vocode = sub.add_parser("vocode", help="resynthesize audio through a vocoder (mel -> wav)",
+                            description="Compute the mel of INPUT and turn it back into audio "
+                                        "with a vocoder: a quick listening check of a vocoder.")
+    vocode.add_argument("input", metavar="INPUT", help="audio file (wav/flac/ogg/mp3)")
+    vocode.add_argument("-o", "--output", default="vocoded.wav", metavar="WAV",
+                        help="output file (default: %(default)s)")
+    vocode.add_argument("--vocoder", default="griffinlim", metavar="CKPT",
+                        help="vocoder checkpoint, or griffinlim (default: %(default)s)")
+    vocode.add_argument("--stream", action="store_true", help="vocode in chunks, as streaming")
+    vocode.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    vocode.set_defaults(func=cmd_vocode)
 
     text = sub.add_parser("text", help="show how text is normalized and phonemized",
                           description="Print TEXT as it will be spoken (numbers, dates, "

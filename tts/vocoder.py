@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from tts import checkpoint
@@ -71,3 +73,29 @@ def load_vocoder(path: str | Path) -> tuple[nn.Module, AudioConfig]:
     if hasattr(model, "remove_weight_norm"):
         model.remove_weight_norm()
     return model.eval(), ckpt.audio_config
+
+
+def context_frames(vocoder: nn.Module) -> int:
+    """Mel frames of context that make streaming exact for ``vocoder`` (see ``tts.streaming``)."""
+    return int(getattr(vocoder, "receptive_field", 16))
+
+
+def resynthesize(wav: np.ndarray, vocoder: nn.Module, audio: AudioConfig,
+                 stream: bool = False) -> np.ndarray:
+    """Waveform ``(samples,)`` at ``audio.sample_rate`` -> mel -> ``vocoder`` -> ``(samples',)``.
+
+    ``stream=True`` vocodes in chunks (``tts.streaming.stream_vocode``), as a streaming player
+    would; the result is the same up to float rounding for convolutional vocoders.
+    """
+    from tts.audio import MelSpectrogram
+    from tts.streaming import stream_vocode
+
+    samples = torch.from_numpy(np.asarray(wav, dtype=np.float32))
+    with torch.no_grad():
+        mel = MelSpectrogram(audio)(samples)[:, : len(samples) // audio.hop_length].unsqueeze(0)
+        if stream:
+            out = torch.cat(list(stream_vocode(vocoder, mel, audio.hop_length,
+                                               context_frames=context_frames(vocoder))))
+        else:
+            out = vocoder(mel).reshape(-1)
+    return out.clamp(-1, 1).numpy()
