@@ -1,0 +1,323 @@
+"""Speed and memory benchmarks: ``python scripts/benchmark.py SUBCOMMAND ...``.
+
+``vocoder``: every vocoder on the same 10 s of mel, in one run: HiFi-GAN V1/V2/V3, iSTFT
+small/base (freshly initialised: their speed does not depend on the weights; ``--checkpoint
+NAME=PATH`` measures a trained one instead, or adds a row under a new NAME) and Griffin-Lim.
+Reported per vocoder: parameter count; speed as a real-time factor (seconds of audio per second
+of compute, median of ``--repeats`` calls after a warm-up) and its ratio to HiFi-GAN V1 measured
+in the same run; the first-chunk latency when streaming (``tts.streaming.stream_vocode`` with
+32-frame chunks and the context that makes the model exact); peak memory. Each vocoder is
+measured in a fresh process of this script (``--one NAME``, which prints JSON), so that its peak
+resident memory (``getrusage``) is its own: "+MiB" is the peak minus the resident memory after
+imports and a tiny warm-up of the library code it runs (so: weights plus activations), "total"
+the whole process's peak::
+
+    python scripts/benchmark.py vocoder --data prepared/kathleen-arctic --out bench.md
+
+The mel is cut from the real clips of ``--data`` when given (its cached mels, concatenated),
+else a fixed-seed synthetic speech-like mel (``tts.metrics.speech_like_mel``). Speed figures
+are only comparable within one run on an otherwise idle machine. Later subcommands (``say``,
+``watermark``) add a parser in ``build_parser`` and a ``cmd_*`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "benchmark.py"
+ROOT = Path(__file__).resolve().parent.parent
+
+VOCODERS = {"hifigan-v1": ("hifigan", "v1"), "hifigan-v2": ("hifigan", "v2"),
+            "hifigan-v3": ("hifigan", "v3"), "istft-small": ("istft", "small"),
+            "istft-base": ("istft", "base"), "griffinlim": ("griffinlim", "")}
+"""Benchmark names -> ``(kind, preset)`` for ``tts.vocoder.vocoder_model_config``."""
+
+QUICK = ("hifigan-v2", "istft-small", "griffinlim")
+BASELINE = "hifigan-v1"
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- one vocoder, in its own process ------------------------------------------------------
+
+def _measure_one(args: argparse.Namespace) -> dict:
+    """Build (or load) vocoder ``args.one``, time it on the mel in ``args.input`` and return
+    the figures. Run in a fresh process, so that the memory figures are its own."""
+    import numpy as np
+    import torch
+
+    from tts import metrics
+    from tts.config import AudioConfig, from_dict
+    from tts.errors import ConfigError
+    from tts.vocoder import build_vocoder, context_frames, load_vocoder, vocoder_model_config
+
+    folder = Path(args.input)
+    audio = from_dict(AudioConfig, json.loads((folder / "audio.json").read_text()))
+    mel = torch.from_numpy(np.load(folder / "mel.npy")).unsqueeze(0)
+    torch.set_num_threads(args.threads)
+    checkpoints = _checkpoints(args.checkpoint)
+    name = args.one
+    _warm_up(audio, VOCODERS[name][0] if name in VOCODERS else None)
+    base_mib = metrics.current_rss_mib()
+
+    if name in checkpoints:
+        model, model_audio = load_vocoder(checkpoints[name])
+        if model_audio != audio:
+            raise ConfigError(f"{checkpoints[name]}: the vocoder's audio config ({model_audio}) "
+                              f"differs from the benchmark's ({audio})")
+    elif name in VOCODERS:
+        model = build_vocoder(vocoder_model_config(*VOCODERS[name]), audio).eval()
+        if hasattr(model, "remove_weight_norm"):
+            model.remove_weight_norm()  # as load_vocoder does for inference
+    else:
+        raise ConfigError(f"unknown vocoder {name!r}; known: {', '.join(VOCODERS)}, or give "
+                          f"--checkpoint {name}=PATH")
+    context = context_frames(model)
+    seconds = mel.shape[-1] * audio.hop_length / audio.sample_rate
+    with torch.inference_mode():
+        compute = metrics.median_seconds(lambda: model(mel), args.repeats, args.warmup)
+        latencies = [metrics.first_chunk_seconds(model, mel, audio.hop_length,
+                                                 args.chunk_frames, context)
+                     for _ in range(args.repeats + 1)][1:]  # the first call warms up
+    peak_mib = metrics.peak_rss_mib()
+    return {"name": name, "checkpoint": checkpoints.get(name),
+            "params": sum(p.numel() for p in model.parameters()),
+            "audio_seconds": seconds, "compute_seconds": compute,
+            "rtf": metrics.real_time_factor(seconds, compute),
+            "first_chunk_seconds": statistics.median(latencies), "chunk_frames": args.chunk_frames,
+            "context_frames": context, "memory_mib": max(0.0, peak_mib - base_mib),
+            "memory_total_mib": peak_mib, "threads": args.threads, "repeats": args.repeats}
+
+
+_MODULES = {"hifigan": "tts.models.hifigan", "istft": "tts.models.istft_vocoder",
+            "griffinlim": "tts.models.griffinlim"}
+
+
+def _warm_up(audio, kind: str | None) -> None:
+    """Import and run once the library code that a vocoder of ``kind`` (``None``: unknown, so
+    every kind) uses, before the memory baseline, so that "+MiB" is the vocoder's own (weights,
+    activations): its module, torch's first convolutions and STFTs, and for Griffin-Lim
+    librosa's lazily imported, JIT-compiled code (about 190 MiB and 3 s, once)."""
+    import importlib
+
+    import torch
+    from torch.nn import functional as F
+
+    for module in ([_MODULES[kind]] if kind else _MODULES.values()):
+        importlib.import_module(module)
+    with torch.inference_mode():
+        x = torch.randn(1, 8, 16)
+        F.conv1d(x, torch.randn(8, 8, 3), padding=1)
+        F.conv_transpose1d(x, torch.randn(8, 8, 4), stride=2)
+        window = torch.hann_window(256)
+        spec = torch.stft(torch.randn(1024), 256, window=window, return_complex=True)
+        torch.istft(spec, 256, window=window)
+        if kind in (None, "griffinlim"):
+            from tts.models.griffinlim import GriffinLim
+
+            GriffinLim(audio, n_iter=1)(torch.full((1, audio.n_mels, 4), -5.0))
+
+
+def _run_child(name: str, folder: Path, args: argparse.Namespace) -> dict:
+    """``_measure_one`` for ``name`` in a fresh ``python benchmark.py vocoder --one NAME``."""
+    from tts.errors import VoxcloneError
+
+    command = [sys.executable, str(Path(__file__).resolve()), "vocoder", "--one", name,
+               "--input", str(folder), "--threads", str(args.threads), "--repeats",
+               str(args.repeats), "--warmup", str(args.warmup), "--chunk-frames",
+               str(args.chunk_frames)]
+    for item in args.checkpoint:
+        command += ["--checkpoint", item]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(args.threads)  # NumPy/librosa (Griffin-Lim) get the same cores as torch
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise VoxcloneError(f"{name}: {reason.removeprefix(f'{PROG}: error: ')}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- the whole comparison -----------------------------------------------------------------
+
+def _checkpoints(items: Sequence[str]) -> dict[str, str]:
+    from tts.errors import ConfigError
+
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--checkpoint expects NAME=PATH, got {item!r}")
+        out[name] = path
+    return out
+
+
+def _bench_mel(args: argparse.Namespace):
+    """``(audio_config, mel (n_mels, frames) float32 array, source description)``."""
+    import numpy as np
+
+    from tts.audio import load_audio, mel_spectrogram
+    from tts.config import AudioConfig, from_dict
+    from tts.errors import DataError
+    from tts.metrics import speech_like_mel
+
+    if args.data is None:
+        audio = AudioConfig()
+        frames = args.frames or math.ceil(args.seconds * audio.frames_per_second)
+        return audio, speech_like_mel(frames, audio).numpy(), "synthetic speech-like mel (seed 0)"
+    from data.dataset import read_prepare_info
+    from data.manifest import read_manifest
+
+    data = Path(args.data)
+    audio = from_dict(AudioConfig, read_prepare_info(data)["audio"], where="prepare.json audio")
+    frames = args.frames or math.ceil(args.seconds * audio.frames_per_second)
+    mels, total = [], 0
+    for utt in read_manifest(data / "manifest.jsonl"):
+        if utt.mel_path and Path(utt.mel_path).is_file():
+            mel = np.load(utt.mel_path).astype(np.float32)
+        else:
+            mel = mel_spectrogram(load_audio(utt.audio_path, audio.sample_rate, trim=False,
+                                             normalize=False), audio)
+        mels.append(mel)
+        total += mel.shape[-1]
+        if total >= frames:
+            break
+    if total < frames:
+        raise DataError(f"{data}: only {total} mel frames in the corpus, need {frames}")
+    return audio, np.concatenate(mels, axis=1)[:, :frames], f"{len(mels)} clips of {data}"
+
+
+def _table(report: dict) -> str:
+    baseline = report["baseline"]
+    header = ["vocoder", "params (M)", "RTF (x real time)", f"vs {baseline}",
+              "first chunk (ms)", "context (frames)", "peak +MiB", "peak total MiB"]
+    lines = [f"{report['audio_seconds']:.2f} s of audio ({report['frames']} frames, "
+             f"{report['source']}); {report['threads']} thread(s); median of "
+             f"{report['repeats']} after {report['warmup']} warm-up; first chunk of "
+             f"{report['chunk_frames']} frames; {report['machine']}", "",
+             "| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for row in report["results"]:
+        name = row["name"] + (" (trained)" if row.get("checkpoint") else "")
+        ratio = row.get("vs_baseline")
+        lines.append("| " + " | ".join([
+            name, f"{row['params'] / 1e6:.2f}", f"{row['rtf']:.1f}",
+            "–" if ratio is None else f"{ratio:.2f}x", f"{row['first_chunk_seconds'] * 1e3:.0f}",
+            str(row["context_frames"]), f"{row['memory_mib']:.0f}",
+            f"{row['memory_total_mib']:.0f}"]) + " |")
+    return "\n".join(lines)
+
+
+def cmd_vocoder(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tts.config import to_dict
+    from tts.errors import CheckpointError, ConfigError
+
+    if args.one:
+        print(json.dumps(_measure_one(args)))
+        return 0
+    if args.quick:
+        args.frames = args.frames or 64
+        args.repeats = 1
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1 or args.chunk_frames < 1:
+        raise ConfigError("need --repeats >= 1, --warmup >= 0, --threads >= 1, "
+                          "--chunk-frames >= 1")
+    checkpoints = _checkpoints(args.checkpoint)
+    for path in checkpoints.values():
+        if not Path(path).is_file():
+            raise CheckpointError(f"checkpoint not found: {path}")
+    names = list(args.vocoders or (QUICK if args.quick else VOCODERS))
+    names += [name for name in checkpoints if name not in names]
+    audio, mel, source = _bench_mel(args)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="voxclone-bench-") as tmp:
+        np.save(Path(tmp) / "mel.npy", np.ascontiguousarray(mel, dtype=np.float32))
+        (Path(tmp) / "audio.json").write_text(json.dumps(to_dict(audio)))
+        for name in names:
+            _note(f"measuring {name} ...")
+            results.append(_run_child(name, Path(tmp), args))
+    baseline = BASELINE if BASELINE in names else names[0]
+    reference = next(r["rtf"] for r in results if r["name"] == baseline)
+    for row in results:
+        row["vs_baseline"] = row["rtf"] / reference
+    report = {"frames": int(mel.shape[-1]), "audio_seconds": results[0]["audio_seconds"],
+              "source": source, "threads": args.threads, "repeats": args.repeats,
+              "warmup": args.warmup, "chunk_frames": args.chunk_frames, "baseline": baseline,
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)", "results": results}
+    table = _table(report)
+    print(json.dumps(report, indent=2) if args.json else table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        as_json = out.suffix.lower() == ".json"
+        out.write_text((json.dumps(report, indent=2) if as_json else table) + "\n",
+                       encoding="utf-8")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
+                                     "voxclone components.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    voc = sub.add_parser(
+        "vocoder", help="speed, latency and memory of every vocoder on the same mel",
+        description="Real-time factor, ratio to HiFi-GAN V1, streaming first-chunk latency, "
+                    "peak memory and parameters of HiFi-GAN V1/V2/V3, iSTFT small/base and "
+                    "Griffin-Lim, each in a fresh process.")
+    voc.add_argument("--data", metavar="DIR", help="prepared folder: cut the mel from its clips "
+                     "(default: a synthetic speech-like mel)")
+    voc.add_argument("--seconds", type=float, default=10.0,
+                     help="audio length to vocode, rounded up to whole frames (default: 10 s = 862 frames at 22050/256)")
+    voc.add_argument("--frames", type=int, default=None, help="mel frames (overrides --seconds)")
+    voc.add_argument("--vocoders", nargs="+", metavar="NAME", choices=list(VOCODERS),
+                     help=f"measure only these ({', '.join(VOCODERS)})")
+    voc.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                     help="a trained checkpoint for NAME (repeatable; a new NAME adds a row)")
+    voc.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    voc.add_argument("--repeats", type=int, default=5, help="timed calls (default: 5)")
+    voc.add_argument("--warmup", type=int, default=1, help="untimed calls first (default: 1)")
+    voc.add_argument("--chunk-frames", type=int, default=32,
+                     help="streaming chunk for the first-chunk latency (default: 32)")
+    voc.add_argument("--quick", action="store_true", help="a smoke test: 64 frames, 1 repeat, "
+                     f"only {', '.join(QUICK)}")
+    voc.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    voc.add_argument("--out", metavar="FILE", help="also write the report to FILE (JSON if it "
+                     "ends in .json, else the Markdown table)")
+    voc.add_argument("--one", metavar="NAME", help=argparse.SUPPRESS)
+    voc.add_argument("--input", metavar="DIR", help=argparse.SUPPRESS)
+    voc.set_defaults(func=cmd_vocoder)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    from tts.errors import VoxcloneError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VoxcloneError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
