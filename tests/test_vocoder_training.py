@@ -12,7 +12,7 @@ from data.prepare import prepare
 from tts import checkpoint
 from tts.cli import main
 from tts.training.run import RunOptions, find_resume_checkpoint, train_vocoder
-from tts.vocoder import load_vocoder, resynthesize
+from tts.vocoder import build_vocoder, load_vocoder, resynthesize
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "istft.yaml"
 
@@ -89,3 +89,23 @@ def test_bad_training_input(prepared, tmp_path, capsys, argv, message):
     assert main([*argv, *(["-q"] if argv[0] == "train" else [])]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("voxclone: error:") and message in err[-1]
+
+
+def test_fine_tune_from_weights(prepared, tmp_path):
+    first = train_vocoder(TINY, prepared, tmp_path / "a", _options(fast_dev_run=True))
+    second = train_vocoder(TINY, prepared, tmp_path / "b", _options(fast_dev_run=True),
+                           init_from=first)
+    a, b = checkpoint.load(first).state_dict, checkpoint.load(second).state_dict
+    assert a.keys() == b.keys()
+    # one step away from the given weights, far from any fresh random init
+    torch.manual_seed(1234)
+    ckpt = checkpoint.load(first)
+    fresh = build_vocoder(ckpt.model_config, ckpt.audio_config).state_dict()
+    distance = sum((a[k].float() - b[k].float()).abs().sum() for k in a)
+    far = sum((a[k].float() - fresh[k].float()).abs().sum() for k in a)
+    assert distance < far / 10
+    with pytest.raises(Exception, match="different model"):
+        other = tmp_path / "other.yaml"
+        other.write_text(TINY.read_text().replace("type: istft, preset: small",
+                                                  "type: hifigan, preset: v2"))
+        train_vocoder(other, prepared, tmp_path / "d", _options(fast_dev_run=True), init_from=first)

@@ -102,7 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
                          precision=args.precision, fast_dev_run=args.fast_dev_run,
                          progress=not args.quiet)
-    final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir)
+    final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir,
+                          init_from=args.init)
     print(f"training checkpoint: {final}")
     return 0
 
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-c", "--config", required=True, metavar="YAML",
                        help="experiment config, e.g. configs/vocoder/istft_small.yaml")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    train.add_argument("--init", default=None, metavar="CKPT",
+                       help="start a new run from these weights (fine-tuning)")
     train.add_argument("--max-steps", type=int, default=None, help="override the config's max_steps")
     train.add_argument("--mel-dir", default=None, help="vocoder: train on these mels (ID.npy), "
                        "e.g. ground-truth-aligned mels predicted by the acoustic model")

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from tts import checkpoint
-from tts.config import load_yaml, to_dict
+from tts.config import AudioConfig, load_yaml, to_dict
 from tts.errors import CheckpointError, ConfigError, VoxcloneError
 
 
@@ -74,10 +74,13 @@ def _trainer(out: Path, every: int, val_every: int, log_every: int, max_steps: i
 
 
 def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
-                  options: RunOptions = RunOptions(), mel_dir: str | Path | None = None) -> Path:
+                  options: RunOptions = RunOptions(), mel_dir: str | Path | None = None,
+                  init_from: str | Path | None = None) -> Path:
     """Train (or resume) a vocoder on the prepared folder ``data`` into run folder ``out``.
 
-    Returns the path of the final checkpoint.
+    ``init_from`` starts a new run from the weights of a vocoder checkpoint (fine-tuning: on
+    other data, on predicted mels, or with the adversarial losses switched on); optimizer state
+    starts fresh. Returns the path of the final checkpoint.
     """
     import lightning as L
 
@@ -98,6 +101,10 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
     (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task = VocoderTask(config)
+    if init_from is not None:
+        if resume_from is not None:
+            raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
+        _load_weights(task.generator, init_from, "vocoder", task.model_config, config.audio)
     trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
                        options.max_steps or cfg.max_steps, cfg.precision, options)
     trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
@@ -108,6 +115,18 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
         final = out / "fast_dev_run.ckpt"
         trainer.save_checkpoint(final)
     return final
+
+
+def _load_weights(model, path: str | Path, kind: str, model_config: dict[str, Any],
+                  audio: AudioConfig) -> None:
+    """Copy the weights of checkpoint ``path`` into ``model`` after checking that they fit."""
+    ckpt = checkpoint.load(path, kind=kind)
+    if ckpt.model_config != model_config:
+        raise ConfigError(f"{path} holds a different model ({ckpt.model_config.get('type')} "
+                          f"{ckpt.model_config.get('config')}) than the config asks for")
+    if ckpt.audio_config != audio:
+        raise ConfigError(f"{path} was trained with another audio config ({ckpt.audio_config})")
+    model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
 
 
 def _resume_path(out: Path, resume: bool) -> Path | None:
