@@ -10,7 +10,7 @@ SHARED ?= ../shared/data
 PREPARED ?= prepared
 SHARED_CORPORA := kathleen-arctic commonvoice-en librispeech-251 ljspeech-sample ravdess-speech speechocean762-adults
 
-.PHONY: demo test test-fast lint setup system-deps clean prepare-shared
+.PHONY: demo test test-fast lint setup system-deps clean prepare-shared bench
 
 setup: system-deps $(STAMP) $(NLTK_STAMP)
 
@@ -55,6 +55,10 @@ prepare-shared: setup
 	@for corpus in $(SHARED_CORPORA); do \
 		$(BIN)/voxclone prepare $$corpus $(SHARED)/$$corpus $(PREPARED)/$$corpus || exit 1; \
 	done
+
+# Vocoder speed on this machine (real-time factor, memory, streaming latency), side by side.
+bench: setup
+	$(BIN)/python scripts/benchmark.py vocoder
 
 clean:
 	rm -rf $(VENV) .cache demo.wav .pytest_cache
