@@ -306,17 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    from tts.errors import VoxcloneError
+    from tts.errors import run_reporting
 
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except VoxcloneError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_reporting(PROG, lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tts import __version__
-from tts.errors import VoxcloneError
+from tts.errors import VoxcloneError, run_reporting
 
 PROG = "voxclone"
 
@@ -235,13 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _print_warning
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     try:
-        return args.func(args)
-    except VoxcloneError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return run_reporting(PROG, lambda: args.func(args))
     finally:
         warnings.showwarning = previous
 

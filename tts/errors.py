@@ -4,6 +4,9 @@ The CLI turns any ``VoxcloneError`` into a one-line message and a non-zero exit;
 catch the subclass they care about.
 """
 
+import sys
+from collections.abc import Callable
+
 
 class VoxcloneError(Exception):
     """Base class: a user-facing problem with a clear one-line message."""
@@ -27,3 +30,16 @@ class CheckpointError(VoxcloneError):
 
 class DataError(VoxcloneError):
     """A dataset folder or manifest that does not match its recipe."""
+
+
+def run_reporting(prog: str, action: Callable[[], int]) -> int:
+    """Run a command's ``action`` and return its exit status; a ``VoxcloneError`` becomes one
+    line ``PROG: error: ...`` on stderr and status 2, Ctrl-C a short note and status 130."""
+    try:
+        return action()
+    except VoxcloneError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
