@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
+from vocoder_fixtures import TINY, TINY_AUDIO
 
 from tts.config import AudioConfig, from_dict, to_dict
 from tts.errors import ConfigError
@@ -17,10 +18,6 @@ from tts.models.discriminators import (
 )
 from tts.models.hifigan import HiFiGANConfig, HiFiGANGenerator
 
-TINY_AUDIO = AudioConfig(sample_rate=16000, n_fft=256, win_length=256, hop_length=64, n_mels=80)
-TINY = HiFiGANConfig(upsample_rates=(4, 4, 4), upsample_kernel_sizes=(8, 8, 8),
-                     upsample_initial_channel=32, resblock_kernel_sizes=(3, 5),
-                     resblock_dilation_sizes=((1, 3), (1, 3)))
 TINY_PERIOD_CHANNELS = (4, 8, 8, 16, 16)
 TINY_SCALE_CHANNELS = (8, 8, 16, 16, 32, 32, 32)
 

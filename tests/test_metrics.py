@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import soundfile as sf
 import torch
 from audio_fixtures import voiced_signal
 from data_fixtures import make_ljspeech
+from vocoder_fixtures import load_script
 
 from data.prepare import prepare
 from tts import metrics
@@ -163,11 +163,7 @@ def test_speech_like_mel_is_reproducible():
 
 @pytest.fixture(scope="module")
 def evaluate():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
-    spec = importlib.util.spec_from_file_location("voxclone_evaluate_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("evaluate")
 
 
 @pytest.fixture(scope="module")

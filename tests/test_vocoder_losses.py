@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 from audio_fixtures import voiced_signal
+from vocoder_fixtures import TINY, TINY_AUDIO
 
 from tts.audio import MelSpectrogram
-from tts.config import AudioConfig
 from tts.models.discriminators import CombinedDiscriminator
-from tts.models.hifigan import HiFiGANConfig, HiFiGANGenerator
+from tts.models.hifigan import HiFiGANGenerator
 from tts.models.losses import (
     FEATURE_MATCHING_WEIGHT,
     MEL_WEIGHT,
@@ -22,10 +22,6 @@ from tts.models.losses import (
     generator_adversarial_loss,
 )
 
-TINY_AUDIO = AudioConfig(sample_rate=16000, n_fft=256, win_length=256, hop_length=64, n_mels=80)
-TINY = HiFiGANConfig(upsample_rates=(4, 4, 4), upsample_kernel_sizes=(8, 8, 8),
-                     upsample_initial_channel=32, resblock_kernel_sizes=(3, 5),
-                     resblock_dilation_sizes=((1, 3), (1, 3)))
 SMALL_STFT = ((128, 32, 128), (256, 64, 256))
 
 

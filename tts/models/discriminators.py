@@ -45,6 +45,18 @@ def _as_batch_channel_time(wav: torch.Tensor) -> torch.Tensor:
     return wav
 
 
+def _conv_stack(convs: nn.ModuleList, conv_post: nn.Module,
+                x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU convolutions then the output layer: ``(logits (batch, n), feature maps)``."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        features.append(x)
+    x = conv_post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """Looks at every ``period``-th sample: the waveform ``(batch, 1, samples)`` is reflect-padded
     to a multiple of ``period`` and folded to ``(batch, 1, samples / period, period)``; 2-D
@@ -75,14 +87,7 @@ class PeriodDiscriminator(nn.Module):
             # reflect needs more samples than the padding; very short inputs are zero-padded
             mode = "reflect" if extra < samples else "constant"
             wav = F.pad(wav, (0, extra), mode=mode)
-        x = wav.reshape(batch, 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(self.convs, self.conv_post, wav.reshape(batch, 1, -1, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -109,14 +114,7 @@ class ScaleDiscriminator(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``wav (batch, 1, samples)`` -> ``(logits (batch, n), features)``."""
-        x = wav
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(self.convs, self.conv_post, wav)
 
 
 class MultiPeriodDiscriminator(nn.Module):
