@@ -24,3 +24,22 @@ def mel_figure(mels: Sequence[torch.Tensor], titles: Sequence[str]):
     axes[-1].set_xlabel("frame")
     figure.tight_layout()
     return figure
+
+
+def alignment_figure(alignments: Sequence[torch.Tensor], titles: Sequence[str]):
+    """One panel per alignment ``(decoder steps or frames, tokens)``, tokens on the y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5 * len(alignments), 3))
+    axes = figure.subplots(1, len(alignments), squeeze=False)[0]
+    for ax, alignment, title in zip(axes, alignments, titles, strict=True):
+        ax.imshow(alignment.detach().cpu().float().numpy().T, origin="lower", aspect="auto",
+                  interpolation="none")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("frame / decoder step")
+        ax.set_ylabel("token")
+    figure.tight_layout()
+    return figure

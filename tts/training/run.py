@@ -117,6 +117,72 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
     return final
 
 
+def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
+                   options: RunOptions = RunOptions(),
+                   init_from: str | Path | None = None) -> Path:
+    """Train (or resume) the acoustic model on the prepared folder ``data`` into ``out``.
+
+    ``init_from`` fine-tunes from an acoustic checkpoint (new data, new speakers: the speaker
+    table is re-sized to the data's speakers and the rows of speakers both know are kept);
+    optimizer state starts fresh. Returns the path of the final checkpoint.
+    """
+    import lightning as L
+
+    from data.datamodule import TTSDataModule
+    from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
+
+    out = Path(out)
+    config = load_yaml(AcousticExperimentConfig, config_path)
+    cfg = config.training
+    datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+                               seed=cfg.seed)
+    if datamodule.audio != config.audio:
+        raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
+                          f"({datamodule.audio} vs {config.audio})")
+    if config.model.num_speakers and config.model.num_speakers != len(datamodule.speakers):
+        config = dataclasses.replace(config, model=dataclasses.replace(
+            config.model, num_speakers=len(datamodule.speakers)))
+    resume_from = _resume_path(out, options.resume)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    task = AcousticTask(config, datamodule.symbols, datamodule.speakers, datamodule.emotions)
+    if init_from is not None:
+        if resume_from is not None:
+            raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
+        _init_acoustic(task, init_from)
+    trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
+                       options.max_steps or cfg.max_steps, cfg.precision, options,
+                       use_distributed_sampler=False)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
+    final = out / ("fast_dev_run.ckpt" if options.fast_dev_run else "checkpoints/last.ckpt")
+    trainer.save_checkpoint(final)
+    return final
+
+
+def _init_acoustic(task, path: str | Path) -> None:
+    """Start ``task.model`` from an acoustic checkpoint: same architecture and symbols needed;
+    speaker-table rows are matched by speaker name (new speakers start at the mean row)."""
+    from tts.acoustic import load_acoustic
+
+    source = load_acoustic(path)
+    wanted = dataclasses.replace(task.config.model, num_speakers=source.model.config.num_speakers)
+    if source.model.config != wanted:
+        raise ConfigError(f"{path} holds a different acoustic model than the config asks for")
+    if source.audio != task.config.audio or source.symbols.to_dict() != task.symbols.to_dict():
+        raise ConfigError(f"{path} was trained with another audio config or symbol set")
+    state = source.model.state_dict()
+    if task.model.speaker_table is not None and "speaker_table.weight" in state:
+        old = state.pop("speaker_table.weight")
+        new = old.mean(0, keepdim=True).repeat(len(task.speakers), 1)
+        for row, name in enumerate(task.speakers):
+            if name in source.speakers:
+                new[row] = old[source.speakers.index(name)]
+        state["speaker_table.weight"] = new
+    task.model.load_state_dict(state)
+    task.emotion_weights = {k: v.tolist() for k, v in source.emotions.items()}
+
+
 def _load_weights(model, path: str | Path, kind: str, model_config: dict[str, Any],
                   audio: AudioConfig) -> None:
     """Copy the weights of checkpoint ``path`` into ``model`` after checking that they fit."""

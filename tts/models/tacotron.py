@@ -1,0 +1,248 @@
+"""``Tacotron``: the acoustic model (phoneme ids -> log-mel frames) of voxclone.
+
+One text encoder (embedding, convolutions, BiLSTM) conditioned on a speaker (an embedding from the
+speaker encoder and/or a learned table of training speakers) and on a style (Global Style
+Tokens), read by one of two decoders chosen in the config:
+
+- ``"duration"``: predicted durations, Gaussian upsampling and a parallel convolutional decoder
+  (``tts.models.duration_decoder``); alignments learned jointly, no attention at inference.
+- ``"attention"``: the autoregressive Tacotron 2 decoder with location-sensitive attention and a
+  stop token (``tts.models.attention_decoder``).
+
+Both end in the same postnet. ``forward`` is the teacher-forced training path, ``infer`` the
+inference path; both take batches. Mels are ``(B, n_mels, frames)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+from tts.config import AudioConfig
+from tts.errors import ConfigError
+from tts.layers.style_tokens import ReferenceEncoder, StyleTokens
+from tts.layers.tacotron_blocks import Postnet, TextEncoder, lengths_to_mask
+
+DECODERS = ("duration", "attention")
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleConfig:
+    """Global Style Tokens: ``num_tokens`` tokens read by ``num_heads`` heads into a ``dim``
+    style vector; the reference encoder has one strided conv per ``reference_channels`` entry."""
+
+    num_tokens: int = 10
+    num_heads: int = 4
+    dim: int = 128
+    reference_channels: tuple[int, ...] = (32, 32, 64, 64, 128, 128)
+    reference_dim: int = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class TacotronConfig:
+    """Sizes of a ``Tacotron``. The vocabulary size and ``n_mels`` are not here: they come from
+    the symbol table and the audio config the model is built with."""
+
+    decoder: str = "duration"
+    embedding_dim: int = 256
+    encoder_dim: int = 256
+    encoder_conv_layers: int = 3
+    encoder_kernel_size: int = 5
+    dropout: float = 0.5
+    num_speakers: int = 0
+    speaker_embedding_dim: int = 0
+    speaker_dim: int = 64
+    use_style: bool = True
+    style: StyleConfig = StyleConfig()
+    postnet_channels: int = 256
+    postnet_layers: int = 5
+    """0 = no postnet (the duration decoder's convolutions already refine the whole mel)."""
+    postnet_kernel_size: int = 5
+    # attention decoder
+    reduction_factor: int = 2
+    prenet_dims: tuple[int, ...] = (256, 256)
+    attention_rnn_dim: int = 512
+    decoder_rnn_dim: int = 512
+    attention_dim: int = 128
+    location_filters: int = 32
+    location_kernel_size: int = 31
+    max_frames_per_token: float = 15.0
+    inference_window: tuple[int, ...] = (1, 3)
+    # duration decoder
+    decoder_dim: int = 256
+    decoder_layers: int = 6
+    decoder_kernel_size: int = 7
+    duration_predictor_dim: int = 256
+    duration_predictor_layers: int = 2
+    aligner_dim: int = 80
+
+    def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"model.decoder must be one of {', '.join(DECODERS)}, "
+                              f"got {self.decoder!r}")
+        if self.reduction_factor < 1 or len(self.inference_window) != 2:
+            raise ConfigError("model: reduction_factor must be >= 1 and inference_window two ints")
+
+
+class Tacotron(nn.Module):
+    """The acoustic model. See the module docstring; ``forward``/``infer`` document the shapes.
+
+    Buffer ``mean_style_weights (num_heads, num_tokens)`` tracks (during training) the average
+    token weights of the training data: the style used when none is asked for.
+    """
+
+    def __init__(self, config: TacotronConfig, num_symbols: int, audio: AudioConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.n_mels = audio.n_mels
+        self.mel_floor = math.log(audio.log_floor)
+        c = config
+        self.encoder = TextEncoder(num_symbols, c.embedding_dim, c.encoder_dim,
+                                   c.encoder_conv_layers, c.encoder_kernel_size, c.dropout)
+        self.speaker_table = nn.Embedding(c.num_speakers, c.speaker_dim) if c.num_speakers else None
+        self.speaker_projection = (nn.Linear(c.speaker_embedding_dim, c.speaker_dim)
+                                   if c.speaker_embedding_dim else None)
+        cond_dim = c.speaker_dim if (c.num_speakers or c.speaker_embedding_dim) else 0
+        if c.use_style:
+            self.reference_encoder = ReferenceEncoder(audio.n_mels, c.style.reference_channels,
+                                                      c.style.reference_dim)
+            self.style_tokens = StyleTokens(c.style.reference_dim, c.style.dim,
+                                            c.style.num_tokens, c.style.num_heads)
+            self.register_buffer("mean_style_weights", torch.full(
+                (c.style.num_heads, c.style.num_tokens), 1.0 / c.style.num_tokens))
+            cond_dim += c.style.dim
+        self.condition = nn.Linear(cond_dim, c.encoder_dim) if cond_dim else None
+        if c.decoder == "duration":
+            from tts.models.duration_decoder import DurationDecoder
+
+            self.decoder = DurationDecoder(
+                c.encoder_dim, c.embedding_dim, audio.n_mels, c.decoder_dim, c.decoder_layers,
+                c.decoder_kernel_size, c.duration_predictor_dim, c.duration_predictor_layers,
+                c.aligner_dim)
+            nn.init.constant_(self.decoder.output.bias, self.mel_floor / 2)
+        else:
+            from tts.models.attention_decoder import AttentionDecoder
+
+            self.decoder = AttentionDecoder(
+                c.encoder_dim, audio.n_mels, c.reduction_factor, c.prenet_dims,
+                c.attention_rnn_dim, c.decoder_rnn_dim, c.attention_dim, c.location_filters,
+                c.location_kernel_size, c.max_frames_per_token, tuple(c.inference_window))
+            nn.init.constant_(self.decoder.projection.bias, self.mel_floor / 2)
+        self.postnet = (Postnet(audio.n_mels, c.postnet_channels, c.postnet_layers,
+                                c.postnet_kernel_size) if c.postnet_layers else None)
+
+    # -- conditioning ----------------------------------------------------------------------
+    def speaker_vector(self, batch: int, device: torch.device, speakers: torch.Tensor | None,
+                       speaker_embeddings: torch.Tensor | None) -> torch.Tensor | None:
+        """``(B, speaker_dim)``: table entry (index -1 = none) plus projected embedding."""
+        if self.speaker_table is None and self.speaker_projection is None:
+            return None
+        vector = torch.zeros(batch, self.config.speaker_dim, device=device)
+        if self.speaker_table is not None and speakers is not None:
+            known = speakers >= 0
+            vector = vector + self.speaker_table(speakers.clamp(min=0)) * known.unsqueeze(1)
+        if self.speaker_projection is not None:
+            if speaker_embeddings is None:
+                raise ConfigError("this model is conditioned on speaker embeddings: give one "
+                                  "(a voice profile or reference audio)")
+            if speaker_embeddings.shape[-1] != self.config.speaker_embedding_dim:
+                raise ConfigError(f"speaker embedding has size {speaker_embeddings.shape[-1]}, "
+                                  f"the model expects {self.config.speaker_embedding_dim}")
+            vector = vector + self.speaker_projection(speaker_embeddings)
+        return vector
+
+    def style_vector(self, batch: int, reference_mels: torch.Tensor | None = None,
+                     reference_lengths: torch.Tensor | None = None,
+                     style_weights: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``(style (B, style.dim), weights (B, heads, tokens))`` from explicit weights, else a
+        reference mel, else the training average; ``(None, None)`` without style tokens."""
+        if not self.config.use_style:
+            return None, None
+        if style_weights is None and reference_mels is not None:
+            reference = self.reference_encoder(reference_mels, reference_lengths)
+            return self.style_tokens(reference)
+        if style_weights is None:
+            style_weights = self.mean_style_weights.unsqueeze(0).expand(batch, -1, -1)
+        return self.style_tokens.from_weights(style_weights), style_weights
+
+    def encode(self, tokens: torch.Tensor, token_lengths: torch.Tensor,
+               speaker: torch.Tensor | None, style: torch.Tensor | None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(memory (B, T, encoder_dim), mask (B, T))``: text encodings plus conditioning."""
+        mask = lengths_to_mask(token_lengths, tokens.shape[1])
+        memory = self.encoder(tokens, token_lengths)
+        parts = [p for p in (speaker, style) if p is not None]
+        if parts:
+            memory = memory + self.condition(torch.cat(parts, dim=-1)).unsqueeze(1)
+        return memory * mask.unsqueeze(-1), mask
+
+    def refine(self, mel: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """``mel`` plus the postnet's residual (``mel`` itself without a postnet)."""
+        return mel if self.postnet is None else mel + self.postnet(mel, frame_mask)
+
+    # -- paths -----------------------------------------------------------------------------
+    def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
+                mel_lengths: torch.Tensor, speakers: torch.Tensor | None = None,
+                speaker_embeddings: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Teacher-forced pass. ``tokens (B, T)``, ``mels (B, n_mels, F)``, lengths ``(B,)``,
+        ``speakers (B,)`` table indices, ``speaker_embeddings (B, speaker_embedding_dim)``.
+
+        Returns ``mel`` and ``mel_postnet`` ``(B, n_mels, F')`` (``F' = F`` for the duration
+        decoder, ``F`` rounded up to the reduction factor for attention), ``style_weights`` and
+        the decoder's own outputs: ``durations``, ``log_durations``, ``alignment_log_probs``,
+        ``soft_alignment`` (duration) or ``stop_logits (B, S)``, ``alignments (B, S, T)``
+        (attention).
+        """
+        batch = tokens.shape[0]
+        speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
+        style, style_weights = self.style_vector(batch, mels, mel_lengths)
+        if style_weights is not None and self.training:
+            with torch.no_grad():
+                self.mean_style_weights.lerp_(style_weights.mean(0), 0.01)
+        memory, mask = self.encode(tokens, token_lengths, speaker, style)
+        if self.config.decoder == "duration":
+            out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths)
+            frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
+        else:
+            mel, stop_logits, alignments = self.decoder(memory, mask, mels)
+            out = {"mel": mel, "stop_logits": stop_logits, "alignments": alignments}
+            frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
+        out["mel_postnet"] = self.refine(out["mel"], frame_mask)
+        out["style_weights"] = style_weights
+        return out
+
+    @torch.no_grad()
+    def infer(self, tokens: torch.Tensor, token_lengths: torch.Tensor,
+              speakers: torch.Tensor | None = None,
+              speaker_embeddings: torch.Tensor | None = None,
+              reference_mels: torch.Tensor | None = None,
+              reference_lengths: torch.Tensor | None = None,
+              style_weights: torch.Tensor | None = None,
+              duration_scale: float = 1.0) -> dict[str, torch.Tensor]:
+        """Synthesize a batch. Style: ``style_weights (B, heads, tokens)`` or ``(B, tokens)``,
+        else ``reference_mels (B, n_mels, F_ref)``, else the training average.
+        ``duration_scale`` > 1 speaks slower (duration decoder only).
+
+        Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
+        ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T)`` for duration, ``(B, S, T)`` for
+        attention).
+        """
+        batch = tokens.shape[0]
+        speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
+        style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
+        memory, mask = self.encode(tokens, token_lengths, speaker, style)
+        if self.config.decoder == "duration":
+            mel, mel_lengths, alignment = self.decoder.infer(memory, mask, duration_scale)
+        else:
+            if duration_scale != 1.0:
+                raise ConfigError("speed control needs the duration decoder; this model "
+                                  "uses attention")
+            mel, mel_lengths, alignment = self.decoder.infer(memory, mask)
+        frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
+        mel = self.refine(mel, frame_mask)
+        mel = mel.masked_fill(~frame_mask.unsqueeze(1), self.mel_floor)
+        return {"mel": mel, "mel_lengths": mel_lengths, "alignment": alignment}

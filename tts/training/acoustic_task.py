@@ -1,0 +1,192 @@
+"""``AcousticTask``: training of the ``Tacotron`` acoustic model with Lightning.
+
+The task wraps the same ``Tacotron`` that the synthesizer loads (``tts.acoustic``); its
+checkpoints are voxclone checkpoints of kind ``"acoustic"`` (weights under ``model.``), carrying
+the symbol table, the speaker and emotion lists and, once learned, per-emotion style weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import lightning as L
+import torch
+
+from tts import checkpoint
+from tts.config import AudioConfig, to_dict
+from tts.models.tacotron import Tacotron, TacotronConfig
+from tts.text import SymbolTable
+
+
+@dataclasses.dataclass(frozen=True)
+class AcousticTrainingConfig:
+    """Optimisation, loss weights and bookkeeping of an acoustic-model run."""
+
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    betas: tuple[float, ...] = (0.9, 0.98)
+    weight_decay: float = 1e-6
+    warmup_steps: int = 500
+    lr_decay_per_1k_steps: float = 0.97
+    max_steps: int = 100_000
+    grad_clip: float = 1.0
+    duration_weight: float = 1.0
+    align_weight: float = 1.0
+    binarization_start_step: int = 1_000
+    binarization_weight: float = 1.0
+    stop_weight: float = 1.0
+    stop_pos_weight: float = 5.0
+    guided_attention_weight: float = 10.0
+    guided_attention_decay_steps: int = 5_000
+    speaker_table_dropout: float = 0.0
+    checkpoint_every: int = 500
+    val_every: int = 500
+    log_every: int = 25
+    val_examples: int = 2
+    num_workers: int = 1
+    seed: int = 0
+    precision: str = "32-true"
+
+
+@dataclasses.dataclass(frozen=True)
+class AcousticExperimentConfig:
+    """A whole acoustic experiment, as read from ``configs/acoustic/*.yaml``."""
+
+    audio: AudioConfig = AudioConfig()
+    model: TacotronConfig = TacotronConfig()
+    training: AcousticTrainingConfig = AcousticTrainingConfig()
+
+
+class AcousticTask(L.LightningModule):
+    """Batches come from ``data.dataset.collate_batch``: ``tokens``, ``token_lengths``, ``mels``,
+    ``mel_lengths``, ``speakers`` (and optionally ``speaker_embeddings (B, D)``)."""
+
+    def __init__(self, config: AcousticExperimentConfig, symbols: SymbolTable,
+                 speakers: list[str], emotions: list[str]) -> None:
+        super().__init__()
+        self.config = config
+        self.symbols = symbols
+        self.speakers = list(speakers)
+        self.emotions = list(emotions)
+        self.emotion_weights: dict[str, Any] = {}
+        self.model = Tacotron(config.model, len(symbols), config.audio)
+
+    # -- training --------------------------------------------------------------------------
+    def _speakers(self, batch: dict) -> torch.Tensor | None:
+        speakers = batch.get("speakers")
+        rate = self.config.training.speaker_table_dropout
+        if speakers is not None and self.training and rate > 0:
+            dropped = torch.rand(speakers.shape, device=speakers.device) < rate
+            speakers = speakers.masked_fill(dropped, -1)
+        return speakers
+
+    def losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict]:
+        """``(total, named losses, model outputs)`` of one batch, teacher-forced."""
+        from tts.models.acoustic_losses import attention_losses, duration_losses, mel_losses
+
+        cfg = self.config.training
+        out = self.model(batch["tokens"], batch["token_lengths"], batch["mels"],
+                         batch["mel_lengths"], speakers=self._speakers(batch),
+                         speaker_embeddings=batch.get("speaker_embeddings"))
+        named = mel_losses(out, batch["mels"], batch["mel_lengths"])
+        total = sum(named.values())
+        if self.config.model.decoder == "duration":
+            binarize = self.global_step >= cfg.binarization_start_step
+            extra = duration_losses(out, batch["token_lengths"], batch["mel_lengths"], binarize)
+            total = (total + cfg.duration_weight * extra["duration_loss"]
+                     + cfg.align_weight * extra["align_loss"]
+                     + cfg.binarization_weight * extra.get("bin_loss", 0.0))
+        else:
+            extra = attention_losses(out, batch["token_lengths"], batch["mel_lengths"],
+                                     self.config.model.reduction_factor, cfg.stop_pos_weight)
+            decay = max(0.0, 1.0 - self.global_step / max(cfg.guided_attention_decay_steps, 1))
+            total = (total + cfg.stop_weight * extra["stop_loss"]
+                     + cfg.guided_attention_weight * decay * extra["guided_attention_loss"])
+        named.update(extra)
+        return total, named, out
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        total, named, _ = self.losses(batch)
+        size = batch["tokens"].shape[0]
+        logs = {f"train/{k}": v.detach() for k, v in named.items()}
+        logs.update({"train/loss": total.detach(),
+                     "train_step": torch.tensor(float(self.global_step))})
+        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=size)
+        self.log("loss", total.detach(), prog_bar=True, logger=False, batch_size=size)
+        return total
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                              self.config.training.grad_clip)
+        self.log("train/grad_norm", norm, on_step=True, on_epoch=False)
+
+    def configure_optimizers(self):
+        cfg = self.config.training
+        optimizer = torch.optim.AdamW(self.model.parameters(), cfg.learning_rate,
+                                      betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        warmup, decay = max(cfg.warmup_steps, 1), cfg.lr_decay_per_1k_steps
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return decay ** ((step - warmup) / 1000)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
+
+    # -- validation ------------------------------------------------------------------------
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        total, named, out = self.losses(batch)
+        size = batch["tokens"].shape[0]
+        self.log("val/loss", total, on_epoch=True, batch_size=size, sync_dist=True)
+        for name, value in named.items():
+            self.log(f"val/{name}", value, on_epoch=True, batch_size=size, sync_dist=True)
+        if batch_idx == 0:
+            self._log_examples(batch, out)
+
+    def _log_examples(self, batch: dict, out: dict) -> None:
+        experiment = getattr(self.logger, "experiment", None)
+        if experiment is None or not hasattr(experiment, "add_figure") or self.global_rank != 0:
+            return
+        from tts.models.griffinlim import GriffinLim
+        from tts.training.plots import alignment_figure, mel_figure
+
+        step = self.global_step
+        count = min(self.config.training.val_examples, batch["tokens"].shape[0])
+        inferred = self.model.infer(batch["tokens"][:count], batch["token_lengths"][:count],
+                                    speakers=batch["speakers"][:count],
+                                    speaker_embeddings=(batch["speaker_embeddings"][:count]
+                                                        if "speaker_embeddings" in batch else None))
+        vocoder = GriffinLim(self.config.audio, n_iter=16)
+        alignment = out.get("alignments", out.get("soft_alignment"))
+        for i in range(count):
+            frames = int(batch["mel_lengths"][i])
+            target = batch["mels"][i, :, :frames]
+            taught = out["mel_postnet"][i, :, :frames]
+            free = inferred["mel"][i, :, :int(inferred["mel_lengths"][i])]
+            experiment.add_figure(f"val/{i}/mel", mel_figure(
+                [target, taught, free], ("target", "teacher-forced", "inferred")), step)
+            tokens = int(batch["token_lengths"][i])
+            experiment.add_figure(f"val/{i}/alignment", alignment_figure(
+                [alignment[i, :, :tokens], inferred["alignment"][i, :, :tokens]],
+                ("training", "inference")), step)
+            wav = vocoder.infer(free.unsqueeze(0).float().cpu()).squeeze(0)
+            experiment.add_audio(f"val/{i}/inferred", wav.clamp(-1, 1), step,
+                                 self.config.audio.sample_rate)
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def checkpoint_metadata(self) -> dict[str, Any]:
+        return {"experiment": to_dict(self.config), "step": int(self.global_step),
+                "speakers": self.speakers, "emotions": self.emotions,
+                "emotion_weights": self.emotion_weights}
+
+    def on_save_checkpoint(self, lightning_checkpoint: dict) -> None:
+        checkpoint.annotate(lightning_checkpoint, kind="acoustic", model_key="model",
+                            model_config=to_dict(self.config.model),
+                            audio_config=self.config.audio, symbols=self.symbols.to_dict(),
+                            metadata=self.checkpoint_metadata())
+
+    def on_load_checkpoint(self, lightning_checkpoint: dict) -> None:
+        metadata = lightning_checkpoint.get("metadata") or {}
+        self.emotion_weights = dict(metadata.get("emotion_weights") or {})
