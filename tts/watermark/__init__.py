@@ -1,0 +1,154 @@
+"""Imperceptible, keyed audio watermark: ``embed`` marks speech, ``detect`` finds the mark.
+
+Every waveform ``tts.synthesizer.Synthesizer`` returns is marked (``watermark=False`` turns it
+off, and the CLI records that in the file's comment tag). The mark carries a 16-bit payload
+(e.g. model and voice ids) and is keyed: only someone with the key can find it. voxclone ships a
+public default key (``DEFAULT_KEY``) on purpose, so that anyone can check whether a recording
+came out of voxclone; a deployment that wants a private mark passes its own ``key`` to both
+``embed`` and ``detect``.
+
+How it works (``tts.watermark.core``): quantization index modulation of log band energies of
+the speech between 250 and 3250 Hz, at an 8 kHz analysis rate; the mark is a slowly varying
+gain of at most a few tenths of a dB per 32 ms x 125 Hz tile, so it is shaped by the speech
+itself and only present where there is speech. The detector resamples any input to 8 kHz and
+searches the alignment (block phase, sub-hop offset, +-3% time scale), so it works on excerpts
+and reports where in time the mark was found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tts.audio import resample
+from tts.errors import AudioError, VoxcloneError
+from tts.watermark import core
+
+__all__ = ["DEFAULT_KEY", "PAYLOAD_BITS", "THRESHOLD", "WatermarkResult", "embed", "detect",
+           "make_payload", "split_payload"]
+
+DEFAULT_KEY = "voxclone-public-watermark-v1"
+"""voxclone's public key: anyone can detect marks made with it (which is the point)."""
+
+PAYLOAD_BITS = 16
+"""Payload size: an integer in ``[0, 2**16)``; ``make_payload`` packs a model and a voice id."""
+
+THRESHOLD = 5.0
+"""Detection threshold on the score (z units). Calibrated on real speech by
+``scripts/benchmark.py watermark`` (false positives on unmarked clips and crops)."""
+
+TARGET_SNR_DB = 30.5
+"""The mark is scaled down if needed so that signal-to-mark ratio is at least this."""
+
+SEGMENT_WINDOW_S = 1.0
+SEGMENT_Z = 2.5
+
+
+@dataclasses.dataclass
+class WatermarkResult:
+    """What ``detect`` found in one signal.
+
+    ``present``: the score reached ``threshold``. ``score``: the best alignment's z score
+    (about N(0, 1) per alignment on unmarked audio; higher is surer). ``payload``: the decoded
+    integer (``None`` when not present), ``bit_confidence``: the weakest payload bit's z score.
+    ``segments``: ``[(start_s, end_s)]`` seconds of the input where the mark was found.
+    ``time_scale``: the tempo change found (1.0 = none).
+    """
+
+    present: bool
+    score: float
+    threshold: float
+    payload: int | None = None
+    bit_confidence: float = 0.0
+    segments: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    time_scale: float = 1.0
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["segments"] = [[round(a, 3), round(b, 3)] for a, b in self.segments]
+        out["score"] = round(self.score, 3)
+        out["bit_confidence"] = round(self.bit_confidence, 3)
+        return out
+
+
+def make_payload(model_id: int, voice_id: int) -> int:
+    """Pack an 8-bit model id and an 8-bit voice id into one 16-bit payload."""
+    if not (0 <= model_id < 256 and 0 <= voice_id < 256):
+        raise VoxcloneError(f"model and voice ids must be in 0..255, got {model_id}, {voice_id}")
+    return (model_id << 8) | voice_id
+
+
+def split_payload(payload: int) -> tuple[int, int]:
+    """``(model_id, voice_id)`` of a payload made by ``make_payload``."""
+    return payload >> 8, payload & 0xFF
+
+
+def _bits(payload: int) -> np.ndarray:
+    if not isinstance(payload, (int, np.integer)) or not 0 <= payload < 2 ** PAYLOAD_BITS:
+        raise VoxcloneError(f"watermark payload must be an integer in 0..{2 ** PAYLOAD_BITS - 1}, "
+                            f"got {payload!r}")
+    return np.array([(int(payload) >> k) & 1 for k in range(PAYLOAD_BITS)], dtype=np.float64)
+
+
+def _mono(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    wav = np.asarray(wav, dtype=np.float32)
+    if wav.ndim != 1:
+        raise AudioError(f"watermark: expected mono audio (num_samples,), got shape {wav.shape}")
+    if sample_rate < core.RATE:
+        raise AudioError(f"watermark: sample rate {sample_rate} Hz is below {core.RATE} Hz")
+    if not np.isfinite(wav).all():
+        raise AudioError("watermark: audio contains NaN or infinite samples")
+    return wav
+
+
+def embed(wav: np.ndarray, sample_rate: int, payload: int = 0,
+          key: str = DEFAULT_KEY) -> np.ndarray:
+    """Mark ``wav`` (mono ``(num_samples,)`` float in [-1, 1], at ``sample_rate`` Hz >= 8000)
+    with the 16-bit ``payload`` under ``key``; returns the marked float32 signal, same shape.
+
+    The mark is at least ``TARGET_SNR_DB`` below the signal; silence stays untouched. Audio
+    shorter than one 32 ms tile comes back unchanged.
+    """
+    wav = _mono(wav, sample_rate)
+    bits = _bits(payload)
+    if len(wav) == 0 or not np.any(wav):
+        return wav.copy()
+    x8 = resample(wav, sample_rate, core.RATE).astype(np.float64)
+    mark8 = core.embed_8k(x8, core.Layout(key, PAYLOAD_BITS), bits)
+    mark = resample(mark8.astype(np.float32), core.RATE, sample_rate)
+    mark = np.pad(mark, (0, max(0, len(wav) - len(mark))))[:len(wav)]
+    signal = float(np.sum(wav.astype(np.float64) ** 2))
+    noise = float(np.sum(mark.astype(np.float64) ** 2))
+    limit = signal * 10 ** (-TARGET_SNR_DB / 10)
+    if noise > limit:
+        mark *= np.float32(np.sqrt(limit / noise))
+    return np.clip(wav + mark, -1.0, 1.0).astype(np.float32)
+
+
+def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
+           threshold: float = THRESHOLD) -> WatermarkResult:
+    """Look for the mark of ``key`` in mono ``wav (num_samples,)`` at any ``sample_rate``
+    (>= 8000 Hz). Searches every alignment, so excerpts, joined files and tempo changes of up
+    to about 3% are found. See ``WatermarkResult`` for what comes back."""
+    wav = _mono(wav, sample_rate)
+    x8 = resample(wav, sample_rate, core.RATE).astype(np.float64)
+    layout = core.Layout(key, PAYLOAD_BITS)
+    found = core.best_alignment(x8, layout)
+    score = found["z"]
+    if not np.isfinite(score):
+        return WatermarkResult(False, 0.0, threshold)
+    if score < threshold:
+        return WatermarkResult(False, score, threshold, time_scale=found["scale"])
+    window = max(1, int(round(SEGMENT_WINDOW_S * core.RATE / (core.HOP * core.TILE_FRAMES))))
+    spans = core.marked_spans(found, layout, window, SEGMENT_Z)
+    soft = core.read_bits(found, layout, PAYLOAD_BITS, spans)
+    payload = int(sum(1 << k for k in range(PAYLOAD_BITS) if soft[k] < 0))
+    half = core.TILE_FRAMES * core.HOP * found["scale"] / core.RATE / 2
+    duration = len(wav) / sample_rate
+    segments = [(max(0.0, float(core.column_time(a, found)) - half),
+                 min(duration, float(core.column_time(b, found)) + half)) for a, b in spans]
+    if not segments:
+        segments = [(0.0, duration)]
+    return WatermarkResult(True, score, threshold, payload, float(np.min(np.abs(soft))),
+                           segments, found["scale"])
