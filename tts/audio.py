@@ -148,8 +148,11 @@ def load_audio(path: str | Path, sample_rate: int, *, trim: bool = True, normali
     return wav
 
 
-def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: int) -> Path:
-    """Write mono ``(num_samples,)`` audio; the format follows the suffix (wav = 16-bit PCM)."""
+def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: int,
+               comment: str | None = None) -> Path:
+    """Write mono ``(num_samples,)`` audio; the format follows the suffix (wav = 16-bit PCM).
+
+    ``comment`` goes into the file's comment tag (WAV INFO ICMT, FLAC/Ogg Vorbis comment)."""
     path = Path(path)
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().float().numpy()
@@ -159,7 +162,10 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
     subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac", "") else None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        sf.write(str(path), np.clip(wav, -1.0, 1.0), sample_rate, subtype=subtype)
+        with sf.SoundFile(str(path), "w", sample_rate, 1, subtype=subtype) as f:
+            if comment:
+                f.comment = comment
+            f.write(np.clip(wav, -1.0, 1.0))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"cannot write {path}: {str(exc).splitlines()[0]}") from None
     return path

@@ -40,16 +40,36 @@ def _read_text(args: argparse.Namespace) -> str:
     return args.text
 
 
+def _engine(args: argparse.Namespace):
+    """The engine ``say`` asked for: --espeak, a named --acoustic checkpoint, or the bundled
+    voice (espeak-ng when none is bundled)."""
+    from tts.synthesizer import EspeakEngine, default_engine
+
+    if args.espeak:
+        return EspeakEngine(voice=args.espeak_voice)
+    voice = {"speaker": args.speaker, "emotion": args.emotion, "intensity": args.intensity,
+             "speed": args.speed}
+    if args.acoustic is None and args.vocoder is None and voice == {
+            "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0}:
+        return default_engine()
+    from tts.neural_engine import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, NeuralEngine
+
+    return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder or DEFAULT_VOCODER,
+                             **voice)
+
+
 def cmd_say(args: argparse.Namespace) -> int:
     from tts.audio import save_audio
-    from tts.synthesizer import EspeakEngine, Synthesizer
+    from tts.synthesizer import Synthesizer
 
     text = _read_text(args)
-    synthesizer = Synthesizer(engine=EspeakEngine(voice=args.espeak_voice))
+    synthesizer = Synthesizer(engine=_engine(args), watermark=not args.no_watermark)
     result = synthesizer.synthesize(text)
-    out = save_audio(args.output, result.wav, result.sample_rate)
+    out = save_audio(args.output, result.wav, result.sample_rate,
+                     comment=_watermark_comment(result.watermarked))
     if not args.quiet:
-        print(f"note: {synthesizer.note}", file=sys.stderr)
+        if synthesizer.note:
+            print(f"note: {synthesizer.note}", file=sys.stderr)
         print(f"wrote {out} ({result.duration:.1f} s, {result.sample_rate} Hz, "
               f"{result.num_chunks} chunk(s), engine {result.engine})")
     return 0
@@ -61,10 +81,52 @@ def cmd_vocode(args: argparse.Namespace) -> int:
 
     vocoder, audio = load_vocoder(args.vocoder)
     wav = load_audio(args.input, audio.sample_rate)
-    out = save_audio(args.output, resynthesize(wav, vocoder, audio, stream=args.stream),
-                     audio.sample_rate)
+    wav = resynthesize(wav, vocoder, audio, stream=args.stream)
+    if not args.no_watermark:
+        from tts.watermark import embed
+
+        wav = embed(wav.detach().cpu().numpy() if hasattr(wav, "detach") else wav,
+                    audio.sample_rate)
+    out = save_audio(args.output, wav, audio.sample_rate,
+                     comment=_watermark_comment(not args.no_watermark))
     if not args.quiet:
         print(f"wrote {out} ({len(wav) / audio.sample_rate:.1f} s through {args.vocoder})")
+    return 0
+
+
+def _watermark_comment(marked: bool) -> str:
+    """The comment tag saved with generated audio: says whether the watermark is in it."""
+    if marked:
+        return f"voxclone {__version__}; watermark: on (voxclone detect FILE)"
+    return f"voxclone {__version__}; watermark: OFF (--no-watermark)"
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    import json
+
+    from tts.audio import read_audio, to_mono
+    from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
+
+    key = args.key if args.key is not None else DEFAULT_KEY
+    threshold = args.threshold if args.threshold is not None else THRESHOLD
+    reports = []
+    for name in args.files:
+        data, rate = read_audio(name)
+        result = detect(to_mono(data), rate, key=key, threshold=threshold)
+        reports.append({"file": name, "duration": round(len(data) / rate, 3),
+                        **result.to_dict()})
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+        return 0
+    for r in reports:
+        if r["present"]:
+            where = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in r["segments"])
+            print(f"{r['file']}: watermark PRESENT (score {r['score']:.1f}, threshold "
+                  f"{r['threshold']:.1f}), payload {r['payload']} (0x{r['payload']:04x}), "
+                  f"at {where}")
+        else:
+            print(f"{r['file']}: no watermark (score {r['score']:.1f}, threshold "
+                  f"{r['threshold']:.1f})")
     return 0
 
 
@@ -157,6 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output file (default: %(default)s)")
     say.add_argument("--espeak-voice", default="en-us", metavar="LANG",
                      help="espeak-ng voice of the fallback engine (default: %(default)s)")
+    say.add_argument("--acoustic", default=None, metavar="CKPT",
+                     help="acoustic model checkpoint (default: the bundled voice)")
+    say.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="vocoder checkpoint, or griffinlim (default: the bundled vocoder)")
+    say.add_argument("--speaker", default=None, help="a training speaker of the model")
+    say.add_argument("--emotion", default=None, help="a named emotion the model learned")
+    say.add_argument("--intensity", type=float, default=1.0,
+                     help="emotion strength, 0 (neutral) to 2 (default: 1)")
+    say.add_argument("--speed", type=float, default=1.0, help="speaking rate, 0.25 to 4")
+    say.add_argument("--espeak", action="store_true",
+                     help="use the espeak-ng formant fallback instead of the neural voice")
+    say.add_argument("--no-watermark", action="store_true",
+                     help="do not watermark the output (recorded in the file's comment tag)")
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     say.set_defaults(func=cmd_say)
 
@@ -169,8 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
     vocode.add_argument("--vocoder", default="griffinlim", metavar="CKPT",
                         help="vocoder checkpoint, or griffinlim (default: %(default)s)")
     vocode.add_argument("--stream", action="store_true", help="vocode in chunks, as streaming")
+    vocode.add_argument("--no-watermark", action="store_true",
+                        help="do not watermark the output (recorded in the file's comment tag)")
     vocode.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     vocode.set_defaults(func=cmd_vocode)
+
+    det = sub.add_parser("detect", help="check audio files for the voxclone watermark",
+                         description="For each FILE: whether the voxclone watermark is present, "
+                                     "its score, payload and where in time it was found.")
+    det.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav/flac/ogg/mp3)")
+    det.add_argument("--json", action="store_true", help="print JSON")
+    det.add_argument("--key", default=None, help="watermark key (default: voxclone's public key)")
+    det.add_argument("--threshold", type=float, default=None,
+                     help="score needed to call a mark present (default: the calibrated one)")
+    det.set_defaults(func=cmd_detect)
 
     text = sub.add_parser("text", help="show how text is normalized and phonemized",
                           description="Print TEXT as it will be spoken (numbers, dates, "

@@ -38,6 +38,8 @@ class SynthesisResult:
     sample_rate: int
     engine: str
     num_chunks: int
+    watermarked: bool = False
+    """Whether ``wav`` carries the voxclone watermark (``tts.watermark``)."""
 
     @property
     def duration(self) -> float:
@@ -71,6 +73,16 @@ class EspeakEngine:
         return to_mono(data), rate
 
 
+def default_engine():
+    """The bundled neural voice (``tts.neural_engine``) when its checkpoint is present, else the
+    espeak-ng fallback."""
+    from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
+
+    if DEFAULT_ACOUSTIC.is_file():
+        return NeuralEngine.load()
+    return EspeakEngine()
+
+
 class Synthesizer:
     """Turns text of any length into a waveform at ``audio.sample_rate``.
 
@@ -79,12 +91,18 @@ class Synthesizer:
     and joins the chunks with short pauses.
     """
 
-    def __init__(self, engine: EspeakEngine | None = None, audio: AudioConfig | None = None,
-                 max_chunk_chars: int = 200) -> None:
+    def __init__(self, engine=None, audio: AudioConfig | None = None,
+                 max_chunk_chars: int = 200, watermark: bool = True,
+                 watermark_payload: int = 0, watermark_key: str | None = None) -> None:
         self.audio = audio or AudioConfig()
-        self.engine = engine or EspeakEngine()
+        self.watermark = watermark
+        """Mark every returned waveform (``tts.watermark.embed``); off only when asked."""
+        self.watermark_payload = watermark_payload
+        self.watermark_key = watermark_key
+        self.engine = engine or default_engine()
         self.max_chunk_chars = max_chunk_chars
-        self.note = ("no neural voice is bundled yet: speaking with the espeak-ng fallback "
+        self.note = (None if not isinstance(self.engine, EspeakEngine) else
+                     "no neural voice is available: speaking with the espeak-ng fallback "
                      "through voxclone's text front end")
 
     def synthesize(self, text: str) -> SynthesisResult:
@@ -108,5 +126,9 @@ class Synthesizer:
         if not pieces:
             raise TextError("nothing to say: the text has no speakable words after normalization")
         wav = normalize_loudness(np.concatenate(pieces[:-1]), rate)
+        if self.watermark:
+            from tts.watermark import DEFAULT_KEY, embed
+
+            wav = embed(wav, rate, self.watermark_payload, key=self.watermark_key or DEFAULT_KEY)
         return SynthesisResult(wav=wav, sample_rate=rate, engine=self.engine.name,
-                               num_chunks=len(pieces) // 2)
+                               num_chunks=len(pieces) // 2, watermarked=self.watermark)

@@ -1,0 +1,136 @@
+"""Watermark: embed/detect round trip, payload, attacks at small scale, CLI detect, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from audio_fixtures import voiced_signal
+
+from tts.cli import main
+from tts.errors import AudioError, VoxcloneError
+from tts.watermark import (DEFAULT_KEY, detect, embed, make_payload, split_payload)
+from tts.watermark import attacks as A
+
+RATE = 22050
+PAYLOAD = 0xBEEF
+
+
+@pytest.fixture(scope="module")
+def clean() -> np.ndarray:
+    return voiced_signal(4.0, RATE, seed=3)
+
+
+@pytest.fixture(scope="module")
+def marked(clean) -> np.ndarray:
+    return embed(clean, RATE, PAYLOAD)
+
+
+def test_round_trip_recovers_payload(marked):
+    result = detect(marked, RATE)
+    assert result.present and result.score > 2 * result.threshold
+    assert result.payload == PAYLOAD
+    assert result.segments and result.segments[0][0] < 0.5 and result.segments[-1][1] > 3.5
+
+
+def test_mark_is_quiet_and_shaped(clean, marked):
+    assert marked.shape == clean.shape and marked.dtype == np.float32
+    snr = 10 * np.log10(np.sum(clean ** 2) / np.sum((marked - clean) ** 2))
+    assert snr >= 30.0
+    spectrum = np.abs(np.fft.rfft(marked - clean))
+    freqs = np.fft.rfftfreq(len(clean), 1 / RATE)
+    assert spectrum[freqs > 4000].sum() < 0.01 * spectrum.sum()  # lives below 4 kHz
+
+
+def test_unmarked_and_wrong_key_not_detected(clean, marked):
+    assert not detect(clean, RATE).present
+    assert not detect(marked, RATE, key="someone else's key").present
+    assert not detect(np.zeros(RATE, np.float32), RATE).present
+
+
+def test_other_payloads_and_keys():
+    x = voiced_signal(4.0, 16000, f0=110.0, seed=5)
+    y = embed(x, 16000, make_payload(3, 200), key="private")
+    result = detect(y, 16000, key="private")
+    assert result.present and split_payload(result.payload) == (3, 200)
+
+
+@pytest.mark.parametrize("name", ["gain -10 dB", "gain +6 dB", "resample 16 kHz",
+                                  "resample 8 kHz", "low-pass 4 kHz", "crop 2 s"])
+def test_survives_attack(marked, name):
+    wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
+    result = detect(wav, rate)
+    assert result.present, result
+    assert result.payload == PAYLOAD
+
+
+@pytest.mark.parametrize("name", ["mp3 32 kbit/s", "ogg vorbis q0", "noise 20 dB SNR",
+                                  "stretch 1.03"])
+@pytest.mark.xfail(reason="below target on 4 s clips: the lattice does not survive codec "
+                          "noise at a 30 dB mark (see README, Watermark)", strict=False)
+def test_hard_attacks(marked, name):
+    wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
+    assert detect(wav, rate).present
+
+
+def test_attacks_keep_shape_and_rate(marked):
+    rng = np.random.default_rng(0)
+    assert A.mp3(marked, RATE, 32)[0].shape == marked.shape
+    assert A.ogg(marked, RATE)[0].shape == marked.shape
+    assert A.crop(marked, RATE, 2.0, rng)[0].shape == (2 * RATE,)
+    noisy = A.add_noise(marked, 20.0, rng)
+    snr = 10 * np.log10(np.sum(marked ** 2) / np.sum((noisy - marked) ** 2))
+    assert 19.5 < snr < 20.5
+
+
+def test_concatenation_reports_where(marked):
+    other = voiced_signal(3.0, RATE, f0=200.0, seed=9)
+    joined, (start, end) = A.splice(marked, other, RATE, np.random.default_rng(2))
+    result = detect(joined, RATE)
+    assert result.present and result.payload == PAYLOAD
+    (a, b), = result.segments
+    assert abs(a - start) < 0.6 and abs(b - end) < 0.6
+
+
+def test_bad_input():
+    with pytest.raises(AudioError):
+        embed(np.zeros((2, 100), np.float32), RATE)
+    with pytest.raises(AudioError):
+        detect(np.full(100, np.nan, np.float32), RATE)
+    with pytest.raises(AudioError):
+        detect(np.zeros(100, np.float32), 4000)
+    with pytest.raises(VoxcloneError):
+        embed(np.zeros(100, np.float32), RATE, payload=1 << 16)
+    assert not detect(np.zeros(10, np.float32), RATE).present  # too short: absent, no crash
+
+
+def test_cli_detect(tmp_path, marked, clean, capsys):
+    sf.write(tmp_path / "m.wav", marked, RATE, subtype="PCM_16")
+    sf.write(tmp_path / "c.flac", clean, RATE)
+    assert main(["detect", str(tmp_path / "m.wav"), str(tmp_path / "c.flac")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "PRESENT" in out[0] and f"payload {PAYLOAD}" in out[0]
+    assert "no watermark" in out[1]
+    assert main(["detect", "--json", str(tmp_path / "m.wav"), "--key", DEFAULT_KEY]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["present"] and report["payload"] == PAYLOAD and report["segments"]
+
+
+def test_cli_detect_bad_files(tmp_path, capsys):
+    (tmp_path / "bad.wav").write_bytes(b"not audio at all")
+    assert main(["detect", str(tmp_path / "bad.wav")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("voxclone: error:")
+    assert main(["detect", str(tmp_path / "missing.wav")]) == 2
+
+
+def test_cli_vocode_records_watermark_off(tmp_path, clean):
+    sf.write(tmp_path / "in.wav", clean, RATE)
+    out = tmp_path / "out.wav"
+    assert main(["vocode", str(tmp_path / "in.wav"), "-o", str(out), "-q",
+                 "--no-watermark"]) == 0
+    assert "watermark: OFF" in sf.SoundFile(str(out)).comment
+    assert main(["vocode", str(tmp_path / "in.wav"), "-o", str(out), "-q"]) == 0
+    assert "watermark: on" in sf.SoundFile(str(out)).comment
