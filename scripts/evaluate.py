@@ -3,6 +3,14 @@
 ``encoder``: speaker verification (EER) of speaker encoders on speakers held out from their
 training; see ``cmd_encoder``.
 
+``acoustic``: text-to-speech of acoustic models through a vocoder: ASR WER/CER of sentences held
+out from training (texts of ``DATA/val.jsonl`` that no training utterance reads) and alignment
+failures on long sentences (``tts.robustness``); see ``cmd_acoustic``::
+
+    python scripts/evaluate.py acoustic --data prepared/kathleen-arctic \\
+        --acoustic runs/ac-dur/checkpoints/last.ckpt \\
+        --long-text ../shared/data/text/ljspeech-transcripts.txt
+
 ``vocoder``: copy-synthesis of held-out clips. For the first ``--clips`` utterances of
 ``DATA/val.jsonl`` (never trained on), the mel of each recording is turned back into audio by
 every vocoder given, and the result is scored against the recording (``tts.metrics``: mel L1,
@@ -142,6 +150,126 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out_texts(data: Path, count: int) -> list:
+    """Utterances of ``data/val.jsonl`` whose text no training utterance reads (several takes
+    of one prompt may be split across train and val), first ``count``, one per text."""
+    from data.manifest import read_manifest
+    from tts.metrics import normalize_for_scoring
+
+    trained = {normalize_for_scoring(u.text) for u in read_manifest(data / "train.jsonl")}
+    chosen, seen = [], set()
+    for utt in read_manifest(data / "val.jsonl"):
+        key = normalize_for_scoring(utt.text)
+        if key not in trained and key not in seen:
+            chosen.append(utt)
+            seen.add(key)
+    return chosen[:count]
+
+
+def _long_sentences(path: str, min_words: int, count: int) -> list[str]:
+    """The first ``count`` lines of ``path`` (plain text, or ``ID|text[|...]``) with more than
+    ``min_words`` words."""
+    found = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        text = line.split("|")[1] if "|" in line else line
+        if len(text.split()) > min_words:
+            found.append(text.strip())
+        if len(found) == count:
+            break
+    return found
+
+
+def cmd_acoustic(args: argparse.Namespace) -> int:
+    import statistics
+
+    import torch
+
+    from data.manifest import read_manifest
+    from tts import metrics
+    from tts.acoustic import load_acoustic
+    from tts.audio import load_audio
+    from tts.errors import ConfigError
+    from tts.neural_engine import NeuralEngine
+    from tts.robustness import analyse_alignment
+    from tts.synthesizer import Synthesizer
+    from tts.text import normalize
+    from tts.vocoder import load_vocoder
+
+    if not args.acoustic:
+        raise ConfigError("nothing to evaluate: give --acoustic CKPT (repeatable)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    held_out = _held_out_texts(data, args.sentences)
+    long_texts = _long_sentences(args.long_text, args.min_words, args.long) if args.long_text else []
+    train = read_manifest(data / "train.jsonl")
+    frames_per_token = statistics.median(u.num_frames / max(len(u.phonemes), 1) for u in train)
+    vocoder, vocoder_audio = load_vocoder(args.vocoder)
+    transcriber = metrics.Transcriber()
+    texts = [u.text for u in held_out]
+    rows = []
+    if args.references:
+        wavs = [load_audio(u.audio_path, vocoder_audio.sample_rate, normalize=False)
+                for u in held_out]
+        heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in wavs]
+        rows.append({"name": "recordings", "wer": metrics.word_error_rate(texts, heard),
+                     "cer": metrics.char_error_rate(texts, heard)})
+    for path in args.acoustic:
+        acoustic = load_acoustic(path)
+        engine = NeuralEngine(acoustic, vocoder, vocoder_audio)
+        synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
+        started, audio_seconds, heard = time.perf_counter(), 0.0, []
+        for text in texts:
+            result = synthesizer.synthesize(text)
+            audio_seconds += result.duration
+            heard.append(transcriber.transcribe(result.wav, result.sample_rate))
+        compute = time.perf_counter() - started
+        config = acoustic.model.config
+        row = {"name": str(path), "decoder": config.decoder,
+               "step": acoustic.metadata.get("step"), "wer": metrics.word_error_rate(texts, heard),
+               "cer": metrics.char_error_rate(texts, heard)}
+        if args.wavs:
+            _note(f"{path}: " + " | ".join(heard[:3]))
+        failures, long_heard = [], []
+        pauses = frozenset(acoustic.symbols.encode([" ", ",", ".", "?", "!", ";", ":", "-"]))
+        for text in long_texts:
+            out = engine.mel(normalize(text))
+            frames = out.mel.shape[-1]
+            cap = int(len(out.tokens) * config.max_frames_per_token)
+            report = analyse_alignment(out.alignment, frames, out.tokens, frames_per_token,
+                                       config.decoder, config.reduction_factor, cap, pauses)
+            if report.failed:
+                failures.append(report)
+                _note(f"  failure ({', '.join(report.reasons)}): {text[:70]}")
+            long_heard.append(transcriber.transcribe(engine.vocode(out.mel),
+                                                     acoustic.audio.sample_rate))
+        if long_texts:
+            row["long_wer"] = metrics.word_error_rate(long_texts, long_heard)
+            row["failures"] = f"{len(failures)}/{len(long_texts)}"
+        row["rtf"] = metrics.real_time_factor(audio_seconds, compute)
+        rows.append(row)
+        _note(f"{path}: {len(texts)} sentences, {len(long_texts)} long ones")
+    table = _acoustic_table(rows, len(texts))
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+def _acoustic_table(rows: list[dict], sentences: int) -> str:
+    header = ["model", "decoder", "step", f"WER ({sentences}) ↓", "CER ↓", "long WER ↓",
+              "failures ↓", "x real time"]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        cells = [row["name"], row.get("decoder", "–"), str(row.get("step") or "–"),
+                 _format(row.get("wer"), 3), _format(row.get("cer"), 3),
+                 _format(row.get("long_wer"), 3), row.get("failures", "–"),
+                 _format(row.get("rtf"), 1)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _load_encoders(args: argparse.Namespace):
     """``[(name, SpeakerEncoder)]`` for ``--encoder`` checkpoints, ``--default``, ``--resemblyzer``."""
     from cloning.encoder import load_default, load_encoder
@@ -235,6 +363,12 @@ def cmd_encoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_vocoder() -> Path:
+    from tts.neural_engine import DEFAULT_VOCODER
+
+    return DEFAULT_VOCODER
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Objective evaluation of voxclone "
                                      "models (tts.metrics).")
@@ -254,6 +388,29 @@ def build_parser() -> argparse.ArgumentParser:
     voc.add_argument("--wavs", metavar="DIR", help="save every resynthesis to DIR/NAME/ID.wav")
     voc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     voc.set_defaults(func=cmd_vocoder)
+
+    aco = sub.add_parser(
+        "acoustic", help="intelligibility and robustness of acoustic models (text to speech)",
+        description="Speak held-out sentences (texts of DATA/val.jsonl not read in training) "
+                    "with each acoustic model and a vocoder; report pocketsphinx WER/CER, and on "
+                    "long sentences the WER and the count of alignment failures.")
+    aco.add_argument("--data", required=True, metavar="DIR",
+                     help="the prepared folder the models were trained on")
+    aco.add_argument("--acoustic", action="append", default=[], metavar="CKPT",
+                     help="acoustic checkpoint (repeatable)")
+    aco.add_argument("--vocoder", default=str(_default_vocoder()), metavar="CKPT",
+                     help="vocoder checkpoint (default: the bundled one)")
+    aco.add_argument("--sentences", type=int, default=20, help="held-out sentences (default 20)")
+    aco.add_argument("--long-text", default=None, metavar="FILE",
+                     help="sentence file (lines of text or ID|text) for the robustness test")
+    aco.add_argument("--long", type=int, default=50, help="long sentences to use (default 50)")
+    aco.add_argument("--min-words", type=int, default=25, help="a long sentence has more words")
+    aco.add_argument("--references", action="store_true",
+                     help="also the ASR scores of the held-out recordings themselves")
+    aco.add_argument("--wavs", action="store_true", help="print the first transcripts")
+    aco.add_argument("--out", metavar="FILE", help="also write the table to FILE")
+    aco.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    aco.set_defaults(func=cmd_acoustic)
 
     from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES
 

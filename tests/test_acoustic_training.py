@@ -1,0 +1,109 @@
+"""Acoustic-model training end to end on a tiny generated corpus: fast_dev_run through the one
+loader, resume after a kill, fine-tuning, DDP with two CPU processes, and synthesis."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from data_fixtures import make_ljspeech
+
+from data.prepare import prepare
+from tts import checkpoint
+from tts.acoustic import load_acoustic
+from tts.cli import main
+from tts.training.run import RunOptions, find_resume_checkpoint, train_acoustic
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {name: ROOT / "configs" / "acoustic" / "tiny" / f"{name}.yaml"
+        for name in ("duration", "attention")}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("acoustic-data")
+    prepare("ljspeech", make_ljspeech(root), root / "prepared", workers=1, progress=False)
+    return root / "prepared"
+
+
+def _options(**kw):
+    return RunOptions(accelerator="cpu", progress=False, **kw)
+
+
+@pytest.mark.parametrize("decoder", ["duration", "attention"])
+def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path, decoder):
+    final = train_acoustic(TINY[decoder], prepared, tmp_path / "run", _options(fast_dev_run=True))
+    ckpt = checkpoint.load(final, kind="acoustic")
+    assert ckpt.model_config["decoder"] == decoder and ckpt.symbols["backend"] == "g2p_en"
+    acoustic = load_acoustic(final)
+    assert acoustic.speakers == ["LJ"] and acoustic.model.config.num_speakers == 1
+    tokens = torch.tensor([acoustic.symbols.encode(["HH", "AH0", "L", "OW1", "."])])
+    out = acoustic.model.infer(tokens, torch.tensor([5]), speakers=torch.tensor([0]))
+    assert out["mel"].shape[:2] == (1, 80) and int(out["mel_lengths"][0]) >= 1
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_continues_the_run(prepared, tmp_path):
+    out = tmp_path / "run"
+    train_acoustic(TINY["duration"], prepared, out, _options(max_steps=2))
+    first = checkpoint.load(find_resume_checkpoint(out))
+    assert first.metadata["step"] == 2
+    with pytest.raises(Exception, match="--resume"):
+        train_acoustic(TINY["duration"], prepared, out, _options(max_steps=4))
+    newest = out / "checkpoints" / "last.ckpt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # torn by a kill while saving
+    assert find_resume_checkpoint(out).name.startswith("step")
+    final = train_acoustic(TINY["duration"], prepared, out, _options(resume=True, max_steps=4))
+    resumed = checkpoint.load(final)
+    assert resumed.metadata["step"] == 4
+    assert resumed.training_state["optimizer_states"]  # optimizer state travels for resume
+    changed = [k for k in first.state_dict
+               if not torch.equal(first.state_dict[k], resumed.state_dict[k])]
+    assert changed
+
+
+def test_fine_tuning_starts_from_the_given_weights(prepared, tmp_path):
+    base = train_acoustic(TINY["duration"], prepared, tmp_path / "base",
+                          _options(fast_dev_run=True))
+    with pytest.raises(Exception, match="only one"):
+        train_acoustic(TINY["duration"], prepared, tmp_path / "base", _options(resume=True),
+                       init_from=base)
+    tuned = train_acoustic(TINY["duration"], prepared, tmp_path / "tuned",
+                           _options(max_steps=1), init_from=base)
+    before, after = load_acoustic(base).model, load_acoustic(tuned).model
+    embedding = "encoder.embedding.weight"
+    # one step away from the base weights, not from a fresh initialisation
+    assert (before.state_dict()[embedding] - after.state_dict()[embedding]).abs().max() < 0.05
+    with pytest.raises(Exception, match="different acoustic model"):
+        train_acoustic(TINY["attention"], prepared, tmp_path / "other", _options(max_steps=1),
+                       init_from=base)
+
+
+@pytest.mark.slow
+def test_ddp_with_two_cpu_processes(prepared, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    cmd = [sys.executable, "-m", "tts.cli", "train", "acoustic", str(prepared),
+           str(tmp_path / "ddp"), "-c", str(TINY["duration"]), "--accelerator", "cpu",
+           "--devices", "2", "--strategy", "ddp", "--max-steps", "2", "-q"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = checkpoint.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", kind="acoustic")
+    assert ckpt.metadata["step"] == 2
+
+
+def test_cli_train_and_say_with_the_trained_model(prepared, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "acoustic", str(prepared), str(run), "-c", str(TINY["duration"]),
+                 "--accelerator", "cpu", "--max-steps", "2", "-q"]) == 0
+    wav = tmp_path / "out.wav"
+    assert main(["say", "Hello there, 12 cats.", "-o", str(wav), "--acoustic",
+                 str(run / "checkpoints" / "last.ckpt"), "--vocoder", "griffinlim"]) == 0
+    import soundfile
+
+    data, rate = soundfile.read(wav)
+    assert rate == 22050 and len(data) > 0 and np.isfinite(data).all()
+    assert main(["say", "Hi.", "-o", str(wav), "--acoustic", str(tmp_path / "nope.ckpt")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err

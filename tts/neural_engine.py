@@ -1,0 +1,116 @@
+"""``NeuralEngine``: normalized text -> phonemes -> acoustic model -> mel -> vocoder -> waveform.
+
+The engine the ``Synthesizer`` uses when a trained acoustic model is available (the bundled one
+under ``checkpoints/``, or any checkpoint a user names). It refuses to pair an acoustic model and
+a vocoder whose audio configs differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tts.acoustic import AcousticModel, load_acoustic
+from tts.config import AudioConfig
+from tts.errors import ConfigError, TextError
+
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "kathleen.pt"
+DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
+PUNCTUATION_END = {".", "?", "!"}
+
+
+@dataclasses.dataclass
+class MelResult:
+    """One chunk's mel ``(n_mels, frames)`` with what the model did to make it: ``tokens``
+    (phoneme ids), ``alignment`` ``(frames or decoder steps, tokens)``."""
+
+    mel: torch.Tensor
+    tokens: list[int]
+    alignment: torch.Tensor
+
+
+class NeuralEngine:
+    """Speaks normalized text with an acoustic model and a vocoder.
+
+    Voice: ``speaker`` (a training speaker of the model; default: its first), or a
+    ``speaker_embedding (D,)`` from the speaker encoder. Style: ``emotion`` (a learned named
+    emotion) at ``intensity``, or ``reference_mel (n_mels, F)``; default the training average.
+    ``speed`` > 1 speaks faster (duration decoder only).
+    """
+
+    name = "voxclone"
+
+    def __init__(self, acoustic: AcousticModel, vocoder: torch.nn.Module,
+                 vocoder_audio: AudioConfig, speaker: str | None = None,
+                 speaker_embedding: np.ndarray | None = None, emotion: str | None = None,
+                 intensity: float = 1.0, reference_mel: torch.Tensor | None = None,
+                 speed: float = 1.0) -> None:
+        if acoustic.audio != vocoder_audio:
+            raise ConfigError("the acoustic model and the vocoder use different audio configs "
+                              f"({acoustic.audio} vs {vocoder_audio}): they cannot be paired")
+        if not 0.25 <= speed <= 4.0:
+            raise ConfigError(f"speed must be between 0.25 and 4, got {speed}")
+        self.acoustic = acoustic
+        self.vocoder = vocoder
+        self.audio = acoustic.audio
+        if speaker is None and speaker_embedding is None and acoustic.speakers:
+            speaker = acoustic.speakers[0]
+        self.speaker = acoustic.speaker_index(speaker)
+        self.speaker_embedding = (None if speaker_embedding is None else
+                                  torch.as_tensor(speaker_embedding, dtype=torch.float32)[None])
+        self.style_weights = (acoustic.emotion_weights(emotion, intensity)[None]
+                              if emotion is not None else None)
+        self.reference_mel = None if reference_mel is None else reference_mel[None]
+        self.duration_scale = 1.0 / speed
+        self.voice = speaker or ("cloned" if speaker_embedding is not None else "default")
+
+    @classmethod
+    def load(cls, acoustic_path: str | Path = DEFAULT_ACOUSTIC,
+             vocoder_path: str | Path = DEFAULT_VOCODER, **voice: Any) -> NeuralEngine:
+        from tts.vocoder import load_vocoder
+
+        vocoder, vocoder_audio = load_vocoder(vocoder_path)
+        return cls(load_acoustic(acoustic_path), vocoder, vocoder_audio, **voice)
+
+    def tokens(self, text: str) -> list[int]:
+        """Phoneme ids of normalized ``text``, ending in sentence punctuation."""
+        from tts.text import to_phonemes
+
+        phonemes = to_phonemes(text, backend=self.acoustic.symbols.backend, normalize_text=False)
+        while phonemes and phonemes[-1] == " ":
+            phonemes.pop()
+        if not phonemes:
+            raise TextError(f"nothing to say in {text!r}")
+        if phonemes[-1] not in PUNCTUATION_END:
+            phonemes.append(".")
+        return self.acoustic.symbols.encode(phonemes)
+
+    @torch.no_grad()
+    def mel(self, text: str) -> MelResult:
+        """The mel of one chunk of normalized text."""
+        ids = self.tokens(text)
+        tokens = torch.tensor([ids], dtype=torch.long)
+        out = self.acoustic.model.infer(
+            tokens, torch.tensor([len(ids)]),
+            speakers=torch.tensor([self.speaker]),
+            speaker_embeddings=self.speaker_embedding,
+            reference_mels=self.reference_mel, style_weights=self.style_weights,
+            duration_scale=self.duration_scale)
+        frames = int(out["mel_lengths"][0])
+        return MelResult(mel=out["mel"][0, :, :frames], tokens=ids,
+                         alignment=out["alignment"][0])
+
+    @torch.no_grad()
+    def vocode(self, mel: torch.Tensor) -> np.ndarray:
+        """``mel (n_mels, frames)`` -> ``wav (frames * hop_length,)`` float32."""
+        wav = self.vocoder(mel[None].float())[0, :mel.shape[-1] * self.audio.hop_length]
+        return wav.clamp(-1.0, 1.0).numpy().astype(np.float32)
+
+    def speak(self, text: str) -> tuple[np.ndarray, int]:
+        """Speak normalized ``text``; returns ``(wav (num_samples,), sample_rate)``."""
+        return self.vocode(self.mel(text).mel), self.audio.sample_rate
