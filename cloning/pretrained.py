@@ -100,8 +100,10 @@ def convert(out: str | Path, half: bool = True) -> Path:
     path = find_weights()
     version = importlib.metadata.version(PACKAGE)
     model = load_resemblyzer(path)
+    _, ge2e = map_state(resemblyzer_state(path))
     meta = {"source": f"PyPI {PACKAGE}=={version} ({path.name})", "license": LICENSE,
-            "origin": "Resemble AI, github.com/resemble-ai/Resemblyzer"}
+            "origin": "Resemble AI, github.com/resemble-ai/Resemblyzer",
+            "ge2e": {k: float(v) for k, v in ge2e.items()}}
     return checkpoint.save(out, encoder_checkpoint(model, meta), half=half)
 
 

@@ -11,6 +11,7 @@ from data_fixtures import SENTENCES, write_clip, write_text
 from vocoder_fixtures import load_script
 
 from cloning.encoder import (
+    DEFAULT_CHECKPOINT,
     ENCODER_AUDIO,
     SpeakerEncoder,
     SpeakerEncoderConfig,
@@ -246,6 +247,8 @@ def test_pretrained_mapping_matches_the_shipped_default():
     for name, value in published.state_dict().items():
         assert torch.equal(value, state[name])
     shipped = load_default()
+    card = checkpoint.load(DEFAULT_CHECKPOINT).metadata
+    assert card["license"] == "Apache-2.0" and card["ge2e"]["weight"] > 1
     wav = voiced_signal(3.0, 22050, f0=120)
     similarity = published.embed_utterance(wav, 22050) @ shipped.embed_utterance(wav, 22050)
     assert similarity > 0.9999  # only fp16 rounding of the shipped copy

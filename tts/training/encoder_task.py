@@ -174,7 +174,7 @@ class EncoderTask(L.LightningModule):
 
 
 def train_encoder(config_path: str | Path, data: Sequence[str | Path], out: str | Path,
-                  options: RunOptions = RunOptions(), init_from: str | Path | None = None) -> Path:
+                  options: RunOptions | None = None, init_from: str | Path | None = None) -> Path:
     """Train (or resume) a speaker encoder on prepared folders ``data`` into run folder ``out``.
 
     ``init_from`` starts a new run from an encoder checkpoint's weights (fine-tuning, e.g. the
@@ -182,6 +182,7 @@ def train_encoder(config_path: str | Path, data: Sequence[str | Path], out: str 
     Returns the path of the final checkpoint.
     """
     out = Path(out)
+    options = options or RunOptions()
     config = load_yaml(EncoderExperimentConfig, config_path)
     cfg = config.training
     datamodule = EncoderDataModule(data, config)
