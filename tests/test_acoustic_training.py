@@ -107,3 +107,28 @@ def test_cli_train_and_say_with_the_trained_model(prepared, tmp_path, capsys):
     assert rate == 22050 and len(data) > 0 and np.isfinite(data).all()
     assert main(["say", "Hi.", "-o", str(wav), "--acoustic", str(tmp_path / "nope.ckpt")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_named_emotions_are_learned_from_labelled_data(tmp_path, capsys):
+    from data_fixtures import make_shared
+
+    prepared = tmp_path / "prepared"
+    prepare("ravdess-speech", make_shared(tmp_path, "ravdess-speech"), prepared, workers=1,
+            progress=False, val_fraction=0.0)
+    final = train_acoustic(TINY["duration"], prepared, tmp_path / "run", _options(max_steps=3))
+    acoustic = load_acoustic(final)
+    assert acoustic.speakers == ["Actor_01", "Actor_02"]
+    learned = set(acoustic.emotions)
+    assert learned and learned <= {"neutral", "angry", "surprised"}
+    name = sorted(learned)[0]
+    weights = acoustic.emotion_weights(name, intensity=0.5)
+    assert weights.shape == (2, 4) and torch.allclose(weights.sum(-1), torch.ones(2))
+    with pytest.raises(Exception, match="unknown emotion 'joyful'"):
+        acoustic.emotion_weights("joyful")
+    wav = tmp_path / "e.wav"
+    assert main(["say", "Dogs.", "-o", str(wav), "--acoustic", str(final), "--vocoder",
+                 "griffinlim", "--emotion", name, "--intensity", "1.5",
+                 "--speaker", "Actor_02"]) == 0
+    assert main(["say", "Dogs.", "-o", str(wav), "--acoustic", str(final), "--vocoder",
+                 "griffinlim", "--emotion", "joyful"]) == 2
+    assert "unknown emotion" in capsys.readouterr().err

@@ -70,7 +70,15 @@ class AcousticTask(L.LightningModule):
         self.speakers = list(speakers)
         self.emotions = list(emotions)
         self.emotion_weights: dict[str, Any] = {}
+        """Named style weights carried over from an ``--init`` checkpoint."""
         self.model = Tacotron(config.model, len(symbols), config.audio)
+        style = config.model.style
+        if config.model.use_style and self.emotions:
+            # running mean of the style-token weights per emotion label of the data: what a
+            # named emotion means at inference (saved in the checkpoint's metadata)
+            self.register_buffer("emotion_style_sum", torch.zeros(
+                len(self.emotions), style.num_heads, style.num_tokens))
+            self.register_buffer("emotion_count", torch.zeros(len(self.emotions)))
 
     # -- training --------------------------------------------------------------------------
     def _speakers(self, batch: dict) -> torch.Tensor | None:
@@ -89,6 +97,8 @@ class AcousticTask(L.LightningModule):
         out = self.model(batch["tokens"], batch["token_lengths"], batch["mels"],
                          batch["mel_lengths"], speakers=self._speakers(batch),
                          speaker_embeddings=batch.get("speaker_embeddings"))
+        if self.training:
+            self._track_emotions(batch, out["style_weights"])
         named = mel_losses(out, batch["mels"], batch["mel_lengths"])
         total = sum(named.values())
         if self.config.model.decoder == "duration":
@@ -105,6 +115,28 @@ class AcousticTask(L.LightningModule):
                      + cfg.guided_attention_weight * decay * extra["guided_attention_loss"])
         named.update(extra)
         return total, named, out
+
+    @torch.no_grad()
+    def _track_emotions(self, batch: dict, style_weights: torch.Tensor | None) -> None:
+        """Add the batch's style weights to the running per-emotion means (decayed, so that
+        the means follow the tokens as they train)."""
+        if style_weights is None or not hasattr(self, "emotion_count") or "emotions" not in batch:
+            return
+        labels = batch["emotions"]
+        for index in labels[labels >= 0].unique().tolist():
+            chosen = style_weights[labels == index].detach()
+            self.emotion_style_sum[index] = 0.99 * self.emotion_style_sum[index] + chosen.sum(0)
+            self.emotion_count[index] = 0.99 * self.emotion_count[index] + len(chosen)
+
+    def named_style_weights(self) -> dict[str, list]:
+        """``{emotion: (heads, tokens) weights as nested lists}`` for the checkpoint."""
+        named = dict(self.emotion_weights)
+        if hasattr(self, "emotion_count"):
+            for index, name in enumerate(self.emotions):
+                if float(self.emotion_count[index]) > 0:
+                    mean = self.emotion_style_sum[index] / self.emotion_count[index]
+                    named[name] = mean.cpu().tolist()
+        return named
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         total, named, _ = self.losses(batch)
@@ -179,7 +211,7 @@ class AcousticTask(L.LightningModule):
     def checkpoint_metadata(self) -> dict[str, Any]:
         return {"experiment": to_dict(self.config), "step": int(self.global_step),
                 "speakers": self.speakers, "emotions": self.emotions,
-                "emotion_weights": self.emotion_weights}
+                "emotion_weights": self.named_style_weights()}
 
     def on_save_checkpoint(self, lightning_checkpoint: dict) -> None:
         checkpoint.annotate(lightning_checkpoint, kind="acoustic", model_key="model",
