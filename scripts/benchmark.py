@@ -270,6 +270,141 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- watermark ------------------------------------------------------------------------------
+
+_AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
+
+
+def _marked_speech(args: argparse.Namespace, payload: int):
+    """``[(source, clean, marked, rate)]``: espeak-ng speech from the synthesizer and real
+    clips resynthesized by the bundled vocoder, each with and without the mark."""
+    import numpy as np
+
+    from tts.audio import load_audio
+    from tts.synthesizer import Synthesizer
+    from tts.vocoder import load_vocoder, resynthesize
+    from tts.watermark import embed
+
+    out = []
+    text = ROOT.parent / "shared" / "data" / "text" / "ljspeech-transcripts.txt"
+    lines = [line.split("|", 1)[-1] for line in text.read_text(encoding="utf-8").splitlines()
+             if "|" in line] if text.is_file() else []
+    lines = [t for t in lines if 60 <= len(t) <= 160] or [
+        "The watermark should survive what audio goes through in the wild."]
+    synth = Synthesizer(watermark=False)
+    for t in lines[: args.clips]:
+        clean = synth.synthesize(t).wav
+        out.append(("espeak-ng", clean, embed(clean, synth.audio.sample_rate, payload),
+                    synth.audio.sample_rate))
+    vocoder, audio = load_vocoder(args.vocoder)
+    wavs = sorted(Path(args.data).glob("wavs/*.wav"))[:: max(1, len(list(Path(args.data).glob("wavs/*.wav"))) // max(1, args.clips))]
+    for path in wavs[: args.clips]:
+        wav = resynthesize(load_audio(path, audio.sample_rate), vocoder, audio)
+        clean = np.asarray(wav.detach().cpu().numpy() if hasattr(wav, "detach") else wav,
+                           dtype=np.float32).reshape(-1)
+        out.append(("vocoder", clean, embed(clean, audio.sample_rate, payload),
+                    audio.sample_rate))
+    return out
+
+
+def _unmarked_excerpts(args: argparse.Namespace):
+    """Up to ``--fp-clips`` real speech clips and crops (2 to 4 s) from ``--shared``, in turn
+    over its corpora: ``[(name, wav, rate)]``."""
+    import numpy as np
+
+    from tts.audio import read_audio, to_mono
+    from tts.errors import AudioError
+
+    rng = np.random.default_rng(args.seed)
+    corpora = sorted(p for p in Path(args.shared).iterdir() if p.is_dir() and p.name != "text")
+    files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
+             for c in corpora}
+    for name in files:
+        rng.shuffle(files[name])
+    out, i = [], 0
+    while len(out) < args.fp_clips and any(files.values()):
+        name = list(files)[i % len(files)]
+        i += 1
+        if not files[name]:
+            continue
+        path = files[name].pop()
+        try:
+            data, rate = read_audio(path)
+        except AudioError:
+            continue
+        wav = to_mono(data)
+        if rng.random() < 0.5 and len(wav) > 4 * rate:
+            n = int(rng.uniform(2.0, 4.0) * rate)
+            start = int(rng.integers(0, len(wav) - n))
+            wav = wav[start:start + n]
+        out.append((f"{name}/{path.name}", wav, rate))
+    return out
+
+
+def cmd_watermark(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from tts.metrics import pesq_wb
+    from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
+    from tts.watermark import attacks as A
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(args.seed)
+    payload = 0xB5A3
+    speech = _marked_speech(args, payload)
+    _note(f"{len(speech)} marked clips")
+    quality = [(10 * np.log10(np.sum(c.astype(np.float64) ** 2) /
+                              np.sum((m - c).astype(np.float64) ** 2)), pesq_wb(c, m, r))
+               for _, c, m, r in speech]
+    attacks = A.standard_attacks()
+    pool = [c for _, c, _, _ in speech]
+    attacks["concat with unmarked"] = lambda w, sr, g: (A.splice(
+        w, pool[int(g.integers(len(pool)))][: 3 * sr], sr, g)[0], sr)
+    rows = []
+    for name, attack in attacks.items():
+        hits, bits, payloads = 0, [], 0
+        for _, _, marked, rate in speech:
+            wav, r = attack(marked, rate, rng)
+            found = detect(wav, r, key=DEFAULT_KEY)
+            hits += found.present
+            if found.present:
+                same = [((found.payload >> k) & 1) == ((payload >> k) & 1) for k in range(16)]
+                bits.append(np.mean(same))
+                payloads += all(same)
+        rows.append({"attack": name, "detected": hits / len(speech),
+                     "bit_accuracy": float(np.mean(bits)) if bits else None,
+                     "payload_exact": payloads / len(speech)})
+        _note(f"{name}: {rows[-1]}")
+    excerpts = _unmarked_excerpts(args)
+    scores = [detect(w, r).score for _, w, r in excerpts]
+    report = {"clips": len(speech), "snr_db_mean": float(np.mean([q[0] for q in quality])),
+              "snr_db_min": float(np.min([q[0] for q in quality])),
+              "pesq_mean": float(np.nanmean([q[1] for q in quality])),
+              "pesq_min": float(np.nanmin([q[1] for q in quality])), "threshold": THRESHOLD,
+              "false_positives": int(np.sum(np.array(scores) >= THRESHOLD)),
+              "unmarked_clips": len(scores), "unmarked_score_max": float(np.max(scores)),
+              "unmarked_score_p99_9": float(np.percentile(scores, 99.9)), "attacks": rows}
+    lines = [f"{report['clips']} marked clips ({args.clips} espeak-ng sentences, {args.clips} "
+             f"real clips through the bundled vocoder); mark SNR {report['snr_db_mean']:.1f} dB "
+             f"(min {report['snr_db_min']:.1f}), PESQ-WB {report['pesq_mean']:.2f} (min "
+             f"{report['pesq_min']:.2f}); false positives {report['false_positives']} / "
+             f"{report['unmarked_clips']} real clips and crops (max score "
+             f"{report['unmarked_score_max']:.2f}, threshold {THRESHOLD})", "",
+             "| attack | detected | bit accuracy (detected) | payload exact |",
+             "|---|---:|---:|---:|"]
+    for row in rows:
+        acc = "–" if row["bit_accuracy"] is None else f"{row['bit_accuracy']:.3f}"
+        lines.append(f"| {row['attack']} | {row['detected']:.2f} | {acc} | "
+                     f"{row['payload_exact']:.2f} |")
+    table = "\n".join(lines)
+    print(json.dumps(report, indent=2) if args.json else table)
+    if args.out:
+        Path(args.out).write_text((json.dumps(report, indent=2) if args.out.endswith(".json")
+                                   else table) + "\n", encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
                                      "voxclone components.")
@@ -301,6 +436,24 @@ def build_parser() -> argparse.ArgumentParser:
     voc.add_argument("--one", metavar="NAME", help=argparse.SUPPRESS)
     voc.add_argument("--input", metavar="DIR", help=argparse.SUPPRESS)
     voc.set_defaults(func=cmd_vocoder)
+
+    wm = sub.add_parser("watermark", help="watermark robustness, false positives, quality",
+                        description="Detection rate and payload bit accuracy per attack on marked "
+                                    "synthesized speech, false positives on real speech, SNR "
+                                    "and PESQ of the mark.")
+    wm.add_argument("--data", default=str(ROOT / "prepared" / "kathleen-arctic"),
+                    help="prepared folder whose wavs/ the vocoder resynthesizes")
+    wm.add_argument("--vocoder", default=str(ROOT / "checkpoints" / "vocoder" /
+                                              "istft-small-kathleen.pt"), help="vocoder checkpoint")
+    wm.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"),
+                    help="corpora of unmarked real speech for false positives")
+    wm.add_argument("--clips", type=int, default=10, help="marked clips per source (default 10)")
+    wm.add_argument("--fp-clips", type=int, default=1100,
+                    help="unmarked clips and crops (default 1100)")
+    wm.add_argument("--seed", type=int, default=0)
+    wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
+    wm.set_defaults(func=cmd_watermark)
     return parser
 
 
