@@ -132,3 +132,11 @@ def test_named_emotions_are_learned_from_labelled_data(tmp_path, capsys):
     assert main(["say", "Dogs.", "-o", str(wav), "--acoustic", str(final), "--vocoder",
                  "griffinlim", "--emotion", "joyful"]) == 2
     assert "unknown emotion" in capsys.readouterr().err
+
+
+def test_mixed_precision_training_runs(prepared, tmp_path):
+    final = train_acoustic(TINY["duration"], prepared, tmp_path / "bf16",
+                           _options(max_steps=2, precision="bf16-mixed"))
+    acoustic = load_acoustic(final)
+    assert acoustic.metadata["step"] == 2
+    assert all(torch.isfinite(v).all() for v in acoustic.model.state_dict().values())

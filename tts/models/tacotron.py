@@ -202,7 +202,7 @@ class Tacotron(nn.Module):
         style, style_weights = self.style_vector(batch, mels, mel_lengths)
         if style_weights is not None and self.training:
             with torch.no_grad():
-                self.mean_style_weights.lerp_(style_weights.mean(0), 0.01)
+                self.mean_style_weights.lerp_(style_weights.mean(0).float(), 0.01)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
         if self.config.decoder == "duration":
             out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths)
