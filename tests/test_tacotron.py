@@ -248,3 +248,10 @@ def test_speaker_conditioning_errors():
 def test_config_rejects_unknown_decoder():
     with pytest.raises(ConfigError, match="decoder"):
         TacotronConfig(decoder="diffusion")
+
+
+@pytest.mark.parametrize("name", ["default", "attention", "lj", "vctk"])
+def test_shipped_configs_build(name):
+    config = load_yaml(AcousticExperimentConfig, CONFIGS / f"{name}.yaml")
+    model = Tacotron(config.model, NUM_SYMBOLS, config.audio)
+    assert sum(p.numel() for p in model.parameters()) > 1_000_000
