@@ -297,8 +297,8 @@ def _marked_speech(args: argparse.Namespace, payload: int):
         out.append(("espeak-ng", clean, embed(clean, synth.audio.sample_rate, payload),
                     synth.audio.sample_rate))
     vocoder, audio = load_vocoder(args.vocoder)
-    wavs = sorted(Path(args.data).glob("wavs/*.wav"))[:: max(1, len(list(Path(args.data).glob("wavs/*.wav"))) // max(1, args.clips))]
-    for path in wavs[: args.clips]:
+    wavs = sorted(Path(args.data).glob("wavs/*.wav"))
+    for path in wavs[:: max(1, len(wavs) // max(1, args.clips))][: args.clips]:
         wav = resynthesize(load_audio(path, audio.sample_rate), vocoder, audio)
         clean = np.asarray(wav.detach().cpu().numpy() if hasattr(wav, "detach") else wav,
                            dtype=np.float32).reshape(-1)

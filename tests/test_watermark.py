@@ -11,7 +11,7 @@ from audio_fixtures import voiced_signal
 
 from tts.cli import main
 from tts.errors import AudioError, VoxcloneError
-from tts.watermark import (DEFAULT_KEY, detect, embed, make_payload, split_payload)
+from tts.watermark import DEFAULT_KEY, detect, embed, make_payload, split_payload
 from tts.watermark import attacks as A
 
 RATE = 22050
