@@ -231,7 +231,8 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         if args.wavs:
             _note(f"{path}: " + " | ".join(heard[:3]))
         failures, long_heard = [], []
-        pauses = frozenset(acoustic.symbols.encode([" ", ",", ".", "?", "!", ";", ":", "-"]))
+        pauses = frozenset(acoustic.symbols.encode(
+            ["<bos>", "<eos>", " ", ",", ".", "?", "!", ";", ":", "-"]))
         for text in long_texts:
             out = engine.mel(normalize(text))
             frames = out.mel.shape[-1]

@@ -140,3 +140,21 @@ def test_mixed_precision_training_runs(prepared, tmp_path):
     acoustic = load_acoustic(final)
     assert acoustic.metadata["step"] == 2
     assert all(torch.isfinite(v).all() for v in acoustic.model.state_dict().values())
+
+
+def test_aligner_warmup_trains_only_the_aligner(prepared, tmp_path):
+    config = tmp_path / "warm.yaml"
+    text = TINY["duration"].read_text().replace("num_workers: 0}",
+                                                "num_workers: 0, aligner_warmup_steps: 2}")
+    config.write_text(text)
+    base = train_acoustic(TINY["duration"], prepared, tmp_path / "base",
+                          _options(fast_dev_run=True))
+    warm = train_acoustic(config, prepared, tmp_path / "warm", _options(max_steps=2),
+                          init_from=base)
+    before, after = checkpoint.load(base).state_dict, checkpoint.load(warm).state_dict
+    changed = {k for k in before if not torch.equal(before[k].float(), after[k].float())}
+    assert any(k.startswith("decoder.aligner.") for k in changed)
+    assert "encoder.embedding.weight" in changed
+    trained = [k for k in changed if not k.startswith(("decoder.aligner.", "encoder.embedding"))
+               and "running" not in k and "num_batches" not in k and "style_weights" not in k]
+    assert not trained, trained

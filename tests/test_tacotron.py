@@ -49,9 +49,9 @@ def total_loss(model: Tacotron, batch: dict, step: int = 10) -> torch.Tensor:
                 speakers=batch["speakers"], speaker_embeddings=batch.get("speaker_embeddings"))
     losses = mel_losses(out, batch["mels"], batch["mel_lengths"])
     if model.config.decoder == "duration":
-        losses.update(duration_losses(out, batch["token_lengths"], batch["mel_lengths"], True))
+        losses.update(duration_losses(out, out["token_lengths"], batch["mel_lengths"], True))
     else:
-        losses.update(attention_losses(out, batch["token_lengths"], batch["mel_lengths"],
+        losses.update(attention_losses(out, out["token_lengths"], batch["mel_lengths"],
                                        model.config.reduction_factor, 5.0))
     return sum(losses.values())
 
@@ -68,11 +68,11 @@ def test_forward_and_infer_shapes(decoder):
     assert out["mel"].shape == out["mel_postnet"].shape == (3, AUDIO.n_mels, frames)
     assert out["style_weights"].shape == (3, 2, 4)
     if decoder == "duration":
-        assert out["durations"].shape == (3, 7)
+        assert out["durations"].shape == (3, 9)  # <bos> + 7 + <eos>
         assert out["durations"].sum(1).tolist() == batch["mel_lengths"].tolist()
-        assert out["soft_alignment"].shape == (3, 30, 7)
+        assert out["soft_alignment"].shape == (3, 30, 9)
     else:
-        assert out["stop_logits"].shape == (3, 15) and out["alignments"].shape == (3, 15, 7)
+        assert out["stop_logits"].shape == (3, 15) and out["alignments"].shape == (3, 15, 9)
     model.eval()
     result = model.infer(batch["tokens"], batch["token_lengths"], speakers=batch["speakers"],
                          speaker_embeddings=embeddings)
@@ -92,7 +92,7 @@ def test_attention_inference_always_ends_within_the_cap():
         model.decoder.stop.bias.fill_(-100.0)  # a stop token that never fires
     batch = fake_batch()
     result = model.infer(batch["tokens"], batch["token_lengths"], speakers=batch["speakers"])
-    cap = (batch["token_lengths"] * model.config.max_frames_per_token).tolist()
+    cap = ((batch["token_lengths"] + 2) * model.config.max_frames_per_token).tolist()
     assert all(length <= c + model.config.reduction_factor
                for length, c in zip(result["mel_lengths"].tolist(), cap, strict=True))
 
@@ -255,3 +255,10 @@ def test_shipped_configs_build(name):
     config = load_yaml(AcousticExperimentConfig, CONFIGS / f"{name}.yaml")
     model = Tacotron(config.model, NUM_SYMBOLS, config.audio)
     assert sum(p.numel() for p in model.parameters()) > 1_000_000
+
+
+def test_boundary_tokens_wrap_each_utterance():
+    model = Tacotron(tiny_config("duration"), NUM_SYMBOLS, AUDIO)
+    tokens = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    wrapped, lengths = model.add_boundaries(tokens, torch.tensor([3, 2]))
+    assert wrapped.tolist() == [[2, 5, 6, 7, 3], [2, 8, 9, 3, 0]] and lengths.tolist() == [5, 4]

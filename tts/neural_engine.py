@@ -17,6 +17,7 @@ import torch
 from tts.acoustic import AcousticModel, load_acoustic
 from tts.config import AudioConfig
 from tts.errors import ConfigError, TextError
+from tts.models.tacotron import BOS_ID, EOS_ID
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "kathleen.pt"
@@ -27,7 +28,8 @@ PUNCTUATION_END = {".", "?", "!"}
 @dataclasses.dataclass
 class MelResult:
     """One chunk's mel ``(n_mels, frames)`` with what the model did to make it: ``tokens``
-    (phoneme ids), ``alignment`` ``(frames or decoder steps, tokens)``."""
+    (the ids the model read, boundary tokens included), ``alignment`` ``(frames or decoder
+    steps, tokens)``."""
 
     mel: torch.Tensor
     tokens: list[int]
@@ -102,6 +104,8 @@ class NeuralEngine:
             reference_mels=self.reference_mel, style_weights=self.style_weights,
             duration_scale=self.duration_scale)
         frames = int(out["mel_lengths"][0])
+        if self.acoustic.model.config.boundary_tokens:
+            ids = [BOS_ID, *ids, EOS_ID]
         return MelResult(mel=out["mel"][0, :, :frames], tokens=ids,
                          alignment=out["alignment"][0])
 

@@ -101,12 +101,17 @@ class DurationDecoder(nn.Module):
         mel = self.output(self.norm(x.transpose(1, 2))).transpose(1, 2)
         return mel, weights
 
+    def align(self, embedded: torch.Tensor, mask: torch.Tensor, mels: torch.Tensor,
+              mel_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The aligner's ``(soft (B, F, T), log_probs (B, F, T))`` with the diagonal prior."""
+        log_prior = beta_binomial_log_prior(mask.sum(dim=1), mel_lengths)
+        return self.aligner(embedded, mels, mask, log_prior[:, :mels.shape[-1]])
+
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
                 mels: torch.Tensor, mel_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         text_lengths = mask.sum(dim=1)
-        log_prior = beta_binomial_log_prior(text_lengths, mel_lengths)
         frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
-        soft, log_probs = self.aligner(embedded, mels, mask, log_prior[:, :mels.shape[-1]])
+        soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
         durations = monotonic_alignment_search(log_probs, text_lengths, mel_lengths)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
         return {"mel": mel, "log_durations": self.duration_predictor(memory, mask),

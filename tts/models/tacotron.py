@@ -27,6 +27,8 @@ from tts.layers.style_tokens import ReferenceEncoder, StyleTokens
 from tts.layers.tacotron_blocks import Postnet, TextEncoder, lengths_to_mask
 
 DECODERS = ("duration", "attention")
+BOS_ID, EOS_ID = 2, 3
+"""Ids of ``<bos>`` and ``<eos>``: fixed in every ``SymbolTable``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +49,9 @@ class TacotronConfig:
     the symbol table and the audio config the model is built with."""
 
     decoder: str = "duration"
+    boundary_tokens: bool = True
+    """Wrap every utterance in ``<bos>``/``<eos>`` (ids 2 and 3 of every symbol table) inside the
+    model: they take the leading and trailing silence, so the first and last phonemes align."""
     embedding_dim: int = 256
     encoder_dim: int = 256
     encoder_conv_layers: int = 3
@@ -184,6 +189,19 @@ class Tacotron(nn.Module):
         """``mel`` plus the postnet's residual (``mel`` itself without a postnet)."""
         return mel if self.postnet is None else mel + self.postnet(mel, frame_mask)
 
+    def add_boundaries(self, tokens: torch.Tensor, token_lengths: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, T)`` ids -> ``(B, T + 2)`` with ``<bos>`` first and ``<eos>`` after each
+        utterance's last id (when ``boundary_tokens``); lengths grow by 2."""
+        if not self.config.boundary_tokens:
+            return tokens, token_lengths
+        batch, length = tokens.shape
+        wrapped = tokens.new_zeros(batch, length + 2)
+        wrapped[:, 0] = BOS_ID
+        wrapped[:, 1:length + 1] = tokens
+        wrapped[torch.arange(batch, device=tokens.device), token_lengths + 1] = EOS_ID
+        return wrapped, token_lengths + 2
+
     # -- paths -----------------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
                 mel_lengths: torch.Tensor, speakers: torch.Tensor | None = None,
@@ -191,13 +209,14 @@ class Tacotron(nn.Module):
         """Teacher-forced pass. ``tokens (B, T)``, ``mels (B, n_mels, F)``, lengths ``(B,)``,
         ``speakers (B,)`` table indices, ``speaker_embeddings (B, speaker_embedding_dim)``.
 
-        Returns ``mel`` and ``mel_postnet`` ``(B, n_mels, F')`` (``F' = F`` for the duration
+        Returns ``token_lengths (B,)`` as read (boundaries included), ``mel`` and ``mel_postnet`` ``(B, n_mels, F')`` (``F' = F`` for the duration
         decoder, ``F`` rounded up to the reduction factor for attention), ``style_weights`` and
-        the decoder's own outputs: ``durations``, ``log_durations``, ``alignment_log_probs``,
+        the decoder's own outputs (over ``T + 2`` tokens with ``boundary_tokens``): ``durations``, ``log_durations``, ``alignment_log_probs``,
         ``soft_alignment`` (duration) or ``stop_logits (B, S)``, ``alignments (B, S, T)``
         (attention).
         """
         batch = tokens.shape[0]
+        tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
         speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
         style, style_weights = self.style_vector(batch, mels, mel_lengths)
         if style_weights is not None and self.training:
@@ -213,7 +232,21 @@ class Tacotron(nn.Module):
             frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
         out["mel_postnet"] = self.refine(out["mel"], frame_mask)
         out["style_weights"] = style_weights
+        out["token_lengths"] = token_lengths
         return out
+
+    def align(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
+              mel_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Only the duration decoder's aligner (text embeddings against mel frames), for a
+        cheap alignment warm-up at the start of training: ``soft_alignment`` and
+        ``alignment_log_probs`` ``(B, F, T')``, ``token_lengths (B,)`` with boundaries."""
+        if self.config.decoder != "duration":
+            raise ConfigError("only the duration decoder has an aligner")
+        tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
+        mask = lengths_to_mask(token_lengths, tokens.shape[1])
+        soft, log_probs = self.decoder.align(self.encoder.embed(tokens), mask, mels, mel_lengths)
+        return {"soft_alignment": soft, "alignment_log_probs": log_probs,
+                "token_lengths": token_lengths}
 
     @torch.no_grad()
     def infer(self, tokens: torch.Tensor, token_lengths: torch.Tensor,
@@ -228,10 +261,11 @@ class Tacotron(nn.Module):
         ``duration_scale`` > 1 speaks slower (duration decoder only).
 
         Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
-        ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T)`` for duration, ``(B, S, T)`` for
-        attention).
+        ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
+        attention; ``T' = T + 2`` with ``boundary_tokens``).
         """
         batch = tokens.shape[0]
+        tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
         speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
         style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)

@@ -31,9 +31,15 @@ class AcousticTrainingConfig:
     lr_decay_per_1k_steps: float = 0.97
     max_steps: int = 100_000
     grad_clip: float = 1.0
+    aligner_warmup_steps: int = 0
+    """Duration decoder: the first N steps train only the aligner (and the text embedding) at
+    ``aligner_lr_scale`` x the learning rate; they are cheap, and the decoder then starts on
+    sensible durations instead of learning from the aligner's early guesses."""
+    aligner_lr_scale: float = 4.0
     duration_weight: float = 1.0
     align_weight: float = 1.0
     binarization_start_step: int = 1_000
+    """Steps after the aligner warm-up before the soft alignment is pulled onto the hard one."""
     binarization_weight: float = 1.0
     stop_weight: float = 1.0
     stop_pos_weight: float = 5.0
@@ -94,6 +100,14 @@ class AcousticTask(L.LightningModule):
         from tts.models.acoustic_losses import attention_losses, duration_losses, mel_losses
 
         cfg = self.config.training
+        if self.aligning_only:
+            from tts.layers.alignment import forward_sum_loss
+
+            out = self.model.align(batch["tokens"], batch["token_lengths"], batch["mels"],
+                                   batch["mel_lengths"])
+            loss = forward_sum_loss(out["alignment_log_probs"], out["token_lengths"],
+                                    batch["mel_lengths"])
+            return loss, {"align_loss": loss}, out
         out = self.model(batch["tokens"], batch["token_lengths"], batch["mels"],
                          batch["mel_lengths"], speakers=self._speakers(batch),
                          speaker_embeddings=batch.get("speaker_embeddings"))
@@ -102,13 +116,13 @@ class AcousticTask(L.LightningModule):
         named = mel_losses(out, batch["mels"], batch["mel_lengths"])
         total = sum(named.values())
         if self.config.model.decoder == "duration":
-            binarize = self.global_step >= cfg.binarization_start_step
-            extra = duration_losses(out, batch["token_lengths"], batch["mel_lengths"], binarize)
+            binarize = self.global_step >= cfg.aligner_warmup_steps + cfg.binarization_start_step
+            extra = duration_losses(out, out["token_lengths"], batch["mel_lengths"], binarize)
             total = (total + cfg.duration_weight * extra["duration_loss"]
                      + cfg.align_weight * extra["align_loss"]
                      + cfg.binarization_weight * extra.get("bin_loss", 0.0))
         else:
-            extra = attention_losses(out, batch["token_lengths"], batch["mel_lengths"],
+            extra = attention_losses(out, out["token_lengths"], batch["mel_lengths"],
                                      self.config.model.reduction_factor, cfg.stop_pos_weight)
             decay = max(0.0, 1.0 - self.global_step / max(cfg.guided_attention_decay_steps, 1))
             total = (total + cfg.stop_weight * extra["stop_loss"]
@@ -138,6 +152,12 @@ class AcousticTask(L.LightningModule):
                     named[name] = mean.cpu().tolist()
         return named
 
+    @property
+    def aligning_only(self) -> bool:
+        """True during the aligner warm-up (training steps only)."""
+        return (self.training and self.config.model.decoder == "duration"
+                and self.global_step < self.config.training.aligner_warmup_steps)
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         total, named, _ = self.losses(batch)
         size = batch["tokens"].shape[0]
@@ -158,8 +178,12 @@ class AcousticTask(L.LightningModule):
         optimizer = torch.optim.AdamW(self.model.parameters(), cfg.learning_rate,
                                       betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
         warmup, decay = max(cfg.warmup_steps, 1), cfg.lr_decay_per_1k_steps
+        aligning = cfg.aligner_warmup_steps if self.config.model.decoder == "duration" else 0
 
         def factor(step: int) -> float:
+            if step < aligning:
+                return cfg.aligner_lr_scale
+            step -= aligning
             if step < warmup:
                 return (step + 1) / warmup
             return decay ** ((step - warmup) / 1000)
@@ -199,7 +223,7 @@ class AcousticTask(L.LightningModule):
             free = inferred["mel"][i, :, :int(inferred["mel_lengths"][i])]
             experiment.add_figure(f"val/{i}/mel", mel_figure(
                 [target, taught, free], ("target", "teacher-forced", "inferred")), step)
-            tokens = int(batch["token_lengths"][i])
+            tokens = int(out["token_lengths"][i])
             experiment.add_figure(f"val/{i}/alignment", alignment_figure(
                 [alignment[i, :, :tokens], inferred["alignment"][i, :, :tokens]],
                 ("training", "inference")), step)
