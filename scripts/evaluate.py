@@ -195,8 +195,8 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     from tts.text import normalize
     from tts.vocoder import load_vocoder
 
-    if not args.acoustic:
-        raise ConfigError("nothing to evaluate: give --acoustic CKPT (repeatable)")
+    if not args.acoustic and not args.espeak:
+        raise ConfigError("nothing to evaluate: give --acoustic CKPT (repeatable) or --espeak")
     if args.threads:
         torch.set_num_threads(args.threads)
     data = Path(args.data)
@@ -213,6 +213,14 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
                 for u in held_out]
         heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in wavs]
         rows.append({"name": "recordings", "wer": metrics.word_error_rate(texts, heard),
+                     "cer": metrics.char_error_rate(texts, heard)})
+    if args.espeak:
+        from tts.synthesizer import EspeakEngine
+
+        espeak = Synthesizer(engine=EspeakEngine(), audio=vocoder_audio)
+        heard = [transcriber.transcribe(espeak.synthesize(t).wav, vocoder_audio.sample_rate)
+                 for t in texts]
+        rows.append({"name": "espeak-ng (fallback)", "wer": metrics.word_error_rate(texts, heard),
                      "cer": metrics.char_error_rate(texts, heard)})
     for path in args.acoustic:
         acoustic = load_acoustic(path)
@@ -408,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     aco.add_argument("--min-words", type=int, default=25, help="a long sentence has more words")
     aco.add_argument("--references", action="store_true",
                      help="also the ASR scores of the held-out recordings themselves")
+    aco.add_argument("--espeak", action="store_true",
+                     help="also the espeak-ng fallback on the same held-out sentences")
     aco.add_argument("--wavs", action="store_true", help="print the first transcripts")
     aco.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     aco.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")

@@ -158,3 +158,21 @@ def test_aligner_warmup_trains_only_the_aligner(prepared, tmp_path):
     trained = [k for k in changed if not k.startswith(("decoder.aligner.", "encoder.embedding"))
                and "running" not in k and "num_batches" not in k and "style_weights" not in k]
     assert not trained, trained
+
+
+def test_evaluate_acoustic_prints_a_table(prepared, tmp_path, capsys):
+    from vocoder_fixtures import load_script
+
+    evaluate = load_script("evaluate")
+    final = train_acoustic(TINY["attention"], prepared, tmp_path / "run",
+                           _options(fast_dev_run=True))
+    sentences = tmp_path / "long.txt"
+    sentences.write_text("x|" + " ".join(["word"] * 30) + ".\nshort line\n", encoding="utf-8")
+    assert evaluate.main(["acoustic", "--data", str(prepared), "--acoustic", str(final),
+                          "--vocoder", "griffinlim", "--long-text", str(sentences),
+                          "--sentences", "2", "--long", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| model | decoder | step | WER")
+    assert lines[2].startswith(f"| {final} | attention |") and lines[2].count("/1 |") == 1
+    assert evaluate.main(["acoustic", "--data", str(prepared)]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
