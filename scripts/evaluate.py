@@ -226,12 +226,13 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         acoustic = load_acoustic(path)
         engine = NeuralEngine(acoustic, vocoder, vocoder_audio)
         synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
-        started, audio_seconds, heard = time.perf_counter(), 0.0, []
+        compute, audio_seconds, heard = 0.0, 0.0, []
         for text in texts:
+            started = time.perf_counter()
             result = synthesizer.synthesize(text)
+            compute += time.perf_counter() - started
             audio_seconds += result.duration
             heard.append(transcriber.transcribe(result.wav, result.sample_rate))
-        compute = time.perf_counter() - started
         config = acoustic.model.config
         row = {"name": str(path), "decoder": config.decoder,
                "step": acoustic.metadata.get("step"), "wer": metrics.word_error_rate(texts, heard),
