@@ -16,8 +16,10 @@ the whole process's peak::
 
 The mel is cut from the real clips of ``--data`` when given (its cached mels, concatenated),
 else a fixed-seed synthetic speech-like mel (``tts.metrics.speech_like_mel``). Speed figures
-are only comparable within one run on an otherwise idle machine. Later subcommands (``say``,
-``watermark``) add a parser in ``build_parser`` and a ``cmd_*`` function.
+are only comparable within one run on an otherwise idle machine.
+
+``acoustic``: text-to-mel speed of the acoustic model's decoders (``cmd_acoustic``).
+``watermark``: robustness of the watermark (``cmd_watermark``).
 """
 
 from __future__ import annotations
@@ -405,6 +407,50 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_acoustic(args: argparse.Namespace) -> int:
+    """Inference speed of acoustic-model decoders on the same text length, untrained (speed
+    does not depend on the weights once the output length is fixed: the duration decoder is
+    set to ``FRAMES_PER_TOKEN`` frames per token, the attention decoder's stop token is switched
+    off and its cap set to the same length)."""
+    import time
+
+    import torch
+
+    from tts.config import load_yaml
+    from tts.models.tacotron import Tacotron
+    from tts.training.acoustic_task import AcousticExperimentConfig
+
+    torch.set_num_threads(args.threads)
+    frames_per_token = 6.0
+    rows = []
+    for path in args.configs:
+        config = load_yaml(AcousticExperimentConfig, path)
+        model = Tacotron(config.model, 100, config.audio).eval()
+        with torch.no_grad():
+            if config.model.decoder == "duration":
+                model.decoder.duration_predictor.output.bias.fill_(math.log1p(frames_per_token))
+            else:
+                model.decoder.stop.bias.fill_(-100.0)
+                model.decoder.max_frames_per_token = frames_per_token
+        tokens = torch.randint(4, 100, (1, args.tokens), generator=torch.Generator().manual_seed(0))
+        lengths = torch.tensor([args.tokens])
+        model.infer(tokens, lengths)
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            out = model.infer(tokens, lengths)
+            times.append(time.perf_counter() - started)
+        seconds = int(out["mel_lengths"][0]) * config.audio.hop_length / config.audio.sample_rate
+        rows.append((Path(path).name, config.model.decoder, seconds, statistics.median(times)))
+    slowest = max(r[3] / r[2] for r in rows)
+    lines = ["| config | decoder | audio s | median s | x real time | speed-up |",
+             "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {n} | {d} | {a:.2f} | {t:.3f} | {a / t:.0f} | {slowest / (t / a):.1f}x |"
+              for n, d, a, t in rows]
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
                                      "voxclone components.")
@@ -436,6 +482,16 @@ def build_parser() -> argparse.ArgumentParser:
     voc.add_argument("--one", metavar="NAME", help=argparse.SUPPRESS)
     voc.add_argument("--input", metavar="DIR", help=argparse.SUPPRESS)
     voc.set_defaults(func=cmd_vocoder)
+
+    aco = sub.add_parser("acoustic", help="inference speed of acoustic-model decoders",
+                         description="Real-time factor of the acoustic model (text to mel, no "
+                                     "vocoder) for each config, same output length.")
+    aco.add_argument("--configs", nargs="+", default=[str(ROOT / "configs" / "acoustic" / n)
+                                                      for n in ("default.yaml", "attention.yaml")])
+    aco.add_argument("--tokens", type=int, default=60, help="phonemes (default 60, ~4 s)")
+    aco.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    aco.add_argument("--repeats", type=int, default=5, help="timed calls (default: 5)")
+    aco.set_defaults(func=cmd_acoustic)
 
     wm = sub.add_parser("watermark", help="watermark robustness, false positives, quality",
                         description="Detection rate and payload bit accuracy per attack on marked "

@@ -52,3 +52,15 @@ def test_bad_input_is_one_line(benchmark, capsys, argv, message):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("benchmark.py: error: ") and message in lines[0]
     assert captured.out == ""
+
+
+def test_acoustic_benchmark_compares_decoders(benchmark, capsys):
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[1] / "configs" / "acoustic" / "tiny"
+    assert benchmark.main(["acoustic", "--configs", str(configs / "duration.yaml"),
+                       str(configs / "attention.yaml"), "--tokens", "5", "--repeats", "1",
+                       "--threads", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| config | decoder |") and len(lines) == 4
+    assert "| duration |" in lines[2] and "| attention |" in lines[3]
