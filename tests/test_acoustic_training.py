@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_fixtures import make_ljspeech
 
 from data.prepare import prepare
 from tts import checkpoint
@@ -22,11 +21,9 @@ TINY = {name: ROOT / "configs" / "acoustic" / "tiny" / f"{name}.yaml"
         for name in ("duration", "attention")}
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("acoustic-data")
-    prepare("ljspeech", make_ljspeech(root), root / "prepared", workers=1, progress=False)
-    return root / "prepared"
+@pytest.fixture
+def prepared(prepared_ljspeech):
+    return prepared_ljspeech
 
 
 def _options(**kw):

@@ -6,9 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 from audio_fixtures import voiced_signal
-from data_fixtures import make_ljspeech
 
-from data.prepare import prepare
 from tts import checkpoint
 from tts.cli import main
 from tts.training.run import RunOptions, find_resume_checkpoint, train_vocoder
@@ -17,11 +15,9 @@ from tts.vocoder import build_vocoder, load_vocoder, resynthesize
 TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "istft.yaml"
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vocoder-data")
-    prepare("ljspeech", make_ljspeech(root), root / "prepared", workers=1, progress=False)
-    return root / "prepared"
+@pytest.fixture
+def prepared(prepared_ljspeech):
+    return prepared_ljspeech
 
 
 def _options(**kw):
