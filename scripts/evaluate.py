@@ -3,6 +3,9 @@
 ``encoder``: speaker verification (EER) of speaker encoders on speakers held out from their
 training; see ``cmd_encoder``.
 
+``consent``: acceptance and rejection rates of the consent check (``cloning.consent``); see
+``cmd_consent``.
+
 ``acoustic``: text-to-speech of acoustic models through a vocoder: ASR WER/CER of sentences held
 out from training (texts of ``DATA/val.jsonl`` that no training utterance reads) and alignment
 failures on long sentences (``tts.robustness``); see ``cmd_acoustic``::
@@ -226,6 +229,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         acoustic = load_acoustic(path)
         engine = NeuralEngine(acoustic, vocoder, vocoder_audio)
         synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
+        synthesizer.synthesize("Warm up.")  # loads the G2P data: not part of the speed
         compute, audio_seconds, heard = 0.0, 0.0, []
         for text in texts:
             started = time.perf_counter()
@@ -373,6 +377,106 @@ def cmd_encoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _espeak_clip(voice: str, speed: int, text: str):
+    from tts.synthesizer import EspeakEngine
+
+    return EspeakEngine(voice, speed).speak(text)
+
+
+def _rate(scores: list[float], threshold: float) -> str:
+    accepted = sum(s >= threshold for s in scores)
+    return f"{accepted}/{len(scores)} accepted ({100 * accepted / max(len(scores), 1):.0f}%)"
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    """Acceptance and rejection rates of the consent check (``cloning.consent``): (a) the
+    sentence check on espeak-ng readings of the consent sentence (should pass) and of other
+    sentences, and on real recordings of other text (should fail); (b) speaker similarity of one
+    clip against the mean of ``--per-speaker - 1`` other clips, same vs different speakers."""
+    from collections import defaultdict
+
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from cloning import consent
+    from cloning.encoder import average_embeddings, load_default
+    from cloning.encoder_data import collect_clips
+    from data.manifest import read_manifest
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    checker, encoder = consent.ConsentSentenceChecker(), load_default()
+    utts = [u for folder in args.data for u in read_manifest(Path(folder) / "manifest.jsonl")
+            if 2.0 <= u.duration <= 8.0]
+    real = [utts[i] for i in np.random.default_rng(0).permutation(len(utts))[:args.negatives]]
+    others = [u.text for u in real[:len(args.voices)]]
+    sentence_rows, synth = defaultdict(list), defaultdict(list)
+    for voice in args.voices:
+        for speed in args.speeds:
+            for name in args.names:
+                wav, rate = _espeak_clip(voice, speed, consent.consent_sentence(name))
+                score = checker.check(wav, rate, consent.consent_sentence(name), False).score
+                sentence_rows["espeak, the consent sentence"].append(score)
+                synth[voice].append((wav, rate, True))
+            text = others[len(synth[voice]) % len(others)]
+            wav, rate = _espeak_clip(voice, speed, text)
+            score = checker.check(wav, rate, consent.consent_sentence(args.names[0]), False).score
+            sentence_rows["espeak, another sentence"].append(score)
+            synth[voice].append((wav, rate, False))
+        _note(f"{voice}: done")
+    for utt in real:
+        wav, rate = sf.read(utt.audio_path, dtype="float32", always_2d=True)
+        score = checker.check(wav.mean(axis=1), rate, consent.consent_sentence(args.names[0]),
+                              False).score
+        sentence_rows["real speech, another sentence"].append(score)
+    t = args.sentence_threshold
+    print(f"(a) sentence check, threshold {t:.2f} (share of the sentence's phones heard)\n")
+    print("| clips | accepted | score min / median / max |\n|---|---:|---:|")
+    for label, scores in sentence_rows.items():
+        print(f"| {label} | {_rate(scores, t)} | {min(scores):.2f} / "
+              f"{float(np.median(scores)):.2f} / {max(scores):.2f} |")
+
+    # (b) speakers: consent clip vs the mean of the other clips of a reference speaker
+    by_speaker = defaultdict(list)
+    for clip in collect_clips(args.data, "all"):
+        by_speaker[clip.speaker].append(clip)
+    consent_emb, reference_emb = [], []
+    for speaker in sorted(by_speaker)[:args.speakers]:
+        clips = sorted(by_speaker[speaker], key=lambda c: c.id)[:args.per_speaker]
+        if len(clips) < 2:
+            continue
+        wavs = [sf.read(c.path, dtype="float32", always_2d=True) for c in clips]
+        emb = encoder.embed_many([w.mean(axis=1) for w, _ in wavs], wavs[0][1])
+        consent_emb.append(emb[0])
+        reference_emb.append(average_embeddings(emb[1:]))
+    for clips in synth.values():  # espeak voices: consent readings vs other sentences
+        emb = np.stack([encoder.embed_utterance(w, r) for w, r, _ in clips])
+        is_consent = np.array([c for _, _, c in clips])
+        consent_emb.append(emb[is_consent][0])
+        reference_emb.append(average_embeddings(emb[~is_consent]))
+    cos = np.stack(consent_emb) @ np.stack(reference_emb).T
+    n_real = len(cos) - len(synth)
+    same, different = np.diag(cos), cos[~np.eye(len(cos), dtype=bool)]
+    t = args.speaker_threshold
+    ordered = np.sort(different)[::-1]
+    at_far = ordered[max(0, int(np.ceil(args.far * len(ordered))) - 1)]
+    print(f"\n(b) speaker check, threshold {t:.2f} (cosine to the mean reference embedding; "
+          f"{n_real} real speakers + {len(synth)} espeak voices)\n")
+    print("| trials | count | accepted | cosine min / median / max |\n|---|---:|---:|---:|")
+    for label, scores in (("same speaker", same[:n_real]), ("same espeak voice", same[n_real:]),
+                          ("different speakers", different),
+                          ("different espeak voices", cos[n_real:, n_real:][
+                              ~np.eye(len(synth), dtype=bool)])):
+        if len(scores):
+            print(f"| {label} | {len(scores)} | {_rate(list(scores), t)} | {scores.min():.2f} / "
+                  f"{float(np.median(scores)):.2f} / {scores.max():.2f} |")
+    print(f"\nthreshold for {100 * args.far:.1f}% false acceptance of different speakers: "
+          f"{at_far:.3f}; same-speaker trials rejected there: "
+          f"{int((same[:n_real] < at_far).sum())}/{n_real}")
+    return 0
+
+
 def _default_vocoder() -> Path:
     from tts.neural_engine import DEFAULT_VOCODER
 
@@ -450,6 +554,31 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     enc.set_defaults(func=cmd_encoder)
+
+    from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
+
+    con = sub.add_parser(
+        "consent", help="acceptance/rejection rates of the consent check (cloning.consent)",
+        description="Sentence check on espeak-ng readings of the consent sentence and of other "
+                    "sentences, and on real clips of other text; speaker check on one clip vs "
+                    "the mean of other clips, same vs different speakers (and espeak voices).")
+    con.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                     help="prepared folders: real clips (other text) and speakers")
+    con.add_argument("--voices", nargs="+", default=["en-us", "en-us+f3", "en-gb+m3",
+                                                      "en-gb-scotland+f2", "en-us+klatt"])
+    con.add_argument("--speeds", nargs="+", type=int, default=[140, 175], help="words/minute")
+    con.add_argument("--names", nargs="+", default=["kathleen", "studio_voice_2"],
+                     help="voice names in the consent sentence")
+    con.add_argument("--negatives", type=int, default=20, help="real clips of other text")
+    con.add_argument("--speakers", type=int, default=120, help="speakers at most")
+    con.add_argument("--per-speaker", type=int, default=4,
+                     help="clips per speaker: 1 consent + the rest as reference (default 4)")
+    con.add_argument("--sentence-threshold", type=float, default=SENTENCE_THRESHOLD)
+    con.add_argument("--speaker-threshold", type=float, default=SPEAKER_THRESHOLD)
+    con.add_argument("--far", type=float, default=0.005,
+                     help="false-acceptance rate to report a speaker threshold for")
+    con.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    con.set_defaults(func=cmd_consent)
     return parser
 
 
