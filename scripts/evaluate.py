@@ -565,11 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--data", required=True, nargs="+", metavar="DIR",
                      help="prepared folders: real clips (other text) and speakers")
     con.add_argument("--voices", nargs="+", default=["en-us", "en-us+f3", "en-gb+m3",
-                                                      "en-gb-scotland+f2", "en-us+klatt"])
+                                                      "en-us+klatt"])
     con.add_argument("--speeds", nargs="+", type=int, default=[140, 175], help="words/minute")
     con.add_argument("--names", nargs="+", default=["kathleen", "studio_voice_2"],
                      help="voice names in the consent sentence")
-    con.add_argument("--negatives", type=int, default=20, help="real clips of other text")
+    con.add_argument("--negatives", type=int, default=12, help="real clips of other text")
     con.add_argument("--speakers", type=int, default=120, help="speakers at most")
     con.add_argument("--per-speaker", type=int, default=4,
                      help="clips per speaker: 1 consent + the rest as reference (default 4)")

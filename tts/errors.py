@@ -32,6 +32,13 @@ class DataError(VoxcloneError):
     """A dataset folder or manifest that does not match its recipe."""
 
 
+class ConsentError(VoxcloneError):
+    """Cloning refused: the consent recording failed a check (``record`` holds the rejected
+    ``cloning.consent.ConsentRecord`` when there is one), or a consent record is invalid."""
+
+    record = None
+
+
 def run_reporting(prog: str, action: Callable[[], int]) -> int:
     """Run a command's ``action`` and return its exit status; a ``VoxcloneError`` becomes one
     line ``PROG: error: ...`` on stderr and status 2, Ctrl-C a short note and status 130."""
