@@ -17,10 +17,11 @@ from tts import checkpoint
 from tts.config import AudioConfig, to_dict
 from tts.models.tacotron import Tacotron, TacotronConfig
 from tts.text import SymbolTable
+from tts.training.run import ScheduleConfig
 
 
 @dataclasses.dataclass(frozen=True)
-class AcousticTrainingConfig:
+class AcousticTrainingConfig(ScheduleConfig):
     """Optimisation, loss weights and bookkeeping of an acoustic-model run."""
 
     batch_size: int = 16
@@ -29,7 +30,6 @@ class AcousticTrainingConfig:
     weight_decay: float = 1e-6
     warmup_steps: int = 500
     lr_decay_per_1k_steps: float = 0.97
-    max_steps: int = 100_000
     grad_clip: float = 1.0
     aligner_warmup_steps: int = 0
     """Duration decoder: the first N steps train only the aligner (and the text embedding) at
@@ -46,13 +46,8 @@ class AcousticTrainingConfig:
     guided_attention_weight: float = 10.0
     guided_attention_decay_steps: int = 5_000
     speaker_table_dropout: float = 0.0
-    checkpoint_every: int = 500
-    val_every: int = 500
-    log_every: int = 25
     val_examples: int = 2
     num_workers: int = 1
-    seed: int = 0
-    precision: str = "32-true"
 
 
 @dataclasses.dataclass(frozen=True)

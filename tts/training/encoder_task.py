@@ -16,7 +16,6 @@ from pathlib import Path
 
 import lightning as L
 import torch
-import yaml
 from torch.utils.data import DataLoader
 
 from cloning.encoder import ENCODER_AUDIO, KIND, SpeakerEncoder, SpeakerEncoderConfig
@@ -30,30 +29,22 @@ from cloning.ge2e import GE2ELoss, similarity_matrix
 from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES, equal_error_rate
 from tts import checkpoint
 from tts.config import AudioConfig, load_yaml, to_dict
-from tts.errors import VoxcloneError
-from tts.training.run import RunOptions, _load_weights, _resume_path, _trainer
+from tts.training.run import RunOptions, ScheduleConfig, _load_weights, fit, start_run
 
 
 @dataclasses.dataclass(frozen=True)
-class EncoderTrainingConfig:
+class EncoderTrainingConfig(ScheduleConfig):
     """Optimisation, batches and bookkeeping of an encoder run."""
 
     speakers_per_batch: int = 32
     utterances_per_speaker: int = 5
     learning_rate: float = 1e-4
     lr_decay_per_1k_steps: float = 1.0
-    max_steps: int = 100_000
     grad_clip: float = 3.0
     min_speaker_seconds: float = 4.0
     holdout_recipes: tuple[str, ...] = HOLDOUT_RECIPES
     holdout_fraction: float = HOLDOUT_FRACTION
     val_batches: int = 4
-    checkpoint_every: int = 500
-    val_every: int = 500
-    log_every: int = 25
-    num_workers: int = 0
-    seed: int = 0
-    precision: str = "32-true"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,24 +178,13 @@ def train_encoder(config_path: str | Path, data: Sequence[str | Path], out: str 
     cfg = config.training
     datamodule = EncoderDataModule(data, config)
     datamodule.setup()
-    resume_from = _resume_path(out, options.resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    resume_from = start_run(out, config, options, init_from)
     task = EncoderTask(config)
     if init_from is not None:
-        if resume_from is not None:
-            raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
         _load_weights(task.encoder, init_from, KIND, task.model_config, config.audio)
         ge2e = checkpoint.load(init_from, kind=KIND).metadata.get("ge2e")
         if isinstance(ge2e, dict) and {"weight", "bias"} <= set(ge2e):
             with torch.no_grad():
                 task.ge2e.weight.fill_(float(ge2e["weight"]))
                 task.ge2e.bias.fill_(float(ge2e["bias"]))
-    trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
-                       options.max_steps or cfg.max_steps, cfg.precision, options,
-                       gradient_clip_val=cfg.grad_clip)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
-    final = out / ("fast_dev_run.ckpt" if options.fast_dev_run else "checkpoints/last.ckpt")
-    trainer.save_checkpoint(final)
-    return final
+    return fit(task, datamodule, out, cfg, options, resume_from, gradient_clip_val=cfg.grad_clip)

@@ -39,6 +39,20 @@ class RunOptions:
     progress: bool = True
 
 
+@dataclasses.dataclass(frozen=True)
+class ScheduleConfig:
+    """Bookkeeping every ``*TrainingConfig`` shares (their base class): how long, how often to
+    checkpoint, validate and log, loader workers, seed and precision."""
+
+    max_steps: int = 100_000
+    checkpoint_every: int = 500
+    val_every: int = 500
+    log_every: int = 25
+    num_workers: int = 0
+    seed: int = 0
+    precision: str = "32-true"
+
+
 def find_resume_checkpoint(out: Path) -> Path | None:
     """The newest checkpoint in ``out/checkpoints`` that loads; None when there is none."""
     folder = out / "checkpoints"
@@ -54,23 +68,50 @@ def find_resume_checkpoint(out: Path) -> Path | None:
     return None
 
 
-def _trainer(out: Path, every: int, val_every: int, log_every: int, max_steps: int,
-             precision: str, options: RunOptions, **extra: Any):
+def _trainer(out: Path, schedule: ScheduleConfig, options: RunOptions, **extra: Any):
     import lightning as L
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import TensorBoardLogger
 
     checkpoints = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{train_step:07.0f}",
                                   auto_insert_metric_name=False, monitor="train_step", mode="max",
-                                  save_top_k=2, every_n_train_steps=every, save_last=True)
+                                  save_top_k=2, every_n_train_steps=schedule.checkpoint_every,
+                                  save_last=True)
     return L.Trainer(
-        default_root_dir=out, max_steps=max_steps, accelerator=options.accelerator,
-        devices=options.devices, strategy=options.strategy, num_nodes=options.num_nodes,
-        precision=options.precision or precision, logger=TensorBoardLogger(out, name="tensorboard"),
-        callbacks=[checkpoints, LearningRateMonitor("step")], log_every_n_steps=log_every,
-        val_check_interval=val_every, check_val_every_n_epoch=None,
-        fast_dev_run=options.fast_dev_run, enable_progress_bar=options.progress,
-        num_sanity_val_steps=0, **extra)
+        default_root_dir=out, max_steps=options.max_steps or schedule.max_steps,
+        accelerator=options.accelerator, devices=options.devices, strategy=options.strategy,
+        num_nodes=options.num_nodes, precision=options.precision or schedule.precision,
+        logger=TensorBoardLogger(out, name="tensorboard"),
+        callbacks=[checkpoints, LearningRateMonitor("step")],
+        log_every_n_steps=schedule.log_every, val_check_interval=schedule.val_every,
+        check_val_every_n_epoch=None, fast_dev_run=options.fast_dev_run,
+        enable_progress_bar=options.progress, num_sanity_val_steps=0, **extra)
+
+
+def start_run(out: Path, config: Any, options: RunOptions,
+              init_from: str | Path | None = None) -> Path | None:
+    """Set up run folder ``out`` for experiment ``config`` (its ``config.yaml``, the seed) and
+    return the checkpoint to resume from (None for a new run)."""
+    import lightning as L
+
+    resume_from = _resume_path(out, options.resume)
+    if init_from is not None and resume_from is not None:
+        raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    L.seed_everything(config.training.seed, workers=True, verbose=False)
+    return resume_from
+
+
+def fit(task, datamodule, out: Path, schedule: ScheduleConfig, options: RunOptions,
+        resume_from: Path | None, **trainer_options: Any) -> Path:
+    """Run Lightning on ``task``; returns the final checkpoint (``checkpoints/last.ckpt``, or
+    ``fast_dev_run.ckpt`` for a fast dev run)."""
+    trainer = _trainer(out, schedule, options, **trainer_options)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
+    final = out / ("fast_dev_run.ckpt" if options.fast_dev_run else "checkpoints/last.ckpt")
+    trainer.save_checkpoint(final)
+    return final
 
 
 def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
@@ -82,8 +123,6 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
     other data, on predicted mels, or with the adversarial losses switched on); optimizer state
     starts fresh. Returns the path of the final checkpoint.
     """
-    import lightning as L
-
     from data.datamodule import VocoderDataModule
     from tts.training.vocoder_task import VocoderExperimentConfig, VocoderTask
 
@@ -96,25 +135,11 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
     if datamodule.audio != config.audio:
         raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
                           f"({datamodule.audio} vs {config.audio})")
-    resume_from = _resume_path(out, options.resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    resume_from = start_run(out, config, options, init_from)
     task = VocoderTask(config)
     if init_from is not None:
-        if resume_from is not None:
-            raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
         _load_weights(task.generator, init_from, "vocoder", task.model_config, config.audio)
-    trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
-                       options.max_steps or cfg.max_steps, cfg.precision, options)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
-    final = out / "checkpoints" / "last.ckpt"
-    if not options.fast_dev_run:
-        trainer.save_checkpoint(final)
-    else:
-        final = out / "fast_dev_run.ckpt"
-        trainer.save_checkpoint(final)
-    return final
+    return fit(task, datamodule, out, cfg, options, resume_from)
 
 
 def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
@@ -126,8 +151,6 @@ def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
     table is re-sized to the data's speakers and the rows of speakers both know are kept);
     optimizer state starts fresh. Returns the path of the final checkpoint.
     """
-    import lightning as L
-
     from data.datamodule import TTSDataModule
     from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
 
@@ -142,22 +165,11 @@ def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
     if config.model.num_speakers and config.model.num_speakers != len(datamodule.speakers):
         config = dataclasses.replace(config, model=dataclasses.replace(
             config.model, num_speakers=len(datamodule.speakers)))
-    resume_from = _resume_path(out, options.resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    resume_from = start_run(out, config, options, init_from)
     task = AcousticTask(config, datamodule.symbols, datamodule.speakers, datamodule.emotions)
     if init_from is not None:
-        if resume_from is not None:
-            raise VoxcloneError("--init starts a new run; --resume continues one: pass only one")
         _init_acoustic(task, init_from)
-    trainer = _trainer(out, cfg.checkpoint_every, cfg.val_every, cfg.log_every,
-                       options.max_steps or cfg.max_steps, cfg.precision, options,
-                       use_distributed_sampler=False)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
-    final = out / ("fast_dev_run.ckpt" if options.fast_dev_run else "checkpoints/last.ckpt")
-    trainer.save_checkpoint(final)
-    return final
+    return fit(task, datamodule, out, cfg, options, resume_from, use_distributed_sampler=False)
 
 
 def _init_acoustic(task, path: str | Path) -> None:

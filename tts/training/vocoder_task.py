@@ -18,6 +18,7 @@ from tts import checkpoint
 from tts.audio import MelSpectrogram
 from tts.config import AudioConfig, to_dict
 from tts.models.discriminators import PERIOD_CHANNELS, SCALE_CHANNELS
+from tts.training.run import ScheduleConfig
 from tts.vocoder import build_vocoder, vocoder_model_config
 
 
@@ -30,7 +31,7 @@ class VocoderModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class VocoderTrainingConfig:
+class VocoderTrainingConfig(ScheduleConfig):
     """Optimisation, losses and bookkeeping of a vocoder run (steps = generator updates)."""
 
     batch_size: int = 16
@@ -38,7 +39,6 @@ class VocoderTrainingConfig:
     learning_rate: float = 2e-4
     betas: tuple[float, ...] = (0.8, 0.99)
     lr_decay_per_1k_steps: float = 0.99
-    max_steps: int = 100_000
     adversarial: bool = True
     gan_start_step: int = 0
     period_channels: tuple[int, ...] = PERIOD_CHANNELS
@@ -47,13 +47,8 @@ class VocoderTrainingConfig:
     stft_weight: float = 2.0
     feature_weight: float = 2.0
     grad_clip: float = 100.0
-    checkpoint_every: int = 500
-    val_every: int = 500
-    log_every: int = 25
     val_clips: int = 4
     num_workers: int = 2
-    seed: int = 0
-    precision: str = "32-true"
 
 
 @dataclasses.dataclass(frozen=True)
