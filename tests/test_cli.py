@@ -37,6 +37,8 @@ def test_say_writes_speech(tmp_path, capsys):
     data, rate = _wav(out)
     assert rate == 22050 and 1.0 < len(data) / rate < 5.0
     assert np.sqrt(np.mean(data ** 2)) > 0.01
+    assert "engine voxclone" in capsys.readouterr().out  # the bundled neural voice spoke
+    assert main(["say", "Hello world.", "-o", str(out), "--espeak"]) == 0
     assert "espeak-ng fallback" in capsys.readouterr().err  # says which path spoke
 
 
