@@ -234,12 +234,8 @@ def load_encoder(path: str | Path) -> SpeakerEncoder:
     """Load an encoder checkpoint (shipped, exported or a Lightning training checkpoint) in
     eval mode; ``CheckpointError`` if it is not a usable encoder checkpoint."""
     ckpt = checkpoint.load(path, kind=KIND)
-    try:
-        model = build_encoder(ckpt.model_config, ckpt.audio_config)
-        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
-    except (ConfigError, RuntimeError, KeyError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0][:160]
-        raise CheckpointError(f"{path}: weights do not fit the stored encoder config ({reason})") from None
+    model = checkpoint.load_into(
+        path, ckpt, lambda: build_encoder(ckpt.model_config, ckpt.audio_config), "encoder")
     return model.eval()
 
 

@@ -61,15 +61,10 @@ def load_acoustic(path: str | Path) -> AcousticModel:
     ckpt = checkpoint.load(path, kind="acoustic")
     if ckpt.audio_config is None or ckpt.symbols is None:
         raise CheckpointError(f"{path}: acoustic checkpoint lacks its audio config or symbols")
-    try:
-        config = from_dict(TacotronConfig, ckpt.model_config, where=f"{path} model_config")
-        symbols = SymbolTable.from_dict(ckpt.symbols)
-        model = Tacotron(config, len(symbols), ckpt.audio_config)
-        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
-    except (ConfigError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0][:160]
-        raise CheckpointError(f"{path}: weights do not fit the stored model config "
-                              f"({reason})") from None
+    symbols = SymbolTable.from_dict(ckpt.symbols)
+    model = checkpoint.load_into(path, ckpt, lambda: Tacotron(
+        from_dict(TacotronConfig, ckpt.model_config, where=f"{path} model_config"),
+        len(symbols), ckpt.audio_config), "model")
     metadata = dict(ckpt.metadata or {})
     emotions = {name: torch.tensor(weights, dtype=torch.float32)
                 for name, weights in (metadata.get("emotion_weights") or {}).items()}

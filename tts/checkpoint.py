@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,18 @@ def load(path: str | Path, kind: str | None = None) -> Checkpoint:
 
 _FIELDS = ("format", "format_version", "kind", "model_key", "model_config", "audio_config",
            "symbols", "state_dict", "metadata", "training_state")
+
+
+def load_into(path: str | Path, ckpt: Checkpoint, build: Callable[[], torch.nn.Module],
+              what: str) -> torch.nn.Module:
+    """``build()`` the model that ``ckpt`` (read from ``path``) describes and load its weights
+    (cast to float32). Any mismatch between the weights and the stored config, or a config that
+    does not build, is one ``CheckpointError`` line naming ``path`` and ``what`` it holds."""
+    try:
+        model = build()
+        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
+    except (ConfigError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0][:160]
+        raise CheckpointError(f"{path}: weights do not fit the stored {what} config "
+                              f"({reason})") from None
+    return model

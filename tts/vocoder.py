@@ -64,12 +64,8 @@ def load_vocoder(path: str | Path) -> tuple[nn.Module, AudioConfig]:
     ckpt = checkpoint.load(path, kind="vocoder")
     if ckpt.audio_config is None:
         raise CheckpointError(f"{path}: vocoder checkpoint has no audio config")
-    try:
-        model = build_vocoder(ckpt.model_config, ckpt.audio_config)
-        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
-    except (ConfigError, RuntimeError, KeyError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0][:160]
-        raise CheckpointError(f"{path}: weights do not fit the stored vocoder config ({reason})") from None
+    model = checkpoint.load_into(
+        path, ckpt, lambda: build_vocoder(ckpt.model_config, ckpt.audio_config), "vocoder")
     if hasattr(model, "remove_weight_norm"):
         model.remove_weight_norm()
     return model.eval(), ckpt.audio_config
