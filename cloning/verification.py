@@ -1,27 +1,20 @@
-"""Speaker verification scoring: trials, equal error rate, and the held-out speaker rule.
+"""Speaker verification scoring: trials and equal error rate.
 
-``held_out(speaker_key, fraction)`` decides, from a hash of the name alone, whether a speaker is
-kept out of encoder training; training (``cloning.encoder_data``) and evaluation
-(``scripts/evaluate.py encoder``) call the same function, so they agree without a shared list.
+The held-out speaker rule (``held_out``) lives in ``data.holdout`` and is re-exported here:
+encoder training, acoustic training and the evaluations call the same function, so they agree
+on the unseen speakers without a shared list.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import numpy as np
 
-HOLDOUT_RECIPES = ("commonvoice-en", "librispeech-251", "speechocean762-adults")
-"""Corpora whose held-out speakers evaluate the encoder (multi-speaker, varied recordings)."""
+from data.holdout import HOLDOUT_FRACTION, HOLDOUT_RECIPES, held_out
 
-HOLDOUT_FRACTION = 0.2
-
-
-def held_out(speaker_key: str, fraction: float = HOLDOUT_FRACTION) -> bool:
-    """True for about ``fraction`` of speaker keys (``"recipe/speaker"``), deterministically."""
-    digest = hashlib.sha256(speaker_key.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+__all__ = ["HOLDOUT_FRACTION", "HOLDOUT_RECIPES", "held_out", "VerificationScores",
+           "equal_error_rate", "score_trials"]
 
 
 @dataclasses.dataclass(frozen=True)

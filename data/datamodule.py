@@ -7,12 +7,15 @@ vocoder (waveform segments, optionally with ground-truth-aligned predicted mels)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from data.dataset import LengthBucketSampler, TTSDataset, read_prepare_info
+from data.holdout import held_out_speakers
 from data.vocoder_data import VocoderDataset, collate_segments
 from tts.config import AudioConfig, from_dict
 from tts.errors import DataError
@@ -22,34 +25,62 @@ __all__ = ["TTSDataModule", "VocoderDataModule"]
 
 
 class TTSDataModule(L.LightningDataModule):
-    """Train/val loaders over a prepared folder ``root`` (train.jsonl, val.jsonl, prepare.json,
-    speakers.json), batches as described in ``data.dataset.collate_batch``.
+    """Train/val loaders over one or more prepared folders ``roots`` (train.jsonl, val.jsonl,
+    prepare.json, speakers.json each), batches as described in ``data.dataset.collate_batch``.
 
-    The symbol table, speaker list, emotion list and audio config come from the folder and are
-    exposed (``symbols``, ``speakers``, ``emotions``, ``audio``) for building the model. The train
-    loader uses ``LengthBucketSampler`` (reshuffled per epoch: Lightning calls its ``set_epoch``);
-    under DDP it shards batches by the trainer's world size and rank itself, so create the
-    ``Trainer`` with ``use_distributed_sampler=False``. The val loader is sequential.
+    The symbol table, speaker list (all folders' speakers, in order; a name in two folders is an
+    error), emotion list (union) and audio config come from the folders (which must agree) and
+    are exposed (``symbols``, ``speakers``, ``emotions``, ``audio``) for building the model.
+    ``embeddings`` adds per-utterance speaker embeddings (``voxclone embed``); ``hold_out``
+    drops the speakers ``data.holdout`` keeps for evaluation (``held_out_speakers``), and
+    ``hold_out_names`` these named speakers too (e.g. a voice kept for few-shot evaluation).
+
+    The train loader uses ``LengthBucketSampler`` (reshuffled per epoch: Lightning calls its
+    ``set_epoch``); under DDP it shards batches by the trainer's world size and rank itself, so
+    create the ``Trainer`` with ``use_distributed_sampler=False``. The val loader is sequential.
     """
 
-    def __init__(self, root: str | Path, batch_size: int = 16, num_workers: int = 0,
-                 seed: int = 0, pin_memory: bool = False) -> None:
+    def __init__(self, roots: str | Path | Sequence[str | Path], batch_size: int = 16,
+                 num_workers: int = 0, seed: int = 0, pin_memory: bool = False,
+                 embeddings: bool = False, hold_out: float = 0.0,
+                 hold_out_names: Sequence[str] = ()) -> None:
         super().__init__()
-        self.root = Path(root)
+        self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
+                      else [Path(r) for r in roots])
+        if not self.roots:
+            raise DataError("no prepared folder given")
         if batch_size < 1:
             raise DataError(f"batch_size must be positive, got {batch_size}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
         self.pin_memory = pin_memory
-        info = read_prepare_info(self.root)
-        self.audio: AudioConfig = from_dict(AudioConfig, info["audio"], where="prepare.json audio")
-        self.symbols = SymbolTable.from_dict(info["symbols"])
-        self.emotions: list[str] = list(info["emotions"])
-        speakers_file = self.root / "speakers.json"
-        if not speakers_file.is_file():
-            raise DataError(f"{self.root} is not a prepared folder: speakers.json not found")
-        self.speakers: list[str] = json.loads(speakers_file.read_text(encoding="utf-8"))
+        self.embeddings = embeddings
+        infos = [read_prepare_info(root) for root in self.roots]
+        self.audio: AudioConfig = from_dict(AudioConfig, infos[0]["audio"],
+                                            where="prepare.json audio")
+        self.symbols = SymbolTable.from_dict(infos[0]["symbols"])
+        self.emotions: list[str] = []
+        self.speakers: list[str] = []
+        self.held_out: set[str] = set()
+        owner: dict[str, Path] = {}
+        for root, info in zip(self.roots, infos):
+            if info["audio"] != infos[0]["audio"] or info["symbols"] != infos[0]["symbols"]:
+                raise DataError(f"{root} was prepared with another audio config or symbol set "
+                                f"than {self.roots[0]}")
+            self.emotions += [e for e in info["emotions"] if e not in self.emotions]
+            speakers_file = root / "speakers.json"
+            if not speakers_file.is_file():
+                raise DataError(f"{root} is not a prepared folder: speakers.json not found")
+            skip = held_out_speakers(root, hold_out) if hold_out > 0 else set()
+            skip |= set(hold_out_names)
+            self.held_out |= skip
+            for name in json.loads(speakers_file.read_text(encoding="utf-8")):
+                if name in owner:
+                    raise DataError(f"speaker {name!r} is in both {owner[name]} and {root}")
+                owner[name] = root
+                if name not in skip:
+                    self.speakers.append(name)
         self.train_set: TTSDataset | None = None
         self.val_set: TTSDataset | None = None
 
@@ -59,7 +90,26 @@ class TTSDataModule(L.LightningDataModule):
             self.val_set = self._dataset("val.jsonl")
 
     def _dataset(self, name: str) -> TTSDataset:
-        return TTSDataset(self.root / name, self.symbols, self.speakers, self.emotions)
+        manifests = [root / name for root in self.roots]
+        return TTSDataset(manifests, self.symbols, self.speakers, self.emotions,
+                          embeddings=self.embeddings, exclude=frozenset(self.held_out))
+
+    def speaker_means(self) -> torch.Tensor:
+        """``(num_speakers, D)``: each speaker's normalised mean embedding over its training
+        utterances (zeros for a speaker without any); needs ``embeddings``."""
+        self.setup()
+        if not self.embeddings:
+            raise DataError("speaker_means needs the data module built with embeddings=True")
+        sums: dict[int, torch.Tensor] = {}
+        for index in range(len(self.train_set)):
+            row = self.train_set.speaker_of(index)
+            vector = self.train_set.embedding_of(index)
+            sums[row] = sums.get(row, 0) + vector
+        size = len(next(iter(sums.values()))) if sums else 0
+        means = torch.zeros(len(self.speakers), size)
+        for row, total in sums.items():
+            means[row] = torch.nn.functional.normalize(total, dim=0)
+        return means
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer

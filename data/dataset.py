@@ -21,7 +21,11 @@ from tts.config import AudioConfig, from_dict
 from tts.errors import ConfigError, DataError, TextError
 from tts.text import SymbolTable
 
-__all__ = ["TTSDataset", "LengthBucketSampler", "collate_batch", "read_prepare_info"]
+__all__ = ["TTSDataset", "LengthBucketSampler", "collate_batch", "read_prepare_info",
+           "read_embeddings", "EMBEDDINGS_FILE"]
+
+EMBEDDINGS_FILE = "speaker_embeddings.npz"
+"""Per-utterance speaker embeddings of a prepared folder (written by ``voxclone embed``)."""
 
 
 def read_prepare_info(folder: str | Path) -> dict[str, Any]:
@@ -40,12 +44,30 @@ def read_prepare_info(folder: str | Path) -> dict[str, Any]:
     return info
 
 
+def read_embeddings(folder: str | Path) -> dict[str, np.ndarray]:
+    """Utterance id -> speaker embedding ``(D,)`` float32 from ``folder/speaker_embeddings.npz``;
+    ``DataError`` if the file is missing or unreadable."""
+    path = Path(folder) / EMBEDDINGS_FILE
+    if not path.is_file():
+        raise DataError(f"{path.parent} has no speaker embeddings: run 'voxclone embed "
+                        f"{path.parent}' first")
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            ids, vectors = stored["ids"], stored["vectors"].astype(np.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: unreadable speaker embeddings ({exc})") from None
+    if vectors.ndim != 2 or len(ids) != len(vectors):
+        raise DataError(f"{path}: ids and vectors disagree")
+    return {str(uid): vector for uid, vector in zip(ids, vectors)}
+
+
 def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict[str, Any]:
     """Pad a list of ``TTSDataset`` items into one batch (B = ``len(batch)``).
 
     Returns ``tokens`` LongTensor ``(B, T_max)`` padded with 0, ``token_lengths`` ``(B,)``,
     ``mels`` FloatTensor ``(B, n_mels, F_max)`` padded with ``mel_pad_value``, ``mel_lengths``
-    ``(B,)``, ``speakers`` ``(B,)``, ``emotions`` ``(B,)`` (-1 = none) and ``ids`` (list of str).
+    ``(B,)``, ``speakers`` ``(B,)``, ``emotions`` ``(B,)`` (-1 = none), ``ids`` (list of str)
+    and, when the items carry them, ``speaker_embeddings`` ``(B, D)``.
     """
     if not batch:
         raise DataError("cannot collate an empty batch")
@@ -58,7 +80,7 @@ def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict
     for i, item in enumerate(batch):
         tokens[i, : len(item["tokens"])] = item["tokens"]
         mels[i, :, : item["mel"].shape[1]] = item["mel"]
-    return {
+    out = {
         "tokens": tokens,
         "token_lengths": token_lengths,
         "mels": mels,
@@ -67,10 +89,13 @@ def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict
         "emotions": torch.tensor([item["emotion"] for item in batch], dtype=torch.long),
         "ids": [item["id"] for item in batch],
     }
+    if "speaker_embedding" in batch[0]:
+        out["speaker_embeddings"] = torch.stack([item["speaker_embedding"] for item in batch])
+    return out
 
 
 class TTSDataset(Dataset):
-    """Utterances of one manifest of a prepared folder, as tensors.
+    """Utterances of one manifest of a prepared folder (or of several folders), as tensors.
 
     ``speakers`` / ``emotions`` fix the index of each name (pass the same lists to every split
     and to the model); by default they come from the folder's ``speakers.json`` and
@@ -78,35 +103,53 @@ class TTSDataset(Dataset):
     folder's ``prepare.json``.
 
     Item ``i`` is a dict: ``id`` str, ``tokens`` LongTensor ``(T_text,)``, ``mel`` FloatTensor
-    ``(n_mels, frames)`` from the cached npy, ``speaker`` int, ``emotion`` int (-1 if none).
+    ``(n_mels, frames)`` from the cached npy, ``speaker`` int, ``emotion`` int (-1 if none) and,
+    with ``embeddings``, ``speaker_embedding`` FloatTensor ``(D,)`` (see ``read_embeddings``).
+    ``exclude`` drops the utterances of those speakers (held-out voices).
     """
 
-    def __init__(self, manifest_path: str | Path, symbols: SymbolTable,
-                 speakers: list[str] | None = None, emotions: list[str] | None = None) -> None:
-        manifest_path = Path(manifest_path)
-        info = read_prepare_info(manifest_path.parent)
+    def __init__(self, manifest_path: str | Path | Sequence[str | Path], symbols: SymbolTable,
+                 speakers: list[str] | None = None, emotions: list[str] | None = None,
+                 embeddings: bool = False, exclude: frozenset[str] = frozenset()) -> None:
+        paths = ([Path(manifest_path)] if isinstance(manifest_path, (str, Path))
+                 else [Path(p) for p in manifest_path])
+        if not paths:
+            raise DataError("no manifest given")
+        infos = [read_prepare_info(path.parent) for path in paths]
         try:
-            self.audio = from_dict(AudioConfig, info["audio"], where="prepare.json audio")
+            self.audio = from_dict(AudioConfig, infos[0]["audio"], where="prepare.json audio")
         except ConfigError as exc:
             raise DataError(str(exc)) from None
+        for path, info in zip(paths[1:], infos[1:]):
+            if info["audio"] != infos[0]["audio"]:
+                raise DataError(f"{path.parent} was prepared with another audio config than "
+                                f"{paths[0].parent}")
         self.mel_pad_value = math.log(self.audio.log_floor)
         """Value of padded mel frames: log of the floor, i.e. silence."""
-        if speakers is None:
-            speakers_file = manifest_path.parent / "speakers.json"
+        if speakers is None and len(paths) == 1:
+            speakers_file = paths[0].parent / "speakers.json"
             if speakers_file.is_file():
                 speakers = json.loads(speakers_file.read_text(encoding="utf-8"))
-        self.utterances: list[Utterance] = read_manifest(manifest_path)
+        self.utterances: list[Utterance] = []
+        sources: list[Path] = []
+        self._embeddings: dict[str, np.ndarray] | None = {} if embeddings else None
+        for path in paths:
+            kept = [u for u in read_manifest(path) if u.speaker not in exclude]
+            self.utterances += kept
+            sources += [path] * len(kept)
+            if self._embeddings is not None:
+                self._embeddings.update(read_embeddings(path.parent))
         if speakers is None:
             speakers = sorted({u.speaker for u in self.utterances})
         self.speakers = list(speakers)
-        self.emotions = list(info["emotions"] if emotions is None else emotions)
+        self.emotions = list(infos[0]["emotions"] if emotions is None else emotions)
         speaker_index = {name: i for i, name in enumerate(self.speakers)}
         emotion_index = {name: i for i, name in enumerate(self.emotions)}
         self._tokens: list[list[int]] = []
         self._speaker: list[int] = []
         self._emotion: list[int] = []
-        for utt in self.utterances:
-            where = f"{manifest_path}: {utt.id}"
+        for utt, source in zip(self.utterances, sources):
+            where = f"{source}: {utt.id}"
             if utt.phonemes is None or utt.mel_path is None or utt.num_frames is None:
                 raise DataError(f"{where}: no phonemes/mel (manifest not prepared)")
             if utt.speaker not in speaker_index:
@@ -117,6 +160,8 @@ class TTSDataset(Dataset):
                 self._tokens.append(symbols.encode(list(utt.phonemes)))
             except TextError as exc:
                 raise DataError(f"{where}: {exc}") from None
+            if self._embeddings is not None and utt.id not in self._embeddings:
+                raise DataError(f"{where}: no speaker embedding (run 'voxclone embed' again)")
             self._speaker.append(speaker_index[utt.speaker])
             self._emotion.append(-1 if utt.emotion is None else emotion_index[utt.emotion])
 
@@ -132,6 +177,16 @@ class TTSDataset(Dataset):
     def token_lengths(self) -> list[int]:
         return [len(t) for t in self._tokens]
 
+    def speaker_of(self, index: int) -> int:
+        """Speaker index of item ``index`` (no file read)."""
+        return self._speaker[index]
+
+    def embedding_of(self, index: int) -> torch.Tensor:
+        """Speaker embedding ``(D,)`` of item ``index`` (needs ``embeddings``)."""
+        if self._embeddings is None:
+            raise DataError("this dataset was built without speaker embeddings")
+        return torch.from_numpy(self._embeddings[self.utterances[index].id])
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         utt = self.utterances[index]
         try:
@@ -141,13 +196,16 @@ class TTSDataset(Dataset):
         if mel.ndim != 2 or mel.shape[0] != self.audio.n_mels:
             raise DataError(f"{utt.id}: cached mel has shape {mel.shape}, expected "
                             f"({self.audio.n_mels}, frames)")
-        return {
+        item = {
             "id": utt.id,
             "tokens": torch.tensor(self._tokens[index], dtype=torch.long),
             "mel": torch.from_numpy(mel.astype(np.float32)),
             "speaker": self._speaker[index],
             "emotion": self._emotion[index],
         }
+        if self._embeddings is not None:
+            item["speaker_embedding"] = torch.from_numpy(self._embeddings[utt.id])
+        return item
 
     def collate(self, batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """``collate_batch`` with this dataset's mel padding value; see there for shapes."""

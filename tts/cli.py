@@ -157,6 +157,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    from cloning.corpus_embeddings import embed_prepared
+    from cloning.encoder import load_default, load_encoder
+
+    encoder = load_encoder(args.encoder) if args.encoder else load_default()
+    for folder in args.data:
+        path = embed_prepared(folder, encoder)
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from tts.training.run import RunOptions, train_vocoder
 
@@ -171,9 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif args.model == "acoustic":
         from tts.training.run import train_acoustic
 
-        if len(args.data) != 1:
-            raise VoxcloneError(f"train acoustic takes one prepared folder, got {len(args.data)}")
-        final = train_acoustic(args.config, args.data[0], args.out, options, init_from=args.init)
+        final = train_acoustic(args.config, args.data, args.out, options, init_from=args.init)
     else:
         if len(args.data) != 1:
             raise VoxcloneError(f"train {args.model} takes one prepared folder, got {len(args.data)}")
@@ -295,12 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=cmd_prepare)
 
+    emb = sub.add_parser("embed", help="speaker embeddings of a prepared folder (multi-speaker "
+                         "training)", description="Embed every utterance of each prepared folder "
+                         "with the speaker encoder into DATA/speaker_embeddings.npz.")
+    emb.add_argument("data", metavar="DATA", nargs="+", help="prepared folder(s)")
+    emb.add_argument("--encoder", default=None, metavar="CKPT",
+                     help="speaker encoder checkpoint (default: the bundled one)")
+    emb.set_defaults(func=cmd_embed)
+
     train = sub.add_parser("train", help="train a model with Lightning (TensorBoard, resumable)",
                            description="Train a model on a prepared folder. Checkpoints go to "
                                        "OUT/checkpoints every N steps; --resume continues a run.")
     train.add_argument("model", choices=("acoustic", "vocoder", "encoder"), help="what to train")
     train.add_argument("data", metavar="DATA", nargs="+",
-                       help="prepared folder (voxclone prepare); encoder: one or more")
+                       help="prepared folder (voxclone prepare); acoustic and encoder: one or more")
     train.add_argument("out", metavar="OUT", help="run folder (checkpoints, tensorboard)")
     train.add_argument("-c", "--config", required=True, metavar="YAML",
                        help="experiment config, e.g. configs/vocoder/istft_small.yaml")

@@ -110,6 +110,11 @@ class Tacotron(nn.Module):
         self.speaker_table = nn.Embedding(c.num_speakers, c.speaker_dim) if c.num_speakers else None
         self.speaker_projection = (nn.Linear(c.speaker_embedding_dim, c.speaker_dim)
                                    if c.speaker_embedding_dim else None)
+        if c.num_speakers and c.speaker_embedding_dim:
+            # each training speaker's mean encoder embedding (set from the data by training):
+            # the embedding used when a training speaker is asked for by name
+            self.register_buffer("speaker_means", torch.zeros(c.num_speakers,
+                                                              c.speaker_embedding_dim))
         cond_dim = c.speaker_dim if (c.num_speakers or c.speaker_embedding_dim) else 0
         if c.use_style:
             self.reference_encoder = ReferenceEncoder(audio.n_mels, c.style.reference_channels,
@@ -142,7 +147,8 @@ class Tacotron(nn.Module):
     # -- conditioning ----------------------------------------------------------------------
     def speaker_vector(self, batch: int, device: torch.device, speakers: torch.Tensor | None,
                        speaker_embeddings: torch.Tensor | None) -> torch.Tensor | None:
-        """``(B, speaker_dim)``: table entry (index -1 = none) plus projected embedding."""
+        """``(B, speaker_dim)``: table entry (index -1 = none) plus projected embedding; without
+        ``speaker_embeddings``, table speakers use their stored mean embedding (``speaker_means``)."""
         if self.speaker_table is None and self.speaker_projection is None:
             return None
         vector = torch.zeros(batch, self.config.speaker_dim, device=device)
@@ -150,6 +156,9 @@ class Tacotron(nn.Module):
             known = speakers >= 0
             vector = vector + self.speaker_table(speakers.clamp(min=0)) * known.unsqueeze(1)
         if self.speaker_projection is not None:
+            if (speaker_embeddings is None and speakers is not None
+                    and hasattr(self, "speaker_means") and bool((speakers >= 0).all())):
+                speaker_embeddings = self.speaker_means[speakers]
             if speaker_embeddings is None:
                 raise ConfigError("this model is conditioned on speaker embeddings: give one "
                                   "(a voice profile or reference audio)")

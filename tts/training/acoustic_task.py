@@ -46,6 +46,12 @@ class AcousticTrainingConfig(ScheduleConfig):
     guided_attention_weight: float = 10.0
     guided_attention_decay_steps: int = 5_000
     speaker_table_dropout: float = 0.0
+    """Share of training items whose speaker-table row is withheld, so that a model with both a
+    table and speaker embeddings learns to speak from the embedding alone (unseen voices)."""
+    hold_out_fraction: float = 0.0
+    """Keep ``data.holdout``'s held-out speakers (this share) out of training, for evaluation."""
+    hold_out_speakers: tuple[str, ...] = ()
+    """Named speakers kept out of training too (e.g. the few-shot cloning evaluation voice)."""
     val_examples: int = 2
     num_workers: int = 1
 

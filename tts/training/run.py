@@ -14,6 +14,7 @@ while saving, loses at most ``checkpoint_every`` steps).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,14 +143,17 @@ def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
     return fit(task, datamodule, out, cfg, options, resume_from)
 
 
-def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
-                   options: RunOptions = RunOptions(),
+def train_acoustic(config_path: str | Path, data: str | Path | Sequence[str | Path],
+                   out: str | Path, options: RunOptions = RunOptions(),
                    init_from: str | Path | None = None) -> Path:
-    """Train (or resume) the acoustic model on the prepared folder ``data`` into ``out``.
+    """Train (or resume) the acoustic model on prepared folder(s) ``data`` into ``out``.
 
+    A model with ``speaker_embedding_dim`` reads the folders' per-utterance speaker embeddings
+    (``voxclone embed``); ``training.hold_out_fraction`` keeps ``data.holdout``'s speakers out.
     ``init_from`` fine-tunes from an acoustic checkpoint (new data, new speakers: the speaker
-    table is re-sized to the data's speakers and the rows of speakers both know are kept);
-    optimizer state starts fresh. Returns the path of the final checkpoint.
+    table is re-sized to the data's speakers and the rows of speakers both know are kept; a
+    speaker-embedding projection the source lacks starts at zero, i.e. at the source's
+    behaviour); optimizer state starts fresh. Returns the path of the final checkpoint.
     """
     from data.datamodule import TTSDataModule
     from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
@@ -158,7 +162,9 @@ def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
     config = load_yaml(AcousticExperimentConfig, config_path)
     cfg = config.training
     datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-                               seed=cfg.seed)
+                               seed=cfg.seed, embeddings=config.model.speaker_embedding_dim > 0,
+                               hold_out=cfg.hold_out_fraction,
+                               hold_out_names=cfg.hold_out_speakers)
     if datamodule.audio != config.audio:
         raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
                           f"({datamodule.audio} vs {config.audio})")
@@ -169,6 +175,8 @@ def train_acoustic(config_path: str | Path, data: str | Path, out: str | Path,
     task = AcousticTask(config, datamodule.symbols, datamodule.speakers, datamodule.emotions)
     if init_from is not None:
         _init_acoustic(task, init_from)
+    if hasattr(task.model, "speaker_means"):
+        task.model.speaker_means.copy_(datamodule.speaker_means())
     return fit(task, datamodule, out, cfg, options, resume_from, use_distributed_sampler=False)
 
 
@@ -179,11 +187,18 @@ def _init_acoustic(task, path: str | Path) -> None:
 
     source = load_acoustic(path)
     wanted = dataclasses.replace(task.config.model, num_speakers=source.model.config.num_speakers)
+    adding_embeddings = (source.model.config.speaker_embedding_dim == 0
+                         and wanted.speaker_embedding_dim > 0)
+    if adding_embeddings:
+        wanted = dataclasses.replace(wanted, speaker_embedding_dim=0)
     if source.model.config != wanted:
         raise ConfigError(f"{path} holds a different acoustic model than the config asks for")
     if source.audio != task.config.audio or source.symbols.to_dict() != task.symbols.to_dict():
         raise ConfigError(f"{path} was trained with another audio config or symbol set")
     state = source.model.state_dict()
+    state.pop("speaker_means", None)
+    if hasattr(task.model, "speaker_means"):
+        state["speaker_means"] = task.model.speaker_means  # set from the data by the caller
     if task.model.speaker_table is not None and "speaker_table.weight" in state:
         old = state.pop("speaker_table.weight")
         new = old.mean(0, keepdim=True).repeat(len(task.speakers), 1)
@@ -191,6 +206,13 @@ def _init_acoustic(task, path: str | Path) -> None:
             if name in source.speakers:
                 new[row] = old[source.speakers.index(name)]
         state["speaker_table.weight"] = new
+    if adding_embeddings:
+        import torch
+
+        projection = task.model.speaker_projection
+        torch.nn.init.zeros_(projection.weight)
+        torch.nn.init.zeros_(projection.bias)
+        state.update({f"speaker_projection.{k}": v for k, v in projection.state_dict().items()})
     task.model.load_state_dict(state)
     task.emotion_weights = {k: v.tolist() for k, v in source.emotions.items()}
 
