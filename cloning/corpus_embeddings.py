@@ -61,7 +61,7 @@ def embed_prepared(folder: str | Path, encoder: SpeakerEncoder, batch: int = 32,
                     rows.append(row)
                 except AudioError:
                     failed.append(row)
-            for row, wav in zip(rows, wavs):
+            for row, wav in zip(rows, wavs, strict=True):
                 try:
                     vectors[row] = encoder.embed_utterance(wav, rate)
                 except AudioError:

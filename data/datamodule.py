@@ -64,7 +64,7 @@ class TTSDataModule(L.LightningDataModule):
         self.speakers: list[str] = []
         self.held_out: set[str] = set()
         owner: dict[str, Path] = {}
-        for root, info in zip(self.roots, infos):
+        for root, info in zip(self.roots, infos, strict=True):
             if info["audio"] != infos[0]["audio"] or info["symbols"] != infos[0]["symbols"]:
                 raise DataError(f"{root} was prepared with another audio config or symbol set "
                                 f"than {self.roots[0]}")

@@ -58,7 +58,7 @@ def read_embeddings(folder: str | Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: unreadable speaker embeddings ({exc})") from None
     if vectors.ndim != 2 or len(ids) != len(vectors):
         raise DataError(f"{path}: ids and vectors disagree")
-    return {str(uid): vector for uid, vector in zip(ids, vectors)}
+    return {str(uid): vector for uid, vector in zip(ids, vectors, strict=True)}
 
 
 def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class TTSDataset(Dataset):
             self.audio = from_dict(AudioConfig, infos[0]["audio"], where="prepare.json audio")
         except ConfigError as exc:
             raise DataError(str(exc)) from None
-        for path, info in zip(paths[1:], infos[1:]):
+        for path, info in zip(paths[1:], infos[1:], strict=True):
             if info["audio"] != infos[0]["audio"]:
                 raise DataError(f"{path.parent} was prepared with another audio config than "
                                 f"{paths[0].parent}")
@@ -148,7 +148,7 @@ class TTSDataset(Dataset):
         self._tokens: list[list[int]] = []
         self._speaker: list[int] = []
         self._emotion: list[int] = []
-        for utt, source in zip(self.utterances, sources):
+        for utt, source in zip(self.utterances, sources, strict=True):
             where = f"{source}: {utt.id}"
             if utt.phonemes is None or utt.mel_path is None or utt.num_frames is None:
                 raise DataError(f"{where}: no phonemes/mel (manifest not prepared)")

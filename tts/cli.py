@@ -47,6 +47,14 @@ def _engine(args: argparse.Namespace):
 
     if args.espeak:
         return EspeakEngine(voice=args.espeak_voice)
+    if args.voice is not None:
+        from tts.voices import voice_engine
+
+        if args.acoustic is not None or args.speaker is not None:
+            raise VoxcloneError("--voice picks the model and speaker: leave out --acoustic and "
+                                "--speaker")
+        return voice_engine(args.voice, _voices_root(args), args.vocoder, emotion=args.emotion,
+                            intensity=args.intensity, speed=args.speed)
     voice = {"speaker": args.speaker, "emotion": args.emotion, "intensity": args.intensity,
              "speed": args.speed}
     if args.acoustic is None and args.vocoder is None and voice == {
@@ -56,6 +64,10 @@ def _engine(args: argparse.Namespace):
 
     return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder or DEFAULT_VOCODER,
                              **voice)
+
+
+def _voices_root(args: argparse.Namespace) -> Path | None:
+    return Path(args.voices_dir) if getattr(args, "voices_dir", None) else None
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -157,6 +169,40 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clone(args: argparse.Namespace) -> int:
+    from cloning.clone import clone_voice
+    from tts.voices import bundled_voices
+
+    if any(v.name == args.name for v in bundled_voices()):
+        raise VoxcloneError(f"{args.name!r} is a bundled voice: choose another name")
+    report = (lambda line: None) if args.quiet else print
+    clone_voice(args.name, args.audio, consent=args.consent, override=args.override,
+                override_note=args.override_note or "", transcripts=args.transcripts,
+                minutes=args.minutes, acoustic=args.acoustic, root=_voices_root(args),
+                force=args.force, report=report, progress=not args.quiet)
+    if not args.quiet:
+        print(f"speak with: voxclone say --voice {args.name} \"TEXT\"")
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from tts.voices import list_voices
+
+    rows = list_voices(_voices_root(args))
+    if args.json:
+        import json
+
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print("no voices: the bundled ones are missing and none has been cloned")
+    for row in rows:
+        emotions = ", ".join(row["emotions"]) or "-"
+        print(f"{row['name']:<16} {row['kind']:<8} {row['license']:<22} emotions: {emotions}")
+        print(f"{'':<16} {row['description']}")
+    return 0
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from cloning.corpus_embeddings import embed_prepared
     from cloning.encoder import load_default, load_encoder
@@ -232,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="acoustic model checkpoint (default: the bundled voice)")
     say.add_argument("--vocoder", default=None, metavar="CKPT",
                      help="vocoder checkpoint, or griffinlim (default: the bundled vocoder)")
+    say.add_argument("--voice", default=None, metavar="NAME",
+                     help="a bundled or cloned voice (see 'voxclone voices')")
+    say.add_argument("--voices-dir", default=None, metavar="DIR",
+                     help="where cloned voices live (default: $VOXCLONE_VOICES or "
+                          "~/.local/share/voxclone/voices)")
     say.add_argument("--speaker", default=None, help="a training speaker of the model")
     say.add_argument("--emotion", default=None, help="a named emotion the model learned")
     say.add_argument("--intensity", type=float, default=1.0,
@@ -303,6 +354,42 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--mic", default=None, choices=("mic1", "mic2"), help="VCTK microphone")
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=cmd_prepare)
+
+    clo = sub.add_parser(
+        "clone", help="clone a voice from reference audio (needs the speaker's consent)",
+        description="Build a voice profile from reference audio. Zero-shot (default): seconds of "
+                    "speech, instant. Few-shot (--minutes N): minutes of speech, the acoustic "
+                    "model is fine-tuned within N minutes in all. Cloning needs a consent "
+                    "recording of the speaker reading the sentence 'voxclone clone --name NAME' "
+                    "prints, or a named override.")
+    clo.add_argument("--name", required=True, help="voice name (letters, digits, - and _)")
+    clo.add_argument("--audio", required=True, nargs="+", metavar="FILE_OR_DIR",
+                     help="reference audio files or folders (wav, flac, ogg, mp3)")
+    clo.add_argument("--consent", default=None, metavar="FILE",
+                     help="the speaker reading the consent sentence")
+    clo.add_argument("--override", default=None, choices=("own-voice", "licensed-data"),
+                     help="skip the consent recording for your own voice or licensed data "
+                          "(recorded in the profile)")
+    clo.add_argument("--override-note", default=None, metavar="TEXT",
+                     help="whose voice, or which licence (required with --override)")
+    clo.add_argument("--transcripts", default=None, metavar="FILE",
+                     help="few-shot: 'file|text' lines for the reference clips (default: "
+                          "offline ASR)")
+    clo.add_argument("--minutes", type=float, default=None,
+                     help="few-shot: fine-tune, with this time budget for the whole clone")
+    clo.add_argument("--acoustic", default=None, metavar="CKPT",
+                     help="multi-speaker base model (default: the bundled one)")
+    clo.add_argument("--voices-dir", default=None, metavar="DIR",
+                     help="where to save the voice (default: $VOXCLONE_VOICES or "
+                          "~/.local/share/voxclone/voices)")
+    clo.add_argument("--force", action="store_true", help="replace a voice of the same name")
+    clo.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    clo.set_defaults(func=cmd_clone)
+
+    vcs = sub.add_parser("voices", help="list the bundled and cloned voices and their emotions")
+    vcs.add_argument("--voices-dir", default=None, metavar="DIR", help="cloned voices folder")
+    vcs.add_argument("--json", action="store_true", help="JSON output")
+    vcs.set_defaults(func=cmd_voices)
 
     emb = sub.add_parser("embed", help="speaker embeddings of a prepared folder (multi-speaker "
                          "training)", description="Embed every utterance of each prepared folder "

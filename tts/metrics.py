@@ -23,13 +23,19 @@ is a small 2010s-era recogniser: on clean read speech (CMU ARCTIC) it reaches ab
 and on robotic speech (espeak-ng) it varies a lot from voice to voice; compare a system with the
 "original" recordings' WER, never with zero.
 
+Naturalness without a reference is estimated with DNSMOS P.835 (``dnsmos``: SIG, BAK, OVRL,
+about 1 to 5), from the optional ``speechmos`` and ``onnxruntime`` packages
+(``pip install 'voxclone[eval]'``).
+
 pesq, pystoi, jiwer and pocketsphinx are optional (``pip install 'voxclone[dev]'``); they are
 imported on first use and a missing one is a one-line ``VoxcloneError``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import importlib.util
 import math
 import re
 import resource
@@ -50,8 +56,8 @@ from tts.errors import VoxcloneError
 __all__ = [
     "Transcriber", "normalize_for_scoring", "word_error_rate", "char_error_rate", "pesq_wb",
     "stoi", "mel_l1", "mrstft_distance", "real_time_factor", "median_seconds",
-    "first_chunk_seconds", "peak_rss_mib", "current_rss_mib", "speech_like_mel",
-    "ASR_SAMPLE_RATE",
+    "first_chunk_seconds", "first_audio_seconds", "peak_rss_mib", "current_rss_mib",
+    "speech_like_mel", "DnsmosScore", "dnsmos", "dnsmos_available", "ASR_SAMPLE_RATE",
 ]
 
 ASR_SAMPLE_RATE = 16000
@@ -247,6 +253,55 @@ def mrstft_distance(ref: Signal, deg: Signal, loss: torch.nn.Module | None = Non
         return float(loss(torch.from_numpy(ref)[None], torch.from_numpy(deg)[None]))
 
 
+# --- naturalness (no reference) -----------------------------------------------------------
+
+DNSMOS_SAMPLE_RATE = 16000
+"""DNSMOS P.835 scores 16 kHz audio in 9.01 s windows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DnsmosScore:
+    """DNSMOS P.835 MOS estimates, each about 1 to 5, higher is better: ``sig`` the speech
+    signal itself (distortion), ``bak`` the background (noise), ``ovrl`` overall; ``p808`` the
+    older P.808 overall estimate."""
+
+    sig: float
+    bak: float
+    ovrl: float
+    p808: float
+
+
+def dnsmos_available() -> bool:
+    """Whether ``dnsmos`` can run: the optional ``speechmos`` and ``onnxruntime`` packages
+    (``pip install 'voxclone[eval]'``)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("speechmos", "onnxruntime"))
+
+
+def dnsmos(wav: Signal, sample_rate: int) -> DnsmosScore:
+    """Microsoft's DNSMOS P.835 (the ONNX models shipped by PyPI ``speechmos``) on a mono
+    ``wav (num_samples,)`` at ``sample_rate``: a no-reference proxy of how natural and clean
+    speech sounds to listeners, trained on noisy and denoised speech, not on TTS, so compare
+    systems with each other and with recordings, not with an absolute scale.
+
+    The audio is resampled to 16 kHz and clipped to [-1, 1]; a clip shorter than 9.01 s is
+    repeated until it is that long (speechmos's rule), longer ones are scored in 9.01 s windows
+    every second and averaged. A missing package is a one-line ``VoxcloneError``."""
+    if not dnsmos_available():
+        raise VoxcloneError("DNSMOS needs the speechmos and onnxruntime packages: "
+                            "pip install 'voxclone[eval]'")
+    from speechmos import dnsmos as speechmos_dnsmos
+
+    audio = _mono(wav, "wav")
+    if audio.size == 0 or not np.isfinite(audio).all():
+        raise ValueError("dnsmos: the signal is empty or not finite")
+    audio = np.clip(resample(audio, sample_rate, DNSMOS_SAMPLE_RATE), -1.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = speechmos_dnsmos.run(audio.astype(np.float32), DNSMOS_SAMPLE_RATE)
+    return DnsmosScore(sig=float(scores["sig_mos"]), bak=float(scores["bak_mos"]),
+                       ovrl=float(scores["ovrl_mos"]), p808=float(scores["p808_mos"]))
+
+
 # --- speed and memory ---------------------------------------------------------------------
 
 def real_time_factor(audio_seconds: float, compute_seconds: float) -> float:
@@ -282,6 +337,37 @@ def first_chunk_seconds(vocode: Callable[[torch.Tensor], torch.Tensor], mel: tor
     start = time.perf_counter()
     chunks = stream_vocode(vocode, mel, hop_length, chunk_frames=chunk_frames,
                            context_frames=context_frames)
+    next(chunks)
+    elapsed = time.perf_counter() - start
+    chunks.close()
+    return elapsed
+
+
+def first_audio_seconds(synthesizer, text: str, chunk_frames: int = 32) -> float:
+    """Wall-clock seconds from ``text`` to the first streamed samples of a ``Synthesizer`` with a
+    neural engine (``tts.neural_engine.NeuralEngine``: ``engine.mel``, ``engine.vocoder``): the
+    first speakable chunk of ``tts.text.split_text`` is normalized and turned into a mel
+    ``(n_mels, frames)``, and ``tts.streaming.stream_vocode`` vocodes its first ``chunk_frames``
+    frames with the context that makes it exact (``tts.vocoder.context_frames``). Loudness
+    normalization and the watermark work on whole utterances in ``Synthesizer.synthesize``, so
+    they are not in this time (about 40 ms per 3 s of audio for the watermark)."""
+    from tts.streaming import stream_vocode
+    from tts.text import normalize, split_text
+    from tts.vocoder import context_frames
+
+    engine = synthesizer.engine
+    if not hasattr(engine, "mel") or not hasattr(engine, "vocoder"):
+        raise VoxcloneError(f"first-audio latency needs a neural engine, not {engine.name}")
+    start = time.perf_counter()
+    for chunk in split_text(text, max_chars=synthesizer.max_chunk_chars):
+        words = normalize(chunk)
+        if any(ch.isalnum() for ch in words):
+            break
+    else:
+        raise VoxcloneError("nothing to say: the text has no speakable words")
+    mel = engine.mel(words).mel
+    chunks = stream_vocode(engine.vocoder, mel, engine.audio.hop_length,
+                           chunk_frames=chunk_frames, context_frames=context_frames(engine.vocoder))
     next(chunks)
     elapsed = time.perf_counter() - start
     chunks.close()

@@ -22,6 +22,8 @@ from tts.models.tacotron import BOS_ID, EOS_ID
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "kathleen.pt"
 DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
+CLONING_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
+"""The bundled multi-speaker model, conditioned on speaker embeddings: the base of cloned voices."""
 PUNCTUATION_END = {".", "?", "!"}
 
 
@@ -41,7 +43,8 @@ class NeuralEngine:
 
     Voice: ``speaker`` (a training speaker of the model; default: its first), or a
     ``speaker_embedding (D,)`` from the speaker encoder. Style: ``emotion`` (a learned named
-    emotion) at ``intensity``, or ``reference_mel (n_mels, F)``; default the training average.
+    emotion) at ``intensity``, or ``reference_mel (n_mels, F)``, or ``style_weights (heads,
+    tokens)`` (e.g. a voice profile's); default the training average.
     ``speed`` > 1 speaks faster (duration decoder only).
     """
 
@@ -51,7 +54,8 @@ class NeuralEngine:
                  vocoder_audio: AudioConfig, speaker: str | None = None,
                  speaker_embedding: np.ndarray | None = None, emotion: str | None = None,
                  intensity: float = 1.0, reference_mel: torch.Tensor | None = None,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, style_weights: np.ndarray | None = None,
+                 voice: str | None = None) -> None:
         if acoustic.audio != vocoder_audio:
             raise ConfigError("the acoustic model and the vocoder use different audio configs "
                               f"({acoustic.audio} vs {vocoder_audio}): they cannot be paired")
@@ -65,11 +69,15 @@ class NeuralEngine:
         self.speaker = acoustic.speaker_index(speaker)
         self.speaker_embedding = (None if speaker_embedding is None else
                                   torch.as_tensor(speaker_embedding, dtype=torch.float32)[None])
-        self.style_weights = (acoustic.emotion_weights(emotion, intensity)[None]
-                              if emotion is not None else None)
+        if emotion is not None:
+            self.style_weights = acoustic.emotion_weights(emotion, intensity)[None]
+        elif style_weights is not None and acoustic.model.config.use_style:
+            self.style_weights = torch.as_tensor(style_weights, dtype=torch.float32)[None]
+        else:
+            self.style_weights = None
         self.reference_mel = None if reference_mel is None else reference_mel[None]
         self.duration_scale = 1.0 / speed
-        self.voice = speaker or ("cloned" if speaker_embedding is not None else "default")
+        self.voice = voice or speaker or ("cloned" if speaker_embedding is not None else "default")
 
     @classmethod
     def load(cls, acoustic_path: str | Path = DEFAULT_ACOUSTIC,

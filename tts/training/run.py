@@ -38,6 +38,8 @@ class RunOptions:
     precision: str | None = None
     fast_dev_run: bool = False
     progress: bool = True
+    max_seconds: float | None = None
+    """Stop training after this much wall time (a time budget, e.g. few-shot cloning)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,10 @@ def _trainer(out: Path, schedule: ScheduleConfig, options: RunOptions, **extra: 
                                   auto_insert_metric_name=False, monitor="train_step", mode="max",
                                   save_top_k=2, every_n_train_steps=schedule.checkpoint_every,
                                   save_last=True)
+    if options.max_seconds is not None:
+        import datetime
+
+        extra.setdefault("max_time", datetime.timedelta(seconds=max(1.0, options.max_seconds)))
     return L.Trainer(
         default_root_dir=out, max_steps=options.max_steps or schedule.max_steps,
         accelerator=options.accelerator, devices=options.devices, strategy=options.strategy,

@@ -1,0 +1,125 @@
+"""Few-shot speaker adaptation: fine-tune the acoustic model on a voice's reference audio.
+
+``adapt(clips, transcripts, name, base, workdir, seconds)`` writes the clips and their texts as
+a small corpus, prepares it with the ``folder`` recipe (the same mels and phonemes as every
+training run), embeds it with the speaker encoder, and fine-tunes the base model with
+``train_acoustic`` (``--init``) under a wall-time budget; the result is exported as an fp16
+acoustic checkpoint. One training code path: the same one ``voxclone train acoustic`` runs.
+Transcripts come from the caller, or from the offline recogniser (``transcribe``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from cloning.reference import REFERENCE_RATE, ReferenceClip
+from tts.audio import save_audio
+from tts.errors import ConfigError, DataError, VoxcloneError
+
+__all__ = ["read_transcripts", "transcribe", "adapt", "FINETUNE_CONFIG", "MIN_ADAPT_SPEECH"]
+
+FINETUNE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "acoustic" / "finetune.yaml"
+MIN_ADAPT_SPEECH = 20.0
+"""Seconds of transcribed speech below which fine-tuning is refused (zero-shot is better)."""
+
+
+def read_transcripts(path: str | Path) -> dict[str, str]:
+    """``file|text`` (or tab-separated) lines -> {file stem: text}; ``DataError`` if unusable."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"transcripts file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read transcripts {path}: {exc}") from None
+    texts: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        sep = "|" if "|" in line else "\t"
+        name, _, text = line.partition(sep)
+        if not text.strip():
+            raise DataError(f"{path}:{number}: expected 'file|text', got {line[:60]!r}")
+        texts[Path(name.strip()).stem] = " ".join(text.split())
+    if not texts:
+        raise DataError(f"transcripts file {path} is empty")
+    return texts
+
+
+def transcribe(clips: Sequence[ReferenceClip]) -> list[str]:
+    """Texts of ``clips`` by the offline recogniser (pocketsphinx, bundled US-English model)."""
+    from cloning.consent import ConsentSentenceChecker
+
+    checker = ConsentSentenceChecker()
+    return [checker.transcribe(clip.wav, REFERENCE_RATE) for clip in clips]
+
+
+def _experiment(base_config: dict, config_path: Path, out: Path) -> Path:
+    """The fine-tuning YAML: the base model's architecture with ``config_path``'s training."""
+    try:
+        training = (yaml.safe_load(config_path.read_text(encoding="utf-8")) or {})["training"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the fine-tuning config {config_path}: {exc}") from None
+    path = out / "finetune.yaml"
+    path.write_text(yaml.safe_dump({"audio": base_config["audio"], "model": base_config["model"],
+                                    "training": training}, sort_keys=False))
+    return path
+
+
+def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base: Path,
+          workdir: Path, seconds: float, config: Path = FINETUNE_CONFIG,
+          encoder=None, progress: bool = True) -> tuple[Path, dict]:
+    """Fine-tune ``base`` (an acoustic checkpoint conditioned on speaker embeddings) on
+    ``clips`` with ``texts`` for at most ``seconds`` of training; returns the exported
+    checkpoint (in ``workdir``) and the facts a profile keeps (steps, seconds, clips)."""
+    from cloning.corpus_embeddings import embed_prepared
+    from data.prepare import prepare
+    from tts import checkpoint
+    from tts.config import to_dict
+    from tts.training.run import RunOptions, export, train_acoustic
+
+    pairs = [(c, t) for c, t in zip(clips, texts, strict=True) if t.strip()]
+    speech = sum(c.speech for c, _ in pairs)
+    if speech < MIN_ADAPT_SPEECH:
+        raise DataError(f"only {speech:.0f} s of transcribed speech: few-shot adaptation needs "
+                        f"at least {MIN_ADAPT_SPEECH:.0f} s (use zero-shot cloning instead)")
+    ckpt = checkpoint.load(base, kind="acoustic")
+    if not ckpt.model_config.get("speaker_embedding_dim"):
+        raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone")
+    corpus = workdir / "corpus"
+    for index, (clip, text) in enumerate(pairs):
+        stem = f"{index:04d}"
+        save_audio(corpus / f"{stem}.wav", clip.wav, REFERENCE_RATE)
+        (corpus / f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
+    prepared = workdir / "prepared"
+    prepare("folder", corpus, prepared, audio=ckpt.audio_config, workers=0, val_fraction=0.05,
+            min_duration=0.5, max_duration=30.0, progress=False, speaker=name)
+    if encoder is None:
+        from cloning.encoder import load_default
+
+        encoder = load_default()
+    embed_prepared(prepared, encoder)
+    base_config = {"audio": to_dict(ckpt.audio_config), "model": ckpt.model_config}
+    experiment = _experiment(base_config, Path(config), workdir)
+    started = time.monotonic()
+    options = RunOptions(max_seconds=seconds, progress=progress, accelerator="cpu")
+    try:
+        final = train_acoustic(experiment, [prepared], workdir / "run", options, init_from=base)
+    except KeyboardInterrupt:
+        raise VoxcloneError("few-shot adaptation interrupted; nothing was saved") from None
+    steps = _steps(final)
+    out = export(final, workdir / "acoustic.pt")
+    return out, {"steps": steps, "train_seconds": round(time.monotonic() - started, 1),
+                 "clips": len(pairs), "speech_seconds": round(speech, 1)}
+
+
+def _steps(path: Path) -> int:
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return int(state.get("global_step", 0))
+

@@ -1,0 +1,173 @@
+"""``clone_voice``: reference audio (+ consent) -> a saved voice profile.
+
+Steps: check the name; load and clean the reference audio (``cloning.reference``); check consent
+(``cloning.consent``: the speaker reads the consent sentence, or a named override); embed the
+clips with the speaker encoder (zero-shot: the mean embedding is the voice); take the style-token
+weights of the reference; optionally fine-tune the acoustic model on the reference within a time
+budget (``cloning.adapt``, few-shot); save the profile (``cloning.profile``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cloning.consent import ConsentRecord, check_consent, consent_sentence, override_record
+from cloning.profile import ProfileError, VoiceProfile, check_name, profile_path, save_profile
+from cloning.reference import REFERENCE_RATE, ReferenceSet, load_reference
+from tts.errors import ConfigError, ConsentError, DataError
+
+__all__ = ["clone_voice", "file_fingerprint", "reference_style"]
+
+EXPORT_MARGIN = 30.0
+"""Seconds of the time budget kept for loading, exporting and saving after training."""
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """``sha256:<16 hex>`` of a file's bytes: which base model a profile was made for."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def reference_style(acoustic, references: ReferenceSet) -> np.ndarray | None:
+    """Mean style-token weights ``(heads, tokens)`` the acoustic model's reference encoder
+    gives the clips (each re-read at the model's rate), or None without style tokens."""
+    from tts.audio import MelSpectrogram, load_audio
+
+    model = acoustic.model
+    if not model.config.use_style:
+        return None
+    mel = MelSpectrogram(acoustic.audio)
+    weights = []
+    with torch.inference_mode():
+        for clip in references.clips:
+            wav = load_audio(clip.path, acoustic.audio.sample_rate, min_duration=0.5)
+            mels = mel(torch.from_numpy(wav))[None]
+            _, w = model.style_vector(1, mels, torch.tensor([mels.shape[-1]]))
+            weights.append(w[0])
+    return torch.stack(weights).mean(0).numpy()
+
+
+def _consent(name: str, references: ReferenceSet, consent: str | Path | None,
+             override: str | None, override_note: str, encoder) -> ConsentRecord:
+    paths = [clip.path for clip in references.clips]
+    if override is not None:
+        if consent is not None:
+            raise ConsentError("give either a consent recording or an override, not both")
+        return override_record(override, override_note, voice_name=name, reference_audio=paths)
+    if consent is None:
+        raise ConsentError(f"cloning needs consent: record the speaker reading \"{consent_sentence(name)}\" "
+                           "and pass it with --consent FILE (or, for your own voice or licensed "
+                           "data, --override own-voice|licensed-data --override-note WHO)")
+    return check_consent(consent, paths, name, encoder=encoder)
+
+
+def _texts(references: ReferenceSet, transcripts: str | Path | None, report) -> list[str]:
+    from cloning.adapt import read_transcripts, transcribe
+
+    if transcripts is None:
+        report("transcribing the reference audio with pocketsphinx (pass --transcripts for "
+               "better adaptation)")
+        return transcribe(references.clips)
+    known = read_transcripts(transcripts)
+    texts = [known.get(clip.path.stem, "") for clip in references.clips]
+    missing = sum(1 for t in texts if not t)
+    if missing == len(texts):
+        raise DataError(f"{transcripts} has no line for any reference file (lines are "
+                        "'file|text', file names as in the reference folder)")
+    if missing:
+        report(f"{missing} reference clip(s) have no transcript and are not used for adaptation")
+    return texts
+
+
+def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path | None = None,
+                override: str | None = None, override_note: str = "",
+                transcripts: str | Path | None = None, minutes: float | None = None,
+                acoustic: str | Path | None = None, root: Path | None = None,
+                force: bool = False, encoder=None, finetune_config: Path | None = None,
+                report: Callable[[str], None] = print, progress: bool = True) -> VoiceProfile:
+    """Clone the voice in ``audio`` (files/folders) into profile ``name`` under ``root``.
+
+    ``minutes`` (None = zero-shot) is the whole time budget of a few-shot clone; fine-tuning
+    gets what is left of it after the other steps. Raises ``ConsentError`` without consent,
+    ``AudioError`` for unusable reference audio, ``ProfileError`` if ``name`` exists (unless
+    ``force``). Returns the saved profile.
+    """
+    from cloning.encoder import average_embeddings, load_default
+    from tts.acoustic import load_acoustic
+    from tts.neural_engine import CLONING_ACOUSTIC
+
+    started = time.monotonic()
+    check_name(name)
+    folder = profile_path(name, root)
+    if folder.exists() and not force:
+        raise ProfileError(f"a voice named {name!r} already exists at {folder} (choose another "
+                           "name, or pass --force to replace it)")
+    if minutes is not None and minutes <= 0:
+        raise ConfigError(f"--minutes must be positive, got {minutes}")
+    base = Path(acoustic) if acoustic is not None else CLONING_ACOUSTIC
+    model = load_acoustic(base)
+    if not model.model.config.speaker_embedding_dim:
+        raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone "
+                          "voices (use a multi-speaker model)")
+    references = load_reference(audio)
+    report(f"reference: {references.summary()}")
+    encoder = encoder if encoder is not None else load_default()
+    if encoder.config.embedding_size != model.model.config.speaker_embedding_dim:
+        raise ConfigError("the speaker encoder and the acoustic model disagree on the embedding "
+                          f"size ({encoder.config.embedding_size} vs "
+                          f"{model.model.config.speaker_embedding_dim})")
+    record = _consent(name, references, consent, override, override_note, encoder)
+    report(f"consent: {record.decision}")
+    embeddings = encoder.embed_many([c.wav for c in references.clips], REFERENCE_RATE)
+    embedding = average_embeddings(embeddings)
+    agreement = embeddings @ embedding
+    from cloning.corpus_embeddings import encoder_fingerprint
+
+    profile = VoiceProfile(
+        name=name, embedding=embedding, consent=record,
+        reference={"clips": len(references.clips),
+                   "speech_seconds": round(references.speech, 1),
+                   "seconds": round(sum(c.seconds for c in references.clips), 1),
+                   "rejected": [f"{p.name}: {why}" for p, why in references.rejected],
+                   "clip_agreement_min": round(float(agreement.min()), 3),
+                   "clip_agreement_mean": round(float(agreement.mean()), 3)},
+        encoder=encoder_fingerprint(encoder),
+        base_acoustic={"file": base.name, "path": str(base.resolve()),
+                       "fingerprint": file_fingerprint(base)},
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        style_weights=reference_style(model, references))
+    adapted_file = None
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_workdir_parent(folder)) as work:
+        if minutes is not None:
+            from cloning.adapt import adapt
+
+            texts = _texts(references, transcripts, report)
+            budget = minutes * 60 - (time.monotonic() - started) - EXPORT_MARGIN
+            if budget < 30:
+                raise ConfigError(f"a {minutes:g}-minute budget leaves {budget:.0f} s for "
+                                  "fine-tuning after preparation: give more --minutes")
+            report(f"fine-tuning for at most {budget / 60:.1f} min")
+            options = {"config": finetune_config} if finetune_config is not None else {}
+            adapted_file, facts = adapt(references.clips, texts, name, base, Path(work), budget,
+                                        encoder=encoder, progress=progress, **options)
+            facts["transcripts"] = "given" if transcripts is not None else "pocketsphinx"
+            profile.adapted = facts
+        saved = save_profile(profile, folder, adapted_file, overwrite=force)
+    report(f"saved voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
+    return profile
+
+
+def _workdir_parent(folder: Path) -> Path:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder.parent

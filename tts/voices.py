@@ -1,0 +1,132 @@
+"""Named voices: the bundled ones (``checkpoints/voices.json``) and cloned profiles.
+
+``find_voice(name)`` resolves a name to a ``Voice`` (bundled voices first, then the profiles in
+``cloning.profile.voices_dir()``); ``voice_engine`` turns it into a ``NeuralEngine``;
+``list_voices`` is what ``voxclone voices`` prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tts.errors import CheckpointError, ConfigError
+from tts.neural_engine import CHECKPOINTS, DEFAULT_VOCODER, NeuralEngine
+
+__all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
+           "list_voices"]
+
+BUNDLED_VOICES = CHECKPOINTS / "voices.json"
+VOICES_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """A speakable voice: its acoustic checkpoint, and a table ``speaker`` (bundled voices) or
+    an ``embedding (D,)`` with optional ``style_weights (heads, tokens)`` (cloned voices)."""
+
+    name: str
+    kind: str
+    acoustic: Path
+    license: str
+    description: str
+    speaker: str | None = None
+    embedding: np.ndarray | None = None
+    style_weights: np.ndarray | None = None
+
+
+def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
+    """The voices shipped in ``checkpoints/voices.json`` (empty if the file is absent)."""
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != VOICES_FORMAT:
+            raise ValueError(f"format {data.get('format')!r}")
+        return [Voice(name=v["name"], kind="bundled", acoustic=path.parent / v["acoustic"],
+                      license=v["license"], description=v["description"],
+                      speaker=v["speaker"]) for v in data["voices"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: broken list of bundled voices ({exc})") from None
+
+
+def _from_profile(profile) -> Voice:
+    """A cloned voice: its adapted checkpoint, else the model it was cloned with (when still
+    there), else the bundled multi-speaker model. Style weights belong to the model that made
+    them: they are dropped when the profile is spoken by another one."""
+    from cloning.clone import file_fingerprint
+    from tts.neural_engine import CLONING_ACOUSTIC
+
+    style = profile.style_weights
+    acoustic = profile.acoustic_path
+    if acoustic is None:
+        made_with = Path(profile.base_acoustic.get("path", ""))
+        acoustic = made_with if made_with.is_file() else CLONING_ACOUSTIC
+        if not acoustic.is_file() or \
+                file_fingerprint(acoustic) != profile.base_acoustic.get("fingerprint"):
+            style = None
+    how = "few-shot" if profile.adapted else "zero-shot"
+    return Voice(name=profile.name, kind="cloned", acoustic=acoustic,
+                 license=f"consent: {profile.consent.decision}",
+                 description=f"{how} clone of {profile.reference.get('speech_seconds', 0):g} s "
+                             f"of speech, {profile.created[:10]}",
+                 embedding=profile.embedding, style_weights=style)
+
+
+def find_voice(name: str, root: Path | None = None) -> Voice:
+    """The bundled voice or cloned profile called ``name`` (or a profile folder path)."""
+    for voice in bundled_voices():
+        if voice.name == name:
+            return voice
+    from cloning.profile import load_profile
+
+    return _from_profile(load_profile(name, root))
+
+
+def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None = None,
+                 **style: Any) -> NeuralEngine:
+    """A ``NeuralEngine`` speaking voice ``name``; ``style``: emotion, intensity, speed. A
+    few-shot clone's checkpoint also learned a speaker-table row under the voice's name: it is
+    used together with the profile's embedding."""
+    from tts.acoustic import load_acoustic
+    from tts.vocoder import load_vocoder
+
+    voice = find_voice(name, root)
+    if not voice.acoustic.is_file():
+        raise CheckpointError(f"voice {name!r} needs {voice.acoustic}, which is missing")
+    acoustic = load_acoustic(voice.acoustic)
+    speaker = voice.speaker
+    if voice.kind == "cloned" and voice.name in acoustic.speakers:
+        speaker = voice.name
+    generator, vocoder_audio = load_vocoder(vocoder or DEFAULT_VOCODER)
+    return NeuralEngine(acoustic, generator, vocoder_audio, speaker=speaker,
+                        speaker_embedding=voice.embedding, style_weights=voice.style_weights,
+                        voice=voice.name, **style)
+
+
+def list_voices(root: Path | None = None) -> list[dict[str, Any]]:
+    """Rows for ``voxclone voices``: name, kind, license, description, emotions."""
+    from cloning.profile import list_profiles
+    from tts.acoustic import load_acoustic
+
+    rows, emotions_of = [], {}
+    voices = list(bundled_voices())
+    for item in list_profiles(root):
+        if isinstance(item, tuple):
+            rows.append({"name": item[0].name, "kind": "broken", "license": "",
+                         "description": item[1], "emotions": []})
+        else:
+            voices.append(_from_profile(item))
+    for voice in voices:
+        if voice.acoustic not in emotions_of:
+            try:
+                emotions_of[voice.acoustic] = sorted(load_acoustic(voice.acoustic).emotions)
+            except (CheckpointError, ConfigError) as exc:
+                emotions_of[voice.acoustic] = [f"(unavailable: {exc})"]
+        rows.append({"name": voice.name, "kind": voice.kind, "license": voice.license,
+                     "description": voice.description, "emotions": emotions_of[voice.acoustic]})
+    return sorted(rows, key=lambda r: (r["kind"] != "bundled", r["name"]))
