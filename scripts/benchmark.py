@@ -20,6 +20,10 @@ are only comparable within one run on an otherwise idle machine.
 
 ``acoustic``: text-to-mel speed of the acoustic model's decoders (``cmd_acoustic``).
 ``watermark``: robustness of the watermark (``cmd_watermark``).
+``say``: end-to-end speed, first-audio latency, memory and cold start of ``voxclone say``, next
+to Piper run from a separate venv (in ``benchmark_say.py`` beside this file)::
+
+    python scripts/benchmark.py say --sentences short long --threads 1 2
 """
 
 from __future__ import annotations
@@ -451,6 +455,18 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _part(name: str):
+    """``scripts/NAME.py``, a part of this script kept in its own file (scripts are not a
+    package, so it is loaded by path)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"voxclone_{name}_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
                                      "voxclone components.")
@@ -510,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
     wm.set_defaults(func=cmd_watermark)
+    _part("benchmark_say").add_parser(sub)
     return parser
 
 

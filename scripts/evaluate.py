@@ -8,7 +8,9 @@ training; see ``cmd_encoder``.
 
 ``acoustic``: text-to-speech of acoustic models through a vocoder: ASR WER/CER of sentences held
 out from training (texts of ``DATA/val.jsonl`` that no training utterance reads) and alignment
-failures on long sentences (``tts.robustness``); see ``cmd_acoustic``::
+failures on long sentences (``tts.robustness``); with ``--dnsmos`` also the mean DNSMOS OVRL of
+the held-out sentences (``tts.metrics.dnsmos``, a no-reference naturalness proxy; needs
+``pip install 'voxclone[eval]'``); see ``cmd_acoustic``::
 
     python scripts/evaluate.py acoustic --data prepared/kathleen-arctic \\
         --acoustic runs/ac-dur/checkpoints/last.ckpt \\
@@ -200,6 +202,9 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
 
     if not args.acoustic and not args.espeak:
         raise ConfigError("nothing to evaluate: give --acoustic CKPT (repeatable) or --espeak")
+    if args.dnsmos and not metrics.dnsmos_available():
+        raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
+                          "pip install 'voxclone[eval]'")
     if args.threads:
         torch.set_num_threads(args.threads)
     data = Path(args.data)
@@ -216,31 +221,35 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
                 for u in held_out]
         heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in wavs]
         rows.append({"name": "recordings", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard)})
+                     "cer": metrics.char_error_rate(texts, heard),
+                     **_dnsmos_columns(args, wavs, vocoder_audio.sample_rate, "recordings")})
     if args.espeak:
         from tts.synthesizer import EspeakEngine
 
         espeak = Synthesizer(engine=EspeakEngine(), audio=vocoder_audio)
-        heard = [transcriber.transcribe(espeak.synthesize(t).wav, vocoder_audio.sample_rate)
-                 for t in texts]
+        spoken = [espeak.synthesize(t).wav for t in texts]
+        heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in spoken]
         rows.append({"name": "espeak-ng (fallback)", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard)})
+                     "cer": metrics.char_error_rate(texts, heard),
+                     **_dnsmos_columns(args, spoken, vocoder_audio.sample_rate, "espeak-ng")})
     for path in args.acoustic:
         acoustic = load_acoustic(path)
         engine = NeuralEngine(acoustic, vocoder, vocoder_audio)
         synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
         synthesizer.synthesize("Warm up.")  # loads the G2P data: not part of the speed
-        compute, audio_seconds, heard = 0.0, 0.0, []
+        compute, audio_seconds, heard, spoken = 0.0, 0.0, [], []
         for text in texts:
             started = time.perf_counter()
             result = synthesizer.synthesize(text)
             compute += time.perf_counter() - started
             audio_seconds += result.duration
             heard.append(transcriber.transcribe(result.wav, result.sample_rate))
+            spoken.append(result.wav)
         config = acoustic.model.config
         row = {"name": str(path), "decoder": config.decoder,
                "step": acoustic.metadata.get("step"), "wer": metrics.word_error_rate(texts, heard),
-               "cer": metrics.char_error_rate(texts, heard)}
+               "cer": metrics.char_error_rate(texts, heard),
+               **_dnsmos_columns(args, spoken, acoustic.audio.sample_rate, str(path))}
         if args.wavs:
             _note(f"{path}: " + " | ".join(heard[:3]))
         failures, long_heard = [], []
@@ -271,15 +280,32 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dnsmos_columns(args: argparse.Namespace, wavs: list, sample_rate: int, name: str) -> dict:
+    """With ``--dnsmos``: the mean DNSMOS P.835 SIG, BAK and OVRL of ``wavs`` (each
+    ``(num_samples,)``), also noted on stderr; else nothing."""
+    if not args.dnsmos:
+        return {}
+    from tts.metrics import dnsmos
+
+    scores = [dnsmos(w, sample_rate) for w in wavs]
+    out = {f"dnsmos_{k}": _mean([getattr(s, k) for s in scores]) for k in ("sig", "bak", "ovrl")}
+    _note(f"{name}: DNSMOS SIG {out['dnsmos_sig']:.2f} BAK {out['dnsmos_bak']:.2f} "
+          f"OVRL {out['dnsmos_ovrl']:.2f} ({len(scores)} clips)")
+    return out
+
+
 def _acoustic_table(rows: list[dict], sentences: int) -> str:
     header = ["model", "decoder", "step", f"WER ({sentences}) ↓", "CER ↓", "long WER ↓",
               "failures ↓", "x real time"]
-    lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    dnsmos = any("dnsmos_ovrl" in row for row in rows)
+    header += ["DNSMOS OVRL ↑"] if dnsmos else []
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
     for row in rows:
         cells = [row["name"], row.get("decoder", "–"), str(row.get("step") or "–"),
                  _format(row.get("wer"), 3), _format(row.get("cer"), 3),
                  _format(row.get("long_wer"), 3), row.get("failures", "–"),
                  _format(row.get("rtf"), 1)]
+        cells += [_format(row.get("dnsmos_ovrl"), 2)] if dnsmos else []
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -526,6 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     aco.add_argument("--wavs", action="store_true", help="print the first transcripts")
     aco.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     aco.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    aco.add_argument("--dnsmos", action="store_true",
+                     help="add a DNSMOS OVRL column (naturalness proxy; pip install "
+                          "'voxclone[eval]')")
     aco.set_defaults(func=cmd_acoustic)
 
     from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES

