@@ -27,7 +27,8 @@ from tts.errors import ConfigError, ConsentError, DataError
 __all__ = ["clone_voice", "file_fingerprint", "reference_style"]
 
 EXPORT_MARGIN = 30.0
-"""Seconds of the time budget kept for loading, exporting and saving after training."""
+"""Seconds of the time budget kept for exporting and saving after training (at most a fifth
+of the budget)."""
 
 
 def file_fingerprint(path: str | Path) -> str:
@@ -153,8 +154,9 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             from cloning.adapt import adapt
 
             texts = _texts(references, transcripts, report)
-            budget = minutes * 60 - (time.monotonic() - started) - EXPORT_MARGIN
-            if budget < 30:
+            margin = min(EXPORT_MARGIN, 0.2 * minutes * 60)
+            budget = minutes * 60 - (time.monotonic() - started) - margin
+            if budget < 10:
                 raise ConfigError(f"a {minutes:g}-minute budget leaves {budget:.0f} s for "
                                   "fine-tuning after preparation: give more --minutes")
             report(f"fine-tuning for at most {budget / 60:.1f} min")

@@ -47,6 +47,9 @@ CONSENT_TEMPLATE = "I own this voice, and I allow voxclone to create a voice nam
 """The sentence a consent recording reads; ``{name}`` is the voice name as spoken words."""
 
 SENTENCE_THRESHOLD = 0.25
+NAME_THRESHOLD = 0.5
+"""Share of the voice name's phones that must be heard, in order, after "named": the sentence
+check alone accepted a recording that named another voice (most of the sentence matches)."""
 """Least share of the sentence's phones in words heard in order. pocketsphinx hears espeak-ng
 voices poorly; measured (``scripts/evaluate.py consent``, 4 espeak voices x 2 speeds): readings
 of the sentence score 0.22 to 0.60 (median 0.46, 7/8 accepted), espeak readings of other
@@ -121,6 +124,9 @@ class SentenceMatch:
     score: float
     heard: tuple[str, ...]
     transcript: str
+    name_score: float = 0.0
+    """Share of the phones of the words after the sentence's last "named" (the voice name)
+    heard in order after the last heard "named" (or in the last few heard words)."""
 
 
 class ConsentSentenceChecker:
@@ -198,8 +204,15 @@ class ConsentSentenceChecker:
         heard = [w for w in self._decode(pcm, search).split()
                  if not w.startswith(_GARBAGE_PREFIX)]
         score = _phone_share(heard, words, self._pronunciation)
+        name_words = words[len(words) - words[::-1].index("named"):] if "named" in words else []
+        if "named" in heard:
+            tail = heard[len(heard) - heard[::-1].index("named"):]
+        else:
+            tail = heard[-(len(name_words) + 1):]
+        name_score = _phone_share(tail, name_words, self._pronunciation) if name_words else 1.0
         transcript = self._decode(pcm, "_default") if transcribe else ""
-        return SentenceMatch(score=score, heard=tuple(heard), transcript=transcript)
+        return SentenceMatch(score=score, heard=tuple(heard), transcript=transcript,
+                             name_score=name_score)
 
 
 def _phone_share(heard: Sequence[str], words: Sequence[str], pronounce) -> float:
@@ -253,6 +266,7 @@ class ConsentRecord:
     transcript: str | None = None
     heard: str | None = None
     sentence_score: float | None = None
+    name_score: float | None = None
     sentence_threshold: float | None = None
     speaker_similarity: float | None = None
     speaker_threshold: float | None = None
@@ -383,6 +397,9 @@ def check_consent(recording: AudioInput, reference_audio: Sequence[AudioInput], 
     if not match.score >= sentence_threshold:
         failures.append(f"the consent sentence was not found in the recording (sentence match "
                         f"{match.score:.2f} < threshold {sentence_threshold:.2f})")
+    elif not match.name_score >= NAME_THRESHOLD:
+        failures.append(f"the recording does not name the voice {speakable_name(voice_name)!r} "
+                        f"(name match {match.name_score:.2f} < threshold {NAME_THRESHOLD:.2f})")
     if not similarity >= speaker_threshold:
         failures.append(f"the recording's voice does not match the reference audio (speaker "
                         f"similarity {similarity:.2f} < threshold {speaker_threshold:.2f})")
@@ -393,6 +410,7 @@ def check_consent(recording: AudioInput, reference_audio: Sequence[AudioInput], 
         reference_sha256=tuple(_sha256(item) for item in reference_audio),
         transcript=match.transcript, heard=" ".join(match.heard),
         sentence_score=round(match.score, 4), sentence_threshold=sentence_threshold,
+        name_score=round(match.name_score, 4),
         speaker_similarity=round(similarity, 4), speaker_threshold=speaker_threshold,
         asr=checker.version, encoder=_encoder_name(encoder))
     if failures:

@@ -176,47 +176,61 @@ def embed_8k(x: np.ndarray, layout: Layout, bits: np.ndarray, iterations: int = 
 
 SCALES = (1.0, 0.985, 1.015, 0.97, 1.03)
 """Time scales searched by the detector (tempo changes of up to about 3%)."""
-SUB_OFFSETS = (0, 16, 32, 48)
-"""Sub-hop frame offsets searched, in samples at 8 kHz (2 ms steps)."""
-
-
-def symbol_scores(power: np.ndarray, layout: Layout, first_frame: int):
-    """For one frame grid of band ``power (frames, BANDS)``: ``(cos, weight)``, both
-    ``(columns, BLOCK_COLUMNS, SYMBOLS_PER_COLUMN)``: ``cos[c, l, s]`` is how close symbol ``s``
-    of column ``c`` sits to its lattice if that column were column ``l`` of the block (+1 on the
-    lattice, -1 half a step off); ``weight`` the share of its tiles that carry sound (0 when
-    less than half do)."""
-    tiles = tile_energy(power, first_frame)
-    proj = np.einsum("cb,lsb->cls", log_energy(tiles), layout.signs, optimize=True)
-    cos = np.cos(2 * np.pi * (proj - layout.dither[None]) / STEP)
-    weight = np.einsum("cb,lsb->cls", activity(tiles), layout.signs ** 2, optimize=True)
-    return cos, np.where(weight >= 0.5 - 1e-9, weight, 0.0)
+SEARCH_HOP = 16
+"""The detector's grid step in samples at 8 kHz (2 ms): every alignment of the tile grid to the
+signal at this resolution is scored."""
+FINE_HOP = 8
+"""The detector computes one STFT at this step (1 ms) and picks, for each time scale, the frames
+nearest to that scale's grid."""
 
 
 def best_alignment(x: np.ndarray, layout: Layout, scales: tuple[float, ...] = SCALES) -> dict:
-    """Search the block phase, sub-hop offset, first frame and time scale that make 8 kHz
-    ``x`` fit ``layout`` best. Returns ``{"z": score, "cos", "weight", "layout_cols" (per
-    column of that alignment), "offset", "scale", "first"}``; ``z`` is ``-inf`` when ``x`` is
-    too short for one tile column."""
+    """Search the block phase, the tile grid's start (in ``SEARCH_HOP`` steps) and the time scale
+    that make 8 kHz ``x`` fit ``layout`` best. Returns ``{"z": score, "cos", "weight",
+    "layout_cols" (per column of that alignment), "start" (sample of the first frame),
+    "scale"}``; ``z`` is ``-inf`` when ``x`` is too short for one tile column.
+
+    One STFT at a ``FINE_HOP`` step serves every scale. For one scale, the frames at ``SEARCH_HOP
+    * scale`` steps give every grid start at once: a tile starting at frame ``q`` sums frames
+    ``q, q + r, ...`` (``r = HOP / SEARCH_HOP``), and the columns of grid start ``a`` are the tiles
+    at ``a, a + P, a + 2 P, ...`` (``P = TILE_FRAMES * r``). Each tile is scored against every
+    column of the block at once (``(tiles, BLOCK_COLUMNS)``), and each grid start and block phase
+    then reads its diagonal."""
     best: dict = {"z": -np.inf}
-    sync = (layout.bit < 0).astype(np.float64)  # (BLOCK_COLUMNS, symbols)
-    for scale in scales:
-        for offset in SUB_OFFSETS:
-            power = band_power(stft(x, frame_positions(len(x), offset, scale)))
-            for first in range(TILE_FRAMES):
-                cos, weight = symbol_scores(power, layout, first)
-                if len(cos) == 0:
-                    continue
-                c = np.arange(len(cos))
-                phases = (c[None, :] + np.arange(BLOCK_COLUMNS)[:, None]) % BLOCK_COLUMNS
-                cs = cos[c[None, :], phases]  # (phase, columns, symbols)
-                ws = weight[c[None, :], phases] * sync[phases]
-                z = _window_z(np.sum(ws * cs, axis=2), np.sum(ws ** 2, axis=2) / 2)
-                k = int(np.argmax(z))
-                if z[k] > best["z"]:
-                    best = {"z": float(z[k]), "cos": cs[k], "weight": weight[c, phases[k]],
-                            "layout_cols": phases[k], "offset": offset, "scale": scale,
-                            "first": first}
+    ratio = HOP // SEARCH_HOP
+    period = TILE_FRAMES * ratio  # grid steps per tile column
+    sync = (layout.bit < 0).astype(np.float64)[None]  # (1, BLOCK_COLUMNS, symbols)
+    signs = layout.signs.reshape(-1, BANDS).T  # (bands, block columns * symbols)
+    squares = (layout.signs ** 2).reshape(-1, BANDS).T
+    fine = band_power(stft(x, frame_positions(len(x), 0, FINE_HOP / HOP)))
+    phase = np.arange(BLOCK_COLUMNS)
+    for scale in scales if len(fine) else ():
+        count = int((len(fine) - 1) * FINE_HOP / (SEARCH_HOP * scale)) + 1
+        power = fine[np.round(np.arange(count) * SEARCH_HOP * scale / FINE_HOP).astype(np.int64)]
+        tiles_n = len(power) - (TILE_FRAMES - 1) * ratio
+        if tiles_n < 1:
+            continue
+        tiles = sum(power[j * ratio:j * ratio + tiles_n] for j in range(TILE_FRAMES))
+        shape = (tiles_n, BLOCK_COLUMNS, SYMBOLS_PER_COLUMN)
+        proj = (log_energy(tiles) @ signs).reshape(shape)
+        cos = np.cos(2 * np.pi * (proj - layout.dither[None]) / STEP)
+        weight = (activity(tiles) @ squares).reshape(shape)
+        weight = np.where(weight >= 0.5 - 1e-9, weight, 0.0)
+        columns = -(-tiles_n // period)
+        pad = columns * period + period - tiles_n
+        num = np.pad(np.sum(weight * sync * cos, axis=2), ((0, pad), (0, 0)))
+        var = np.pad(np.sum((weight * sync) ** 2, axis=2) / 2, ((0, pad), (0, 0)))
+        c = np.arange(columns)
+        rows = np.arange(min(period, tiles_n))[:, None, None] + period * c  # (starts, 1, columns)
+        cols = (phase[None, :, None] + c) % BLOCK_COLUMNS  # (1, phases, columns)
+        z = _window_z(num[rows, cols].reshape(-1, columns), var[rows, cols].reshape(-1, columns))
+        k = int(np.argmax(z))
+        if z[k] > best["z"]:
+            a, p = divmod(k, BLOCK_COLUMNS)
+            n = len(range(a, tiles_n, period))
+            r, l = a + period * c[:n], (p + c[:n]) % BLOCK_COLUMNS
+            best = {"z": float(z[k]), "cos": cos[r, l], "weight": weight[r, l],
+                    "layout_cols": l, "start": float(a * SEARCH_HOP * scale), "scale": scale}
     return best
 
 
@@ -244,8 +258,8 @@ def _window_z(num: np.ndarray, var: np.ndarray) -> np.ndarray:
 def column_time(index: np.ndarray | int, found: dict) -> np.ndarray:
     """Seconds from the start of the input to the middle of tile column ``index`` of an
     alignment from ``best_alignment``."""
-    frame = found["first"] + np.asarray(index) * TILE_FRAMES + (TILE_FRAMES - 1) / 2
-    return (found["offset"] + frame * HOP * found["scale"] + N_FFT / 2) / RATE
+    frame = np.asarray(index) * TILE_FRAMES + (TILE_FRAMES - 1) / 2
+    return (found["start"] + frame * HOP * found["scale"] + N_FFT / 2) / RATE
 
 
 def read_bits(found: dict, layout: Layout, payload_bits: int,

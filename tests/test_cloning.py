@@ -1,0 +1,243 @@
+"""Voice cloning: reference cleaning, profiles, zero-/few-shot cloning end to end, bad inputs.
+
+The "speaker" is espeak-ng (generated at test time); the base model is a tiny untrained
+multi-speaker Tacotron conditioned on the bundled encoder's 256-dim embeddings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from cloning import consent
+from cloning.profile import ProfileError, VoiceProfile, load_profile, save_profile
+from cloning.reference import load_reference
+from tts import checkpoint
+from tts.cli import main
+from tts.config import AudioConfig, load_yaml, to_dict
+from tts.errors import AudioError, ConfigError
+from tts.models.tacotron import Tacotron
+from tts.text import SymbolTable
+from tts.training.acoustic_task import AcousticExperimentConfig
+
+CONFIGS = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "acoustic"
+SENTENCES = ("The quick brown fox jumps over the lazy dog near the river bank.",
+             "Please call me back when you have finished reading the report.",
+             "A light breeze moved the curtains while the kettle began to boil.",
+             "We will meet at the station at half past seven tomorrow morning.",
+             "Every library in the city opens late on the first Monday of the month.",
+             "She painted the old fence a bright shade of yellow last summer.")
+
+
+def speak(text: str, voice: str = "en-us") -> tuple[np.ndarray, int]:
+    from tts.synthesizer import EspeakEngine
+
+    return EspeakEngine(voice, 150).speak(text)
+
+
+def write(path, wav: np.ndarray, rate: int):
+    sf.write(str(path), wav, rate, subtype="PCM_16")
+    return path
+
+
+def tiny_base(path, speaker_embedding_dim: int = 256):
+    """A tiny multi-speaker acoustic checkpoint (untrained) conditioned on embeddings."""
+    torch.manual_seed(0)
+    model_config = load_yaml(AcousticExperimentConfig, CONFIGS / "tiny" / "duration.yaml").model
+    model_config = dataclasses.replace(model_config, num_speakers=2,
+                                       speaker_embedding_dim=speaker_embedding_dim)
+    symbols = SymbolTable.for_backend("g2p_en")
+    model = Tacotron(model_config, len(symbols), AudioConfig()).eval()
+    return checkpoint.save(path, checkpoint.Checkpoint(
+        kind="acoustic", model_config=to_dict(model_config), state_dict=model.state_dict(),
+        audio_config=AudioConfig(), symbols=symbols.to_dict(),
+        metadata={"speakers": ["a", "b"], "emotion_weights": {}}))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Reference clips of one espeak voice, their transcripts, a consent recording, a base."""
+    root = tmp_path_factory.mktemp("clone")
+    refs = root / "refs"
+    refs.mkdir()
+    lines = []
+    for i, text in enumerate(SENTENCES):
+        write(refs / f"clip{i}.wav", *speak(text))
+        lines.append(f"clip{i}.wav|{text}")
+    (root / "transcripts.txt").write_text("\n".join(lines) + "\n")
+    # the name of tests/test_consent.py, whose espeak reading the sentence check accepts
+    write(root / "consent.wav", *speak(consent.consent_sentence("kathleen_v2")))
+    return {"root": root, "refs": refs, "transcripts": root / "transcripts.txt",
+            "consent": root / "consent.wav", "base": tiny_base(root / "base.pt")}
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def clone_args(corpus, tmp_path, name="espeak_one", *extra):
+    return ["clone", "--name", name, "--audio", str(corpus["refs"]), "--acoustic",
+            str(corpus["base"]), "--voices-dir", str(tmp_path / "voices"), "-q", *extra]
+
+
+OVERRIDE = ("--override", "own-voice", "--override-note", "test fixture (espeak-ng)")
+
+
+# -- reference audio ------------------------------------------------------------------------
+def test_reference_keeps_speech_and_leaves_out_noise_music_and_silence(corpus, tmp_path):
+    rate = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * rate) / rate
+    write(tmp_path / "noise.wav", 0.1 * rng.standard_normal(len(t)), rate)
+    write(tmp_path / "music.wav", 0.3 * np.sin(2 * np.pi * 440 * t) * np.sin(2 * np.pi * 2 * t),
+          rate)
+    write(tmp_path / "silence.wav", np.zeros(len(t)), rate)
+    found = load_reference([corpus["refs"], tmp_path])
+    assert len(found.clips) == len(SENTENCES)
+    assert {p.name for p, _ in found.rejected} == {"noise.wav", "music.wav", "silence.wav"}
+    assert "usable speech in 6 clip(s); 3 left out" in found.summary()
+    assert found.speech > 10
+    with pytest.raises(AudioError, match="no usable speech"):
+        load_reference([tmp_path / "noise.wav", tmp_path / "music.wav"])
+    with pytest.raises(AudioError, match="too little speech"):
+        load_reference([corpus["refs"] / "clip0.wav"], min_total=30)
+
+
+# -- profiles -------------------------------------------------------------------------------
+def test_profile_round_trip_and_broken_profiles(tmp_path):
+    record = consent.override_record("own-voice", "me", voice_name="v1")
+    profile = VoiceProfile(name="v1", embedding=np.ones(4, np.float32) / 2, consent=record,
+                           reference={"clips": 2}, encoder="abc", base_acoustic={"file": "x"},
+                           created="2026-11-23", style_weights=np.full((2, 4), 0.25, np.float32))
+    folder = save_profile(profile, tmp_path / "v1")
+    loaded = load_profile("v1", tmp_path)
+    assert np.array_equal(loaded.embedding, profile.embedding)
+    assert np.array_equal(loaded.style_weights, profile.style_weights)
+    assert loaded.consent == record and loaded.reference == {"clips": 2}
+    with pytest.raises(ProfileError, match="already exists"):
+        save_profile(profile, folder)
+    with pytest.raises(ProfileError, match="no voice named 'nobody'"):
+        load_profile("nobody", tmp_path)
+    (folder / "profile.json").write_text("{not json")
+    with pytest.raises(ProfileError, match="unreadable voice profile"):
+        load_profile(folder)
+    (folder / "profile.json").write_text(json.dumps({"format": 99}))
+    with pytest.raises(ProfileError, match="not a voxclone voice profile"):
+        load_profile(folder)
+    with pytest.raises(ConfigError, match="not usable"):
+        load_profile("bad name!", tmp_path)
+
+
+# -- cloning end to end -----------------------------------------------------------------------
+@pytest.mark.slow
+def test_zero_shot_clone_then_say_and_list(corpus, tmp_path, capsys):
+    code, _, err = run(clone_args(corpus, tmp_path, "espeak_one", *OVERRIDE), capsys)
+    assert code == 0, err
+    profile = load_profile("espeak_one", tmp_path / "voices")
+    assert profile.adapted is None and profile.consent.decision == "override"
+    assert profile.reference["clips"] == len(SENTENCES)
+    assert abs(np.linalg.norm(profile.embedding) - 1) < 1e-4
+    assert profile.reference["clip_agreement_min"] > 0.7  # one voice
+    code, out, err = run(["voices", "--json", "--voices-dir", str(tmp_path / "voices")], capsys)
+    assert code == 0 and "espeak_one" in [r["name"] for r in json.loads(out)]
+    wav = tmp_path / "out.wav"
+    code, _, err = run(["say", "--voice", "espeak_one", "--voices-dir", str(tmp_path / "voices"),
+                        "--vocoder", "griffinlim", "Hello there.", "-o", str(wav), "-q"], capsys)
+    assert code == 0, err
+    assert sf.info(str(wav)).frames > 0  # an untrained model: any length
+    # the same name again is refused, --force replaces it
+    code, _, err = run(clone_args(corpus, tmp_path, "espeak_one", *OVERRIDE), capsys)
+    assert code == 2 and "already exists" in err
+    code, _, err = run(clone_args(corpus, tmp_path, "espeak_one", "--force", *OVERRIDE), capsys)
+    assert code == 0, err
+
+
+@pytest.mark.slow
+def test_consent_recording_gates_the_clone(corpus, tmp_path, capsys):
+    code, _, err = run(clone_args(corpus, tmp_path, "kathleen_v2", "--consent",
+                                  str(corpus["consent"])), capsys)
+    assert code == 0, err
+    record = load_profile("kathleen_v2", tmp_path / "voices").consent
+    assert record.decision == "accepted" and record.speaker_similarity >= 0.78
+    # the same recording does not name another voice
+    code, _, err = run(clone_args(corpus, tmp_path, "another_voice", "--consent",
+                                  str(corpus["consent"])), capsys)
+    assert code == 2 and "does not name the voice" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "voices" / "another_voice").exists()
+
+
+@pytest.mark.slow
+def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys):
+    import time
+
+    started = time.monotonic()
+    code, _, err = run(clone_args(corpus, tmp_path, "espeak_few", "--minutes", "0.6",
+                                  "--transcripts", str(corpus["transcripts"]), *OVERRIDE), capsys)
+    assert code == 0, err
+    assert time.monotonic() - started < 0.6 * 60 + 30  # the budget, plus model loading slack
+    profile = load_profile("espeak_few", tmp_path / "voices")
+    assert profile.adapted["steps"] > 0 and profile.adapted["transcripts"] == "given"
+    assert profile.acoustic_path.is_file()
+    from tts.voices import voice_engine
+
+    engine = voice_engine("espeak_few", tmp_path / "voices", "griffinlim")
+    assert engine.acoustic.speakers == ["espeak_few"] and engine.speaker == 0
+    before = checkpoint.load(corpus["base"]).state_dict
+    after = checkpoint.load(profile.acoustic_path).state_dict
+    assert not torch.allclose(before["decoder.output.weight"].float(),
+                              after["decoder.output.weight"].float())
+
+
+# -- bad input: one line, exit 2, nothing saved -------------------------------------------------
+@pytest.mark.parametrize(("case", "message"), [
+    ("missing", "reference audio not found"),
+    ("empty_dir", "no audio files"),
+    ("noise", "no usable speech"),
+    ("corrupt", "no usable speech"),
+    ("no_consent", "cloning needs consent"),
+    ("bad_name", "is not usable"),
+    ("no_embeddings", "not conditioned on speaker embeddings"),
+    ("budget", "--minutes must be positive"),
+])
+def test_bad_clone_inputs_give_one_line_errors(case, message, corpus, tmp_path, capsys):
+    audio = str(corpus["refs"])
+    name, acoustic, extra = "v", str(corpus["base"]), list(OVERRIDE)
+    if case == "missing":
+        audio = str(tmp_path / "nothing.wav")
+    elif case == "empty_dir":
+        (tmp_path / "empty").mkdir()
+        audio = str(tmp_path / "empty")
+    elif case == "noise":
+        audio = str(write(tmp_path / "n.wav", 0.1 * np.random.default_rng(0).standard_normal(
+            48000), 16000))
+    elif case == "corrupt":
+        (tmp_path / "c.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+        audio = str(tmp_path / "c.wav")
+    elif case == "no_consent":
+        extra = []
+    elif case == "bad_name":
+        name = "../x"
+    elif case == "no_embeddings":
+        acoustic = str(tiny_base(tmp_path / "single.pt", speaker_embedding_dim=0))
+    elif case == "budget":
+        extra += ["--minutes", "0"]
+    argv = ["clone", "--name", name, "--audio", audio, "--acoustic", acoustic,
+            "--voices-dir", str(tmp_path / "voices"), "-q", *extra]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "voices" / name).exists() or case == "bad_name"
+
+
+def test_say_with_unknown_voice_is_one_line(tmp_path, capsys):
+    code, _, err = run(["say", "--voice", "nobody", "--voices-dir", str(tmp_path), "Hi.",
+                        "-o", str(tmp_path / "o.wav")], capsys)
+    assert code == 2 and "no voice named 'nobody'" in err
+
