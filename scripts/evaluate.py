@@ -26,6 +26,13 @@ the floor that a perfect vocoder would reach. One Markdown table goes to stdout 
     python scripts/evaluate.py vocoder --data prepared/kathleen-arctic \\
         --vocoder runs/voc-hifigan-v2/checkpoints/last.ckpt --griffinlim --clips 20
 
+``clone``: speaker similarity of cloned voices on speakers no model saw in training
+(``cloning.evaluation``): zero-shot clones of held-out speakers, and a few-shot clone of one
+speaker kept out of training, next to real same- and different-speaker speech::
+
+    python scripts/evaluate.py clone --data prepared/commonvoice-en prepared/librispeech-251 \
+        prepared/speechocean762-adults --few-shot 7275df3ab293 --minutes 10 --wer
+
 Bad paths and checkpoints are one line on stderr and exit status 2.
 """
 
@@ -503,6 +510,89 @@ def cmd_consent(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clone_speaker(args: argparse.Namespace, root: Path, transcripts: str | None = None):
+    """``speak(voice)`` for ``similarity_rows``: clone the voice with ``voxclone clone``'s own
+    code (licensed-data override: the corpora are CC0) and speak its test texts."""
+    from cloning.clone import clone_voice
+    from tts.synthesizer import Synthesizer
+    from tts.voices import voice_engine
+
+    names: dict[str, str] = {}
+
+    def speak(voice, minutes: float | None = None) -> list:
+        name = names.setdefault(voice.name, f"eval{len(names) + 1}")
+        clone_voice(name, voice.reference, override="licensed-data",
+                    override_note="evaluation on CC0 corpora", minutes=minutes,
+                    acoustic=args.acoustic, root=root, force=True, report=_note,
+                    transcripts=transcripts, progress=False)
+        engine = voice_engine(name, root, args.vocoder)
+        synthesizer = Synthesizer(engine=engine)
+        return [synthesizer.synthesize(text).wav for text in voice.texts]
+
+    return speak
+
+
+def _similarity_table(rows: list[tuple[str, dict]]) -> str:
+    lines = ["| voices | n | clone → same speaker | real → same speaker | real → other speakers "
+             "| clone → other speakers | clone WER |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, r in rows:
+        wer = f"{r['wer']:.3f}" if "wer" in r else "-"
+        lines.append(f"| {name} | {r['voices']} | {r['clone']:.3f} | {r['real']:.3f} | "
+                     f"{r['different']:.3f} | {r['clone_vs_others']:.3f} | {wer} |")
+    return "\n".join(lines)
+
+
+def cmd_clone(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import torch
+
+    from cloning.encoder import load_default
+    from cloning.evaluation import collect_voices, similarity_rows
+    from data.holdout import held_out_speakers
+    from tts import metrics
+    from tts.errors import VoxcloneError
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    encoder = load_default()
+    transcriber = metrics.Transcriber() if args.wer else None
+    folders = [Path(d) for d in args.data]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="voxclone-eval-") as work:
+        root = Path(work)
+        speak = _clone_speaker(args, root)
+        if args.voices > 0:
+            voices = collect_voices(folders, lambda f: held_out_speakers(f, args.holdout_fraction),
+                                    args.reference, args.test)[: args.voices]
+            if not voices:
+                raise VoxcloneError("no held-out speaker has enough clips in --data")
+            _note(f"zero-shot: {len(voices)} held-out voices, {args.reference} reference and "
+                  f"{args.test} test clips each")
+            rows.append((f"zero-shot ({args.reference} clips)",
+                         similarity_rows(voices, speak, 22050, encoder, transcriber)))
+        if args.few_shot:
+            voices = collect_voices(folders, lambda f: {args.few_shot}, 0, args.few_shot_test,
+                                    reference_seconds=args.reference_seconds)
+            if not voices:
+                raise VoxcloneError(f"speaker {args.few_shot!r} has too little audio in --data")
+            voice = voices[:1]
+            rows.append(("zero-shot, same reference",
+                         similarity_rows(voice, speak, 22050, encoder, transcriber)))
+            started = time.monotonic()
+            row = similarity_rows(voice, lambda v: speak(v, args.minutes), 22050, encoder,
+                                  transcriber)
+            _note(f"few-shot clone and evaluation took {time.monotonic() - started:.0f} s")
+            rows.append((f"few-shot ({args.reference_seconds / 60:.0f} min, --minutes "
+                         f"{args.minutes:g})", row))
+    table = _similarity_table(rows)
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
 def _default_vocoder() -> Path:
     from tts.neural_engine import DEFAULT_VOCODER
 
@@ -583,6 +673,32 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     enc.set_defaults(func=cmd_encoder)
+
+    clo = sub.add_parser(
+        "clone", help="speaker similarity of cloned voices on speakers no model saw",
+        description="Clone held-out speakers (data.holdout) from a few reference clips with "
+                    "'voxclone clone''s code, speak their held-out test texts, and compare "
+                    "encoder cosines: clone vs real same-speaker and different-speaker speech. "
+                    "--few-shot SPEAKER also fine-tunes on REFERENCE_SECONDS of that speaker.")
+    clo.add_argument("--data", required=True, nargs="+", metavar="DIR", help="prepared folders")
+    clo.add_argument("--acoustic", default=None, metavar="CKPT",
+                     help="multi-speaker model (default: the bundled one)")
+    clo.add_argument("--vocoder", default=None, metavar="CKPT", help="vocoder (default: bundled)")
+    clo.add_argument("--voices", type=int, default=20, help="held-out voices (0: none)")
+    clo.add_argument("--reference", type=int, default=3, help="reference clips per voice")
+    clo.add_argument("--test", type=int, default=3, help="test clips per voice")
+    clo.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
+                     help="as in training (default %(default)s)")
+    clo.add_argument("--few-shot", default=None, metavar="SPEAKER",
+                     help="also a few-shot clone of this speaker (kept out of training)")
+    clo.add_argument("--reference-seconds", type=float, default=180.0,
+                     help="few-shot reference audio (default 180 s)")
+    clo.add_argument("--few-shot-test", type=int, default=10, help="few-shot test clips")
+    clo.add_argument("--minutes", type=float, default=10.0, help="few-shot time budget")
+    clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
+    clo.add_argument("--out", metavar="FILE", help="also write the table to FILE")
+    clo.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    clo.set_defaults(func=cmd_clone)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

@@ -1,0 +1,108 @@
+"""Speaker similarity of cloned voices, next to that of real speech (``evaluate.py clone``).
+
+For each evaluation voice, its clips are split into *reference* clips (what cloning gets) and
+*test* clips (held-out real speech). The clone speaks the test clips' texts; the speaker encoder
+embeds everything, and the figures are cosines to the mean embedding of a voice's test clips:
+
+- ``clone``: synthesized utterances vs the same voice's test clips (what cloning achieves);
+- ``real``: each test clip vs the mean of the same voice's *reference* clips (the ceiling:
+  two sets of real recordings of one person);
+- ``different``: real test clips vs other voices' test means (the floor: other people);
+- ``clone vs others``: synthesized utterances vs other voices' test means (specificity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cloning.reference import REFERENCE_RATE
+
+__all__ = ["EvalVoice", "collect_voices", "similarity_rows"]
+
+
+@dataclasses.dataclass
+class EvalVoice:
+    """One voice to clone: ``reference`` and ``test`` clips (paths) and the test texts."""
+
+    name: str
+    reference: list[Path]
+    test: list[Path]
+    texts: list[str]
+
+
+def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]],
+                   n_reference: int, n_test: int, reference_seconds: float | None = None
+                   ) -> list[EvalVoice]:
+    """Voices of the prepared ``folders`` whose speaker is in ``speakers(folder)`` and who have
+    enough clips: the first ``n_reference`` clips (or, with ``reference_seconds``, clips up to
+    that many seconds) are the reference, the next ``n_test`` the test clips."""
+    from data.manifest import read_manifest
+
+    voices = []
+    for folder in folders:
+        wanted = speakers(Path(folder))
+        by_speaker: dict[str, list] = {}
+        for utt in read_manifest(Path(folder) / "manifest.jsonl"):
+            if utt.speaker in wanted:
+                by_speaker.setdefault(utt.speaker, []).append(utt)
+        for name, utts in sorted(by_speaker.items()):
+            utts.sort(key=lambda u: u.id)
+            if reference_seconds is not None:
+                total, cut = 0.0, 0
+                while cut < len(utts) and total < reference_seconds:
+                    total, cut = total + utts[cut].duration, cut + 1
+            else:
+                cut = n_reference
+            if len(utts) < cut + n_test or (reference_seconds and total < reference_seconds):
+                continue
+            test = utts[cut:cut + n_test]
+            voices.append(EvalVoice(name, [Path(u.audio_path) for u in utts[:cut]],
+                                    [Path(u.audio_path) for u in test], [u.text for u in test]))
+    return voices
+
+
+def _embed_files(encoder, paths: Sequence[Path]) -> np.ndarray:
+    from tts.audio import load_audio
+
+    wavs = [load_audio(p, REFERENCE_RATE, normalize=False) for p in paths]
+    return encoder.embed_many(wavs, REFERENCE_RATE)
+
+
+def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], list[np.ndarray]],
+                    sample_rate: int, encoder, transcriber=None) -> dict[str, float]:
+    """The four mean cosines (see the module doc) over ``voices``; ``speak(voice)`` returns the
+    clone's waveforms of ``voice.texts`` at ``sample_rate``. With a ``transcriber``
+    (``tts.metrics.Transcriber``), also the clones' ASR word error rate."""
+    from cloning.encoder import average_embeddings
+    from tts import metrics
+
+    test_means, test_embs, ref_means, clone_embs, heard, texts = [], [], [], [], [], []
+    for voice in voices:
+        test = _embed_files(encoder, voice.test)
+        test_embs.append(test)
+        test_means.append(average_embeddings(test))
+        ref_means.append(average_embeddings(_embed_files(encoder, voice.reference)))
+        wavs = speak(voice)
+        clone_embs.append(encoder.embed_many(wavs, sample_rate))
+        if transcriber is not None:
+            heard += [transcriber.transcribe(w, sample_rate) for w in wavs]
+            texts += voice.texts
+    means = np.stack(test_means)
+    n = len(voices)
+    clone_same = [float((clone_embs[i] @ means[i]).mean()) for i in range(n)]
+    real_same = [float((test_embs[i] @ ref_means[i]).mean()) for i in range(n)]
+    others = [j for j in range(n)]
+    different = [float((test_embs[i] @ means[j]).mean()) for i in range(n) for j in others if j != i]
+    clone_others = [float((clone_embs[i] @ means[j]).mean()) for i in range(n) for j in others
+                    if j != i]
+    row = {"voices": n, "clone": float(np.mean(clone_same)), "real": float(np.mean(real_same)),
+           "different": float(np.mean(different)) if different else float("nan"),
+           "clone_vs_others": float(np.mean(clone_others)) if clone_others else float("nan"),
+           "clone_min": float(np.min(clone_same))}
+    if transcriber is not None:
+        row["wer"] = metrics.word_error_rate(texts, heard)
+    return row
