@@ -14,6 +14,7 @@ from data.prepare import prepare
 from tts import checkpoint
 from tts.acoustic import load_acoustic
 from tts.cli import main
+from tts.config import load_yaml
 from tts.training.run import RunOptions, find_resume_checkpoint, train_acoustic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +174,78 @@ def test_evaluate_acoustic_prints_a_table(prepared, tmp_path, capsys):
     assert lines[2].startswith(f"| {final} | attention |") and lines[2].count("/1 |") == 1
     assert evaluate.main(["acoustic", "--data", str(prepared)]) == 2
     assert "nothing to evaluate" in capsys.readouterr().err
+
+
+def test_multi_speaker_training_with_embeddings_and_held_out_speakers(prepared, tmp_path):
+    """Several prepared folders in one run, per-utterance speaker embeddings (voxclone embed),
+    a named held-out speaker, and --init from a single-speaker model adding the embedding
+    projection at zero (so the start speaks exactly like the source)."""
+    import dataclasses
+
+    import yaml
+    from data_fixtures import make_vctk
+
+    from cloning.corpus_embeddings import embed_prepared
+    from cloning.encoder import SpeakerEncoder, SpeakerEncoderConfig
+    from data.datamodule import TTSDataModule
+    from data.prepare import prepare
+    from tts.config import to_dict
+    from tts.errors import DataError
+
+    vctk = tmp_path / "vctk"
+    prepare("vctk", make_vctk(tmp_path), vctk, workers=0, progress=False, val_fraction=0.0,
+            min_duration=0.1)
+    with pytest.raises(DataError, match="voxclone embed"):
+        TTSDataModule([prepared, vctk], embeddings=True).setup()
+    encoder = SpeakerEncoder(SpeakerEncoderConfig(hidden_size=8, num_layers=1,
+                                                  embedding_size=16, min_seconds=0.2))
+    local = tmp_path / "lj"  # a writable copy of the session fixture
+    import shutil
+
+    shutil.copytree(prepared, local)
+    for folder in (local, vctk):
+        embed_prepared(folder, encoder)
+    data = TTSDataModule([local, vctk], embeddings=True, hold_out_names=["p226"])
+    assert data.speakers == ["LJ", "p225"] and data.held_out == {"p226"}
+    data.setup()
+    assert all(u.speaker != "p226" for u in data.train_set.utterances)
+    batch = data.train_set.collate([data.train_set[i] for i in range(2)])
+    assert batch["speaker_embeddings"].shape == (2, 16)
+    means = data.speaker_means()
+    assert means.shape == (2, 16) and torch.allclose(means[0].norm(), torch.tensor(1.0))
+
+    single = train_acoustic(TINY["duration"], local, tmp_path / "single", _options(max_steps=2))
+    config = yaml.safe_load(TINY["duration"].read_text())
+    config["model"]["speaker_embedding_dim"] = 16
+    config["training"]["hold_out_speakers"] = ["p226"]
+    multi_yaml = tmp_path / "multi.yaml"
+    multi_yaml.write_text(yaml.safe_dump(config))
+    final = train_acoustic(multi_yaml, [local, vctk], tmp_path / "multi",
+                           _options(max_steps=2), init_from=single)
+    acoustic = load_acoustic(final)
+    assert acoustic.speakers == ["LJ", "p225"]
+    assert acoustic.model.speaker_means.shape == (2, 16)
+    # speakers are spoken by name (stored mean embedding) or by any embedding
+    tokens = torch.tensor([acoustic.symbols.encode(["HH", "AH0", "L", "OW1", "."])])
+    by_name = acoustic.model.infer(tokens, torch.tensor([5]), speakers=torch.tensor([1]))
+    unseen = acoustic.model.infer(tokens, torch.tensor([5]), speakers=torch.tensor([-1]),
+                                  speaker_embeddings=torch.nn.functional.normalize(
+                                      torch.randn(1, 16), dim=1))
+    assert by_name["mel"].shape[1] == unseen["mel"].shape[1] == 80
+    # --init added the projection at zero: the initial model equals the source
+    from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
+    from tts.training.run import _init_acoustic
+
+    experiment = load_yaml(AcousticExperimentConfig, multi_yaml)
+    experiment = dataclasses.replace(experiment, model=dataclasses.replace(
+        experiment.model, num_speakers=1))
+    task = AcousticTask(experiment, data.symbols, ["LJ"], [])
+    _init_acoustic(task, single)
+    source = load_acoustic(single).model
+    torch.manual_seed(0)
+    a = source.infer(tokens, torch.tensor([5]), speakers=torch.tensor([0]))["mel"]
+    torch.manual_seed(0)
+    b = task.model.eval().infer(tokens, torch.tensor([5]), speakers=torch.tensor([0]),
+                                speaker_embeddings=torch.ones(1, 16))["mel"]
+    assert torch.allclose(a, b, atol=1e-5)
+    assert to_dict(experiment.model)["speaker_embedding_dim"] == 16
