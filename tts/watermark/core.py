@@ -228,9 +228,9 @@ def best_alignment(x: np.ndarray, layout: Layout, scales: tuple[float, ...] = SC
         if z[k] > best["z"]:
             a, p = divmod(k, BLOCK_COLUMNS)
             n = len(range(a, tiles_n, period))
-            r, l = a + period * c[:n], (p + c[:n]) % BLOCK_COLUMNS
-            best = {"z": float(z[k]), "cos": cos[r, l], "weight": weight[r, l],
-                    "layout_cols": l, "start": float(a * SEARCH_HOP * scale), "scale": scale}
+            r, cols_k = a + period * c[:n], (p + c[:n]) % BLOCK_COLUMNS
+            best = {"z": float(z[k]), "cos": cos[r, cols_k], "weight": weight[r, cols_k],
+                    "layout_cols": cols_k, "start": float(a * SEARCH_HOP * scale), "scale": scale}
     return best
 
 
