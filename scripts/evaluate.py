@@ -241,7 +241,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
                      **_dnsmos_columns(args, spoken, vocoder_audio.sample_rate, "espeak-ng")})
     for path in args.acoustic:
         acoustic = load_acoustic(path)
-        engine = NeuralEngine(acoustic, vocoder, vocoder_audio)
+        engine = NeuralEngine(acoustic, vocoder, vocoder_audio, speaker=args.speaker)
         synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
         synthesizer.synthesize("Warm up.")  # loads the G2P data: not part of the speed
         compute, audio_seconds, heard, spoken = 0.0, 0.0, [], []
@@ -631,6 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     aco.add_argument("--vocoder", default=str(_default_vocoder()), metavar="CKPT",
                      help="vocoder checkpoint (default: the bundled one)")
     aco.add_argument("--sentences", type=int, default=20, help="held-out sentences (default 20)")
+    aco.add_argument("--speaker", default=None,
+                     help="a training speaker of the models (default: each model's first)")
     aco.add_argument("--long-text", default=None, metavar="FILE",
                      help="sentence file (lines of text or ID|text) for the robustness test")
     aco.add_argument("--long", type=int, default=50, help="long sentences to use (default 50)")
