@@ -241,3 +241,24 @@ def test_say_with_unknown_voice_is_one_line(tmp_path, capsys):
                         "-o", str(tmp_path / "o.wav")], capsys)
     assert code == 2 and "no voice named 'nobody'" in err
 
+
+
+def test_embed_cli_writes_one_embedding_per_utterance(prepared_ljspeech, tmp_path, capsys):
+    import shutil
+
+    from cloning.encoder import SpeakerEncoder, SpeakerEncoderConfig, encoder_checkpoint
+    from data.dataset import read_embeddings
+    from data.manifest import read_manifest
+
+    folder = tmp_path / "lj"
+    shutil.copytree(prepared_ljspeech, folder)
+    encoder = SpeakerEncoder(SpeakerEncoderConfig(hidden_size=8, num_layers=1,
+                                                  embedding_size=16, min_seconds=0.2))
+    ckpt = checkpoint.save(tmp_path / "enc.pt", encoder_checkpoint(encoder))
+    code, out, err = run(["embed", str(folder), "--encoder", str(ckpt)], capsys)
+    assert code == 0, err
+    vectors = read_embeddings(folder)
+    assert set(vectors) == {u.id for u in read_manifest(folder / "manifest.jsonl")}
+    assert all(v.shape == (16,) and abs(np.linalg.norm(v) - 1) < 1e-2 for v in vectors.values())
+    code, _, err = run(["embed", str(tmp_path / "missing")], capsys)
+    assert code == 2 and "not a prepared folder" in err
