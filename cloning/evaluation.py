@@ -106,3 +106,40 @@ def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], li
     if transcriber is not None:
         row["wer"] = metrics.word_error_rate(texts, heard)
     return row
+
+
+def voice_report(engine, utterances: Sequence, encoder, transcriber, train_paths: Sequence[Path],
+                 with_dnsmos: bool = False) -> dict[str, float]:
+    """One bundled voice on its speaker's held-out ``utterances`` (``data.manifest.Utterance``,
+    never trained on): ASR WER of the synthesized texts, speaker similarity of the synthesized
+    speech to the held-out recordings' mean embedding (and, as the ceiling, of the recordings
+    to the mean of ``train_paths``, the speaker's training clips), DNSMOS OVRL of the synthesized
+    speech, and x real time of ``Synthesizer.synthesize``."""
+    import time
+
+    from cloning.encoder import average_embeddings
+    from tts import metrics
+    from tts.synthesizer import Synthesizer
+
+    synthesizer = Synthesizer(engine=engine)
+    synthesizer.synthesize("Warm up.")
+    texts = [u.text for u in utterances]
+    wavs, compute, audio_seconds = [], 0.0, 0.0
+    for text in texts:
+        started = time.perf_counter()
+        result = synthesizer.synthesize(text)
+        compute += time.perf_counter() - started
+        audio_seconds += result.duration
+        wavs.append(result.wav)
+    rate = engine.audio.sample_rate
+    real = _embed_files(encoder, [Path(u.audio_path) for u in utterances])
+    real_mean = average_embeddings(real)
+    train_mean = average_embeddings(_embed_files(encoder, train_paths))
+    row = {"sentences": len(texts),
+           "wer": metrics.word_error_rate(texts, [transcriber.transcribe(w, rate) for w in wavs]),
+           "similarity": float((encoder.embed_many(wavs, rate) @ real_mean).mean()),
+           "real_similarity": float((real @ train_mean).mean()),
+           "x_real_time": metrics.real_time_factor(audio_seconds, compute)}
+    if with_dnsmos:
+        row["dnsmos"] = float(np.mean([metrics.dnsmos(w, rate).ovrl for w in wavs]))
+    return row

@@ -593,6 +593,54 @@ def cmd_clone(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_voices(args: argparse.Namespace) -> int:
+    import torch
+
+    from cloning.encoder import load_default
+    from cloning.evaluation import voice_report
+    from data.manifest import read_manifest
+    from tts import metrics
+    from tts.errors import ConfigError
+    from tts.voices import bundled_voices, voice_engine
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.dnsmos and not metrics.dnsmos_available():
+        raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
+                          "pip install 'voxclone[eval]'")
+    clips: dict[str, dict[str, list]] = {}
+    for folder in args.data:
+        for split in ("train", "val"):
+            for utt in read_manifest(Path(folder) / f"{split}.jsonl"):
+                clips.setdefault(utt.speaker, {"train": [], "val": []})[split].append(utt)
+    encoder, transcriber = load_default(), metrics.Transcriber()
+    lines = ["| voice | licence | held-out sentences | WER ↓ | similarity to its recordings ↑ "
+             "| recordings' own similarity | DNSMOS OVRL ↑ | x real time ↑ |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for voice in bundled_voices():
+        if args.voice and voice.name not in args.voice:
+            continue
+        own = clips.get(voice.speaker or "")
+        if not own or not own["val"]:
+            _note(f"{voice.name}: no held-out clips of speaker {voice.speaker!r} in --data; skipped")
+            continue
+        train_texts = {u.text for u in own["train"]}
+        held = [u for u in own["val"] if u.text not in train_texts][: args.sentences]
+        row = voice_report(voice_engine(voice.name), held, encoder, transcriber,
+                           [Path(u.audio_path) for u in own["train"][:10]], args.dnsmos)
+        dns = f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-"
+        lines.append(f"| {voice.name} | {voice.license} | {row['sentences']} | {row['wer']:.3f} | "
+                     f"{row['similarity']:.3f} | {row['real_similarity']:.3f} | {dns} | "
+                     f"{row['x_real_time']:.1f} |")
+        _note(lines[-1])
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
 def _default_vocoder() -> Path:
     from tts.neural_engine import DEFAULT_VOCODER
 
@@ -701,6 +749,20 @@ def build_parser() -> argparse.ArgumentParser:
     clo.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     clo.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     clo.set_defaults(func=cmd_clone)
+
+    vcs = sub.add_parser(
+        "voices", help="the bundled voices: WER, speaker similarity, DNSMOS, speed (README table)",
+        description="Speak each bundled voice's held-out sentences (its speaker's val clips whose "
+                    "text no training clip reads) and report pocketsphinx WER, encoder cosine "
+                    "to the held-out recordings, DNSMOS OVRL and x real time, as one table.")
+    vcs.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                     help="the prepared folders the bundled voices' speakers come from")
+    vcs.add_argument("--voice", action="append", default=[], help="only these voices")
+    vcs.add_argument("--sentences", type=int, default=10, help="per voice (default 10)")
+    vcs.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (voxclone[eval])")
+    vcs.add_argument("--out", metavar="FILE", help="also write the table to FILE")
+    vcs.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    vcs.set_defaults(func=cmd_voices)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 
