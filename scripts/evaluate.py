@@ -510,135 +510,16 @@ def cmd_consent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clone_speaker(args: argparse.Namespace, root: Path, transcripts: str | None = None):
-    """``speak(voice)`` for ``similarity_rows``: clone the voice with ``voxclone clone``'s own
-    code (licensed-data override: the corpora are CC0) and speak its test texts."""
-    from cloning.clone import clone_voice
-    from tts.synthesizer import Synthesizer
-    from tts.voices import voice_engine
+def _part(name: str):
+    """``scripts/NAME.py``, a part of this script kept in its own file (scripts are not a
+    package, so it is loaded by path)."""
+    import importlib.util
 
-    names: dict[str, str] = {}
-
-    def speak(voice, minutes: float | None = None) -> list:
-        name = names.setdefault(voice.name, f"eval{len(names) + 1}")
-        clone_voice(name, voice.reference, override="licensed-data",
-                    override_note="evaluation on CC0 corpora", minutes=minutes,
-                    acoustic=args.acoustic, root=root, force=True, report=_note,
-                    transcripts=transcripts, progress=False)
-        engine = voice_engine(name, root, args.vocoder)
-        synthesizer = Synthesizer(engine=engine)
-        return [synthesizer.synthesize(text).wav for text in voice.texts]
-
-    return speak
-
-
-def _similarity_table(rows: list[tuple[str, dict]]) -> str:
-    lines = ["| voices | n | clone → same speaker | real → same speaker | real → other speakers "
-             "| clone → other speakers | clone WER |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, r in rows:
-        wer = f"{r['wer']:.3f}" if "wer" in r else "-"
-        lines.append(f"| {name} | {r['voices']} | {r['clone']:.3f} | {r['real']:.3f} | "
-                     f"{r['different']:.3f} | {r['clone_vs_others']:.3f} | {wer} |")
-    return "\n".join(lines)
-
-
-def cmd_clone(args: argparse.Namespace) -> int:
-    import tempfile
-
-    import torch
-
-    from cloning.encoder import load_default
-    from cloning.evaluation import collect_voices, similarity_rows
-    from data.holdout import held_out_speakers
-    from tts import metrics
-    from tts.errors import VoxcloneError
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    encoder = load_default()
-    transcriber = metrics.Transcriber() if args.wer else None
-    folders = [Path(d) for d in args.data]
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="voxclone-eval-") as work:
-        root = Path(work)
-        speak = _clone_speaker(args, root)
-        if args.voices > 0:
-            voices = collect_voices(folders, lambda f: held_out_speakers(f, args.holdout_fraction),
-                                    args.reference, args.test)[: args.voices]
-            if not voices:
-                raise VoxcloneError("no held-out speaker has enough clips in --data")
-            _note(f"zero-shot: {len(voices)} held-out voices, {args.reference} reference and "
-                  f"{args.test} test clips each")
-            rows.append((f"zero-shot ({args.reference} clips)",
-                         similarity_rows(voices, speak, 22050, encoder, transcriber)))
-        if args.few_shot:
-            voices = collect_voices(folders, lambda f: {args.few_shot}, 0, args.few_shot_test,
-                                    reference_seconds=args.reference_seconds)
-            if not voices:
-                raise VoxcloneError(f"speaker {args.few_shot!r} has too little audio in --data")
-            voice = voices[:1]
-            rows.append(("zero-shot, same reference",
-                         similarity_rows(voice, speak, 22050, encoder, transcriber)))
-            started = time.monotonic()
-            row = similarity_rows(voice, lambda v: speak(v, args.minutes), 22050, encoder,
-                                  transcriber)
-            _note(f"few-shot clone and evaluation took {time.monotonic() - started:.0f} s")
-            rows.append((f"few-shot ({args.reference_seconds / 60:.0f} min, --minutes "
-                         f"{args.minutes:g})", row))
-    table = _similarity_table(rows)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
-    return 0
-
-
-def cmd_voices(args: argparse.Namespace) -> int:
-    import torch
-
-    from cloning.encoder import load_default
-    from cloning.evaluation import voice_report
-    from data.manifest import read_manifest
-    from tts import metrics
-    from tts.errors import ConfigError
-    from tts.voices import bundled_voices, voice_engine
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.dnsmos and not metrics.dnsmos_available():
-        raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
-                          "pip install 'voxclone[eval]'")
-    clips: dict[str, dict[str, list]] = {}
-    for folder in args.data:
-        for split in ("train", "val"):
-            for utt in read_manifest(Path(folder) / f"{split}.jsonl"):
-                clips.setdefault(utt.speaker, {"train": [], "val": []})[split].append(utt)
-    encoder, transcriber = load_default(), metrics.Transcriber()
-    lines = ["| voice | licence | held-out sentences | WER ↓ | similarity to its recordings ↑ "
-             "| recordings' own similarity | DNSMOS OVRL ↑ | x real time ↑ |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for voice in bundled_voices():
-        if args.voice and voice.name not in args.voice:
-            continue
-        own = clips.get(voice.speaker or "")
-        if not own or not own["val"]:
-            _note(f"{voice.name}: no held-out clips of speaker {voice.speaker!r} in --data; skipped")
-            continue
-        train_texts = {u.text for u in own["train"]}
-        held = [u for u in own["val"] if u.text not in train_texts][: args.sentences]
-        row = voice_report(voice_engine(voice.name), held, encoder, transcriber,
-                           [Path(u.audio_path) for u in own["train"][:10]], args.dnsmos)
-        dns = f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-"
-        lines.append(f"| {voice.name} | {voice.license} | {row['sentences']} | {row['wer']:.3f} | "
-                     f"{row['similarity']:.3f} | {row['real_similarity']:.3f} | {dns} | "
-                     f"{row['x_real_time']:.1f} |")
-        _note(lines[-1])
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
-    return 0
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"voxclone_{name}_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _default_vocoder() -> Path:
@@ -724,45 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     enc.set_defaults(func=cmd_encoder)
 
-    clo = sub.add_parser(
-        "clone", help="speaker similarity of cloned voices on speakers no model saw",
-        description="Clone held-out speakers (data.holdout) from a few reference clips with "
-                    "'voxclone clone''s code, speak their held-out test texts, and compare "
-                    "encoder cosines: clone vs real same-speaker and different-speaker speech. "
-                    "--few-shot SPEAKER also fine-tunes on REFERENCE_SECONDS of that speaker.")
-    clo.add_argument("--data", required=True, nargs="+", metavar="DIR", help="prepared folders")
-    clo.add_argument("--acoustic", default=None, metavar="CKPT",
-                     help="multi-speaker model (default: the bundled one)")
-    clo.add_argument("--vocoder", default=None, metavar="CKPT", help="vocoder (default: bundled)")
-    clo.add_argument("--voices", type=int, default=20, help="held-out voices (0: none)")
-    clo.add_argument("--reference", type=int, default=3, help="reference clips per voice")
-    clo.add_argument("--test", type=int, default=3, help="test clips per voice")
-    clo.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
-                     help="as in training (default %(default)s)")
-    clo.add_argument("--few-shot", default=None, metavar="SPEAKER",
-                     help="also a few-shot clone of this speaker (kept out of training)")
-    clo.add_argument("--reference-seconds", type=float, default=180.0,
-                     help="few-shot reference audio (default 180 s)")
-    clo.add_argument("--few-shot-test", type=int, default=10, help="few-shot test clips")
-    clo.add_argument("--minutes", type=float, default=10.0, help="few-shot time budget")
-    clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
-    clo.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    clo.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    clo.set_defaults(func=cmd_clone)
-
-    vcs = sub.add_parser(
-        "voices", help="the bundled voices: WER, speaker similarity, DNSMOS, speed (README table)",
-        description="Speak each bundled voice's held-out sentences (its speaker's val clips whose "
-                    "text no training clip reads) and report pocketsphinx WER, encoder cosine "
-                    "to the held-out recordings, DNSMOS OVRL and x real time, as one table.")
-    vcs.add_argument("--data", required=True, nargs="+", metavar="DIR",
-                     help="the prepared folders the bundled voices' speakers come from")
-    vcs.add_argument("--voice", action="append", default=[], help="only these voices")
-    vcs.add_argument("--sentences", type=int, default=10, help="per voice (default 10)")
-    vcs.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (voxclone[eval])")
-    vcs.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    vcs.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    vcs.set_defaults(func=cmd_voices)
+    _part("evaluate_voices").add_parsers(sub)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

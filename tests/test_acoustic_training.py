@@ -130,6 +130,15 @@ def test_named_emotions_are_learned_from_labelled_data(tmp_path, capsys):
     assert main(["say", "Dogs.", "-o", str(wav), "--acoustic", str(final), "--vocoder",
                  "griffinlim", "--emotion", "joyful"]) == 2
     assert "unknown emotion" in capsys.readouterr().err
+    # evaluate.py emotions: pitch and loudness per emotion, recordings vs model
+    from vocoder_fixtures import load_script
+
+    evaluate = load_script("evaluate")
+    assert evaluate.main(["emotions", "--acoustic", str(final), "--data", str(prepared),
+                          "--vocoder", "griffinlim", "--clips", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| emotion | F0 Hz") and f"| {name} |" in out
+    assert "rank correlation across emotions" in out
 
 
 def test_mixed_precision_training_runs(prepared, tmp_path):
