@@ -10,6 +10,7 @@ Transcripts come from the caller, or from the offline recogniser (``transcribe``
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,6 @@ from pathlib import Path
 import yaml
 
 from cloning.reference import REFERENCE_RATE, ReferenceClip
-from tts.audio import save_audio
 from tts.errors import ConfigError, DataError, VoxcloneError
 
 __all__ = ["read_transcripts", "transcribe", "adapt", "FINETUNE_CONFIG", "MIN_ADAPT_SPEECH"]
@@ -71,11 +71,12 @@ def _experiment(base_config: dict, config_path: Path, out: Path) -> Path:
 
 
 def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base: Path,
-          workdir: Path, seconds: float, config: Path = FINETUNE_CONFIG,
+          workdir: Path, deadline: float, config: Path = FINETUNE_CONFIG,
           encoder=None, progress: bool = True) -> tuple[Path, dict]:
     """Fine-tune ``base`` (an acoustic checkpoint conditioned on speaker embeddings) on
-    ``clips`` with ``texts`` for at most ``seconds`` of training; returns the exported
-    checkpoint (in ``workdir``) and the facts a profile keeps (steps, seconds, clips)."""
+    ``clips`` with ``texts``, training until ``deadline`` (a ``time.monotonic()`` value; the
+    corpus preparation before it counts); returns the exported checkpoint (in ``workdir``) and
+    the facts a profile keeps (steps, seconds, clips)."""
     from cloning.corpus_embeddings import embed_prepared
     from data.prepare import prepare
     from tts import checkpoint
@@ -91,9 +92,11 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     if not ckpt.model_config.get("speaker_embedding_dim"):
         raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone")
     corpus = workdir / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
     for index, (clip, text) in enumerate(pairs):
+        # the original file, not the 16 kHz cleaned clip: the mels need the full band
         stem = f"{index:04d}"
-        save_audio(corpus / f"{stem}.wav", clip.wav, REFERENCE_RATE)
+        shutil.copyfile(clip.path, corpus / f"{stem}{clip.path.suffix.lower()}")
         (corpus / f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
     prepared = workdir / "prepared"
     prepare("folder", corpus, prepared, audio=ckpt.audio_config, workers=0, val_fraction=0.05,
@@ -106,6 +109,10 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     base_config = {"audio": to_dict(ckpt.audio_config), "model": ckpt.model_config}
     experiment = _experiment(base_config, Path(config), workdir)
     started = time.monotonic()
+    seconds = deadline - started
+    if seconds < 10:
+        raise ConfigError(f"only {max(seconds, 0):.0f} s of the time budget are left for "
+                          "fine-tuning after preparing the audio: give more --minutes")
     options = RunOptions(max_seconds=seconds, progress=progress, accelerator="cpu")
     try:
         final = train_acoustic(experiment, [prepared], workdir / "run", options, init_from=base)

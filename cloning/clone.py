@@ -154,15 +154,14 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             from cloning.adapt import adapt
 
             texts = _texts(references, transcripts, report)
-            margin = min(EXPORT_MARGIN, 0.2 * minutes * 60)
-            budget = minutes * 60 - (time.monotonic() - started) - margin
-            if budget < 10:
-                raise ConfigError(f"a {minutes:g}-minute budget leaves {budget:.0f} s for "
-                                  "fine-tuning after preparation: give more --minutes")
-            report(f"fine-tuning for at most {budget / 60:.1f} min")
+            deadline = started + minutes * 60 - min(EXPORT_MARGIN, 0.2 * minutes * 60)
+            if deadline - time.monotonic() < 10:
+                raise ConfigError(f"a {minutes:g}-minute budget leaves no time for fine-tuning "
+                                  "after the checks: give more --minutes")
+            report(f"fine-tuning until {(deadline - started) / 60:.1f} min into the clone")
             options = {"config": finetune_config} if finetune_config is not None else {}
-            adapted_file, facts = adapt(references.clips, texts, name, base, Path(work), budget,
-                                        encoder=encoder, progress=progress, **options)
+            adapted_file, facts = adapt(references.clips, texts, name, base, Path(work),
+                                        deadline, encoder=encoder, progress=progress, **options)
             facts["transcripts"] = "given" if transcripts is not None else "pocketsphinx"
             profile.adapted = facts
         saved = save_profile(profile, folder, adapted_file, overwrite=force)
