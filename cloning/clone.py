@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from cloning.consent import ConsentRecord, check_consent, consent_sentence, override_record
-from cloning.profile import ProfileError, VoiceProfile, check_name, profile_path, save_profile
+from cloning.profile import ProfileError, VoiceProfile, new_profile_path, save_profile
 from cloning.reference import REFERENCE_RATE, ReferenceSet, load_reference
 from tts.errors import ConfigError, ConsentError, DataError
 
@@ -109,8 +109,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     from tts.neural_engine import CLONING_ACOUSTIC
 
     started = time.monotonic()
-    check_name(name)
-    folder = profile_path(name, root)
+    folder = new_profile_path(name, root)
     if folder.exists() and not force:
         raise ProfileError(f"a voice named {name!r} already exists at {folder} (choose another "
                            "name, or pass --force to replace it)")

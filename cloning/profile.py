@@ -22,7 +22,7 @@ import numpy as np
 from cloning.consent import ConsentRecord
 from tts.errors import ConfigError, ConsentError, VoxcloneError
 
-__all__ = ["VoiceProfile", "voices_dir", "profile_path", "save_profile", "load_profile",
+__all__ = ["VoiceProfile", "voices_dir", "profile_path", "new_profile_path", "save_profile", "load_profile",
            "list_profiles", "check_name", "PROFILE_FORMAT", "ProfileError"]
 
 PROFILE_FORMAT = 1
@@ -117,11 +117,23 @@ class VoiceProfile:
 
 
 def profile_path(name_or_path: str | Path, root: Path | None = None) -> Path:
-    """The folder of a profile given by name (under ``root`` or ``voices_dir()``) or by path."""
+    """The folder of a profile given by name (under ``root`` or ``voices_dir()``) or by path
+    (a folder holding ``profile.json``, or that file). A plain name means the voices folder
+    unless no such voice exists there and the name is a profile folder here."""
     path = Path(name_or_path)
-    if path.is_dir() or path.name == PROFILE_FILE or len(path.parts) > 1:
-        return path.parent if path.name == PROFILE_FILE else path
+    if path.name == PROFILE_FILE:
+        return path.parent
+    if len(path.parts) == 1 and _NAME.match(str(path)):
+        named = (root or voices_dir()) / str(path)
+        return path if not named.exists() and (path / PROFILE_FILE).is_file() else named
+    if len(path.parts) > 1 or path.is_dir():
+        return path
     return (root or voices_dir()) / check_name(str(name_or_path))
+
+
+def new_profile_path(name: str, root: Path | None = None) -> Path:
+    """Where a new voice called ``name`` is saved: always in ``root`` or ``voices_dir()``."""
+    return (root or voices_dir()) / check_name(name)
 
 
 def save_profile(profile: VoiceProfile, folder: Path, adapted_checkpoint: Path | None = None,
