@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from cloning.reference import REFERENCE_RATE, ReferenceClip
+from tts.audio import load_audio, save_audio
 from tts.errors import ConfigError, DataError, VoxcloneError
 
 __all__ = ["read_transcripts", "transcribe", "adapt", "FINETUNE_CONFIG", "MIN_ADAPT_SPEECH"]
@@ -93,10 +94,18 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
         raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone")
     corpus = workdir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
+    rate = ckpt.audio_config.sample_rate
+    full: dict[Path, object] = {}
     for index, (clip, text) in enumerate(pairs):
-        # the original file, not the 16 kHz cleaned clip: the mels need the full band
+        # from the original file, not the 16 kHz cleaned clip: the mels need the full band
         stem = f"{index:04d}"
-        shutil.copyfile(clip.path, corpus / f"{stem}{clip.path.suffix.lower()}")
+        if clip.span is None:
+            shutil.copyfile(clip.path, corpus / f"{stem}{clip.path.suffix.lower()}")
+        else:  # a piece of a long recording: cut it from the recording at the model's rate
+            if clip.path not in full:
+                full[clip.path] = load_audio(clip.path, rate, normalize=False)
+            start, end = (round(t * rate) for t in clip.span)
+            save_audio(corpus / f"{stem}.wav", full[clip.path][start:end], rate)
         (corpus / f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
     prepared = workdir / "prepared"
     prepare("folder", corpus, prepared, audio=ckpt.audio_config, workers=0, val_fraction=0.05,

@@ -81,13 +81,23 @@ def _texts(references: ReferenceSet, transcripts: str | Path | None, report) -> 
                "better adaptation)")
         return transcribe(references.clips)
     known = read_transcripts(transcripts)
-    texts = [known.get(clip.path.stem, "") for clip in references.clips]
-    missing = sum(1 for t in texts if not t)
-    if missing == len(texts):
+    whole = [clip for clip in references.clips if clip.span is None]
+    texts = [known.get(clip.path.stem, "") if clip.span is None else "" for clip in
+             references.clips]
+    missing = sum(1 for c, t in zip(references.clips, texts, strict=True)
+                  if not t and c.span is None)
+    if whole and missing == len(whole):
         raise DataError(f"{transcripts} has no line for any reference file (lines are "
                         "'file|text', file names as in the reference folder)")
     if missing:
         report(f"{missing} reference clip(s) have no transcript and are not used for adaptation")
+    pieces = [i for i, clip in enumerate(references.clips) if clip.span is not None]
+    if pieces:
+        report(f"transcribing {len(pieces)} pieces of long recordings with pocketsphinx "
+               "(a transcript covers a whole file, not its pieces)")
+        for i, text in zip(pieces, transcribe([references.clips[i] for i in pieces]),
+                           strict=True):
+            texts[i] = text
     return texts
 
 

@@ -3,7 +3,8 @@
 ``load_reference(paths)`` expands files and folders, loads each clip (any format and rate; mono,
 silence trimmed, loudness normalised by ``tts.audio.load_audio``), measures its speech with the
 Silero voice-activity detector (``silero-vad``, whose model ships in its wheel) and rejects clips
-that hold too little speech (silence, noise, music) or are too short. The ``ReferenceSet`` keeps
+that hold too little speech (silence, noise, music) or are too short, and cuts recordings longer
+than ``MAX_CLIP_SECONDS`` at pauses into pieces (training clips). The ``ReferenceSet`` keeps
 the usable clips at ``REFERENCE_RATE`` and a summary of what was found and why a clip was left out.
 """
 
@@ -31,6 +32,8 @@ MIN_SPEECH_SHARE = 0.3
 """...and this share of its (trimmed) length detected as speech: less is noise or music."""
 MIN_TOTAL_SPEECH = 3.0
 """A voice needs at least this much usable speech in all."""
+MAX_CLIP_SECONDS = 15.0
+"""Longer recordings are cut at pauses into pieces of at most this length (training clips)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +44,8 @@ class ReferenceClip:
     wav: np.ndarray
     speech: float
     """Seconds of detected speech."""
+    span: tuple[float, float] | None = None
+    """For a piece of a longer recording: its start and end (s) in the trimmed recording."""
 
     @property
     def seconds(self) -> float:
@@ -62,6 +67,9 @@ class ReferenceSet:
     def summary(self) -> str:
         """One line: how much usable speech in how many clips, and how many were left out."""
         line = (f"{self.speech:.1f} s of usable speech in {len(self.clips)} clip(s)")
+        files = len({c.path for c in self.clips})
+        if files != len(self.clips):
+            line += f" from {files} file(s)"
         if self.rejected:
             line += f"; {len(self.rejected)} left out ({self.rejected[0][0].name}: " \
                     f"{self.rejected[0][1]}{', ...' if len(self.rejected) > 1 else ''})"
@@ -97,13 +105,36 @@ class _Detector:
 
         self.model = load_silero_vad()
 
-    def speech(self, wav: np.ndarray) -> float:
+    def spans(self, wav: np.ndarray) -> list[tuple[int, int]]:
+        """Speech spans ``(start, end)`` in samples."""
         from silero_vad import get_speech_timestamps
 
         with torch.inference_mode():
-            spans = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(wav)), self.model,
+            found = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(wav)), self.model,
                                           sampling_rate=REFERENCE_RATE)
-        return sum(s["end"] - s["start"] for s in spans) / REFERENCE_RATE
+        return [(s["start"], s["end"]) for s in found]
+
+    def speech(self, wav: np.ndarray) -> float:
+        return sum(e - s for s, e in self.spans(wav)) / REFERENCE_RATE
+
+
+def _pieces(spans: list[tuple[int, int]], length: int, limit: int) -> list[tuple[int, int]]:
+    """Cut a long recording of ``length`` samples with speech ``spans`` into pieces of at most
+    about ``limit`` samples: a piece grows span by span and is cut in the middle of the pause
+    before the span that would make it too long (a single longer span is cut hard)."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for i, (_, end) in enumerate(spans):
+        while end - start > limit:
+            pieces.append((start, start + limit))
+            start += limit
+        if i + 1 == len(spans):
+            pieces.append((start, length))
+        elif spans[i + 1][1] - start > limit:
+            cut = (end + spans[i + 1][0]) // 2
+            pieces.append((start, cut))
+            start = cut
+    return pieces
 
 
 def speech_seconds(wav: np.ndarray) -> float:
@@ -127,13 +158,22 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
         except AudioError as exc:
             rejected.append((path, str(exc).split(": ")[0]))
             continue
-        speech = detector.speech(wav)
+        spans = detector.spans(wav)
+        speech = sum(e - s for s, e in spans) / REFERENCE_RATE
         share = speech * REFERENCE_RATE / len(wav)
         if speech < MIN_CLIP_SPEECH or share < MIN_SPEECH_SHARE:
             rejected.append((path, f"not speech ({speech:.1f} s of speech found: silence, "
                                    f"noise or music?)"))
             continue
-        clips.append(ReferenceClip(path, wav.astype(np.float32), speech))
+        wav = wav.astype(np.float32)
+        if len(wav) <= MAX_CLIP_SECONDS * REFERENCE_RATE:
+            clips.append(ReferenceClip(path, wav, speech))
+            continue
+        for start, end in _pieces(spans, len(wav), int(MAX_CLIP_SECONDS * REFERENCE_RATE)):
+            inside = sum(max(0, min(e, end) - max(s, start)) for s, e in spans) / REFERENCE_RATE
+            if inside >= MIN_CLIP_SPEECH:
+                clips.append(ReferenceClip(path, wav[start:end], inside,
+                                           (start / REFERENCE_RATE, end / REFERENCE_RATE)))
     found = ReferenceSet(clips, rejected)
     if not clips:
         reason = rejected[0][1] if rejected else "no clips"

@@ -262,3 +262,22 @@ def test_embed_cli_writes_one_embedding_per_utterance(prepared_ljspeech, tmp_pat
     assert all(v.shape == (16,) and abs(np.linalg.norm(v) - 1) < 1e-2 for v in vectors.values())
     code, _, err = run(["embed", str(tmp_path / "missing")], capsys)
     assert code == 2 and "not a prepared folder" in err
+
+
+def test_a_long_recording_is_cut_at_pauses_into_pieces(corpus, tmp_path):
+    from cloning.reference import MAX_CLIP_SECONDS, REFERENCE_RATE
+
+    pieces, rate = [], None
+    for i in range(len(SENTENCES)):
+        wav, rate = sf.read(str(corpus["refs"] / f"clip{i}.wav"), dtype="float32")
+        pieces += [wav, np.zeros(int(0.6 * rate), np.float32)]
+    long = write(tmp_path / "long.flac", np.concatenate(pieces), rate)
+    found = load_reference([long])
+    assert len(found.clips) >= 2 and all(c.path == long for c in found.clips)
+    assert all(c.span is not None and c.seconds <= MAX_CLIP_SECONDS + 0.01 for c in found.clips)
+    spans = [c.span for c in found.clips]
+    assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))  # contiguous
+    whole = load_reference([corpus["refs"]])
+    assert abs(found.speech - whole.speech) < 1.0
+    assert "from 1 file(s)" in found.summary()
+    assert len(found.clips[0].wav) == round((spans[0][1] - spans[0][0]) * REFERENCE_RATE)
