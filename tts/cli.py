@@ -203,6 +203,15 @@ def cmd_voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gta(args: argparse.Namespace) -> int:
+    from tts.training.gta import write_gta_mels
+
+    count = write_gta_mels(args.acoustic, args.data, args.out)
+    print(f"wrote {count} ground-truth-aligned mels to {args.out} (train a vocoder on them with "
+          f"'voxclone train vocoder {args.data} RUN -c CFG --mel-dir {args.out}')")
+    return 0
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from cloning.corpus_embeddings import embed_prepared
     from cloning.encoder import load_default, load_encoder
@@ -398,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--encoder", default=None, metavar="CKPT",
                      help="speaker encoder checkpoint (default: the bundled one)")
     emb.set_defaults(func=cmd_embed)
+
+    gta = sub.add_parser("gta", help="ground-truth-aligned mels of an acoustic model (vocoder "
+                         "fine-tuning)", description="Predict every clip's mel with the acoustic "
+                         "model, teacher-forced on the clip's own alignment, into OUT/ID.npy.")
+    gta.add_argument("acoustic", metavar="CKPT", help="acoustic checkpoint (duration decoder)")
+    gta.add_argument("data", metavar="DATA", help="prepared folder of the model's speakers")
+    gta.add_argument("out", metavar="OUT", help="folder for the mels")
+    gta.set_defaults(func=cmd_gta)
 
     train = sub.add_parser("train", help="train a model with Lightning (TensorBoard, resumable)",
                            description="Train a model on a prepared folder. Checkpoints go to "
