@@ -258,3 +258,18 @@ def test_multi_speaker_training_with_embeddings_and_held_out_speakers(prepared, 
                                 speaker_embeddings=torch.ones(1, 16))["mel"]
     assert torch.allclose(a, b, atol=1e-5)
     assert to_dict(experiment.model)["speaker_embedding_dim"] == 16
+
+
+def test_gta_mels_match_the_real_mels_frame_for_frame(prepared, tmp_path, capsys):
+    from data.manifest import read_manifest
+
+    final = train_acoustic(TINY["duration"], prepared, tmp_path / "run", _options(max_steps=1))
+    assert main(["gta", str(final), str(prepared), str(tmp_path / "gta")]) == 0
+    for utt in read_manifest(prepared / "manifest.jsonl"):
+        mel = np.load(tmp_path / "gta" / f"{utt.id}.npy")
+        assert mel.shape == (80, utt.num_frames) and np.isfinite(mel).all()
+    attention = train_acoustic(TINY["attention"], prepared, tmp_path / "att",
+                               _options(fast_dev_run=True))
+    capsys.readouterr()
+    assert main(["gta", str(attention), str(prepared), str(tmp_path / "x")]) == 2
+    assert "duration decoder" in capsys.readouterr().err
