@@ -1,4 +1,8 @@
-"""Watermark: embed/detect round trip, payload, attacks at small scale, CLI detect, bad input."""
+"""Watermark: embed/detect round trip, payload, attacks at small scale, CLI detect, bad input.
+
+The marked audio is espeak-ng speech made at test time: a strictly periodic synthetic signal
+(such as ``voiced_signal``'s fixed syllable rate) is exactly what the detector's guard against
+hosts that repeat with the mark's block discounts, so it is no stand-in for speech here."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 import soundfile as sf
 from audio_fixtures import voiced_signal
 
+from tts.audio import resample
 from tts.cli import main
 from tts.errors import AudioError, VoxcloneError
 from tts.watermark import DEFAULT_KEY, detect, embed, make_payload, split_payload
@@ -18,9 +23,16 @@ RATE = 22050
 PAYLOAD = 0xBEEF
 
 
+def speak(text: str) -> np.ndarray:
+    from tts.synthesizer import EspeakEngine
+
+    wav, rate = EspeakEngine("en-us", 150).speak(text)
+    return resample(wav, rate, RATE)
+
+
 @pytest.fixture(scope="module")
 def clean() -> np.ndarray:
-    return voiced_signal(4.0, RATE, seed=3)
+    return speak("A small boat crossed the quiet harbour before the storm came in.")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +44,8 @@ def test_round_trip_recovers_payload(marked):
     result = detect(marked, RATE)
     assert result.present and result.score > 2 * result.threshold
     assert result.payload == PAYLOAD
-    assert result.segments and result.segments[0][0] < 0.5 and result.segments[-1][1] > 3.5
+    end = len(marked) / RATE
+    assert result.segments and result.segments[0][0] < 0.5 and result.segments[-1][1] > end - 0.5
 
 
 def test_mark_is_quiet_and_shaped(clean, marked):
@@ -50,15 +63,26 @@ def test_unmarked_and_wrong_key_not_detected(clean, marked):
     assert not detect(np.zeros(RATE, np.float32), RATE).present
 
 
-def test_other_payloads_and_keys():
-    x = voiced_signal(4.0, 16000, f0=110.0, seed=5)
+def test_periodic_and_noise_hosts_not_detected():
+    """A tone pulsed twice a second repeats with the mark's 0.512 s block: every block phase
+    fits it, which the detector's phase-spread guard discounts; plain noise fits none."""
+    t = np.arange(8 * RATE) / RATE
+    pulses = (0.3 * np.sin(2 * np.pi * 1000 * t) * (np.sin(2 * np.pi * 2 * t) > 0.9))
+    noise = 0.05 * np.random.default_rng(0).standard_normal(8 * RATE)
+    for wav in (pulses, noise, voiced_signal(6.0, RATE, seed=3)):
+        assert not detect(wav.astype(np.float32), RATE).present
+
+
+def test_other_payloads_and_keys(clean):
+    x = resample(clean, RATE, 16000)
     y = embed(x, 16000, make_payload(3, 200), key="private")
     result = detect(y, 16000, key="private")
     assert result.present and split_payload(result.payload) == (3, 200)
 
 
 @pytest.mark.parametrize("name", ["gain -10 dB", "gain +6 dB", "resample 16 kHz",
-                                  "resample 8 kHz", "low-pass 4 kHz", "crop 2 s"])
+                                  "resample 8 kHz", "low-pass 4 kHz", "crop 2 s",
+                                  "mp3 32 kbit/s"])
 def test_survives_attack(marked, name):
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     result = detect(wav, rate)
@@ -66,11 +90,11 @@ def test_survives_attack(marked, name):
     assert result.payload == PAYLOAD
 
 
-@pytest.mark.parametrize("name", ["mp3 32 kbit/s", "ogg vorbis q0", "noise 20 dB SNR",
-                                  "stretch 1.03"])
+@pytest.mark.parametrize("name", ["ogg vorbis q0", "noise 20 dB SNR", "mp3 16 kbit/s",
+                                  "opus 16 kHz", "stretch 1.03"])
 @pytest.mark.slow
-@pytest.mark.xfail(reason="below target on 4 s clips: the lattice does not survive codec "
-                          "noise at a 30 dB mark (see README, Watermark)", strict=False)
+@pytest.mark.xfail(reason="below the 0.99 target in scripts/benchmark.py watermark (detected "
+                          "on some clips, not all; see README, Watermark)", strict=False)
 def test_hard_attacks(marked, name):
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     assert detect(wav, rate).present
@@ -87,7 +111,7 @@ def test_attacks_keep_shape_and_rate(marked):
 
 
 def test_concatenation_reports_where(marked):
-    other = voiced_signal(3.0, RATE, f0=200.0, seed=9)
+    other = speak("Please put the green folder on my desk when you leave the office.")
     joined, (start, end) = A.splice(marked, other, RATE, np.random.default_rng(2))
     result = detect(joined, RATE)
     assert result.present and result.payload == PAYLOAD

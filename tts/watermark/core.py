@@ -1,20 +1,25 @@
-"""Keyed watermark in the log band energies of speech: quantization index modulation (QIM).
+"""Keyed watermark in the log band energies of speech: spread-transform dither modulation (STDM).
 
 The mark lives in 250 to 3250 Hz at an 8 kHz analysis rate, so it survives 8 kHz resampling and
 4 kHz low-pass filters. Analysis: STFT (256-point Hann, 64-sample hop), power summed into tiles of
-``TILE_FRAMES`` frames (32 ms) by ``BAND_BINS`` bins (125 Hz): 24 bands per tile column. Each
-column holds ``SYMBOLS_PER_COLUMN`` symbols; a symbol is the zero-sum projection of ``ln`` of the
-energies of ``TILE_BANDS`` tiles of one column (keyed signs, half +, half -), so gain changes and
-slow equalisation cancel. The embedder moves each symbol's projection part of the way
-(``COMPENSATION``) onto a keyed, dithered lattice of step ``STEP``; payload symbols sit on the
-lattice shifted by half a step for a 1 bit. The pattern repeats every ``BLOCK_COLUMNS`` columns
-(1.024 s), so the detector can synchronise on any excerpt by searching the block phase, a sub-hop
-offset and a few time scales, and scoring each alignment by how close the symbols sit to their
-lattice (a circular statistic that is N(0, 1)-like on unmarked audio).
+``tile_frames`` frames by ``band_bins`` bins (32 ms x 250 Hz). Each tile column holds
+``symbols_per_column`` symbols; a symbol is the zero-sum projection of ``ln`` of the energies of
+some tiles of one column (keyed signs, half +, half -), so gain changes and slow equalisation
+cancel. The embedder moves each symbol's projection part of the way (``compensation``) onto a
+keyed, dithered lattice of step ``step``; payload symbols sit on the lattice shifted by half a
+step for a 1 bit. A projection's change is spread over its tiles in proportion to ``(tile
+energy) ** -energy_power``: the signal-to-mark ratio is set almost entirely by the loud tiles,
+so moving the weak ones instead buys a lattice step several times larger (hence robustness to
+codec and additive noise) at the same ratio. The pattern repeats every ``block_columns``
+columns, so the detector can synchronise on any excerpt by searching the block phase, the tile
+grid's start and a few time scales, and scoring each alignment by how close the symbols sit to
+their lattice (a circular statistic that is N(0, 1)-like on unmarked audio), with each symbol
+weighted by how far its tiles stand above the band's noise floor.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -22,21 +27,61 @@ import numpy as np
 RATE = 8000
 N_FFT = 256
 HOP = 64
-FIRST_BIN = 8  # 250 Hz
-BAND_BINS = 4  # 125 Hz bands
-BANDS = 24  # up to 3250 Hz
-TILE_FRAMES = 4  # 32 ms tile columns
-SYMBOLS_PER_COLUMN = 2
-TILE_BANDS = BANDS // SYMBOLS_PER_COLUMN
-BLOCK_COLUMNS = 32
-STEP = 1.0
-COMPENSATION = 0.7
-MAX_LOG_GAIN = 0.35
-ACTIVE_DB = 30.0
-"""Tiles more than this below their column's loudest tile, or columns this far below the
-loudest column, are left alone (silence, weak bands)."""
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """The mark's parameters (embedder and detector must agree)."""
+
+    first_bin: int = 8  # 250 Hz
+    band_bins: int = 8  # 250 Hz bands
+    bands: int = 12  # up to 3250 Hz
+    tile_frames: int = 4  # 32 ms tile columns
+    symbols_per_column: int = 3  # of 4 tiles each
+    block_columns: int = 16  # 0.512 s
+    sync_share: float = 2 / 3
+    """Share of the symbols that carry the fixed sync pattern (the rest: payload bits, one
+    symbol per bit per block)."""
+    step: float = 2.83
+    compensation: float = 1.0
+    max_log_gain: float = 0.7
+    """Largest change of a tile's amplitude, in nepers (0.7: -6 to +6 dB)."""
+    energy_power: float = 1.0
+    """A projection's change is shared among its tiles in proportion to ``(tile energy /
+    loudest tile) ** -energy_power``: weak tiles, where a change costs little signal-to-mark
+    ratio, take more of it."""
+    active_db: float = 60.0
+    """Tiles more than this below their column's loudest tile, or in columns this far below
+    the loudest column, are left alone (digital silence, weak bands)."""
+    floor_percentile: float = 5.0
+    """Detection: each band's noise floor is this percentile of its tile energies; symbols count
+    in proportion to how far above it their tiles are (from 0 at 3 dB to 1 at 3 + ``floor_db``
+    dB), so that noise-filled pauses and weak bands under added noise weigh little."""
+    floor_db: float = 1.0
+    scales: tuple[float, ...] = (1.0, 0.9925, 1.0075, 0.985, 1.015, 0.9775, 1.0225, 0.97, 1.03)
+    """Time scales searched by the detector (tempo changes of up to about 3%)."""
+    search_hop: int = 16
+    """The detector's grid step in samples at 8 kHz (2 ms): every alignment of the tile grid to
+    the signal at this resolution is scored."""
+    windows_s: tuple[float, ...] = (2.0, 4.0)
+    """Besides the whole signal, windows of these lengths are scored, so that a marked clip
+    joined with unmarked audio is not diluted by it."""
+
+    @property
+    def tile_bands(self) -> int:
+        return self.bands // self.symbols_per_column
+
+    @property
+    def column_s(self) -> float:
+        return self.tile_frames * HOP / RATE
+
+
+DESIGN = Design()
+FINE_HOP = 8
+"""The detector computes one STFT at this step (1 ms) and picks, for each time scale, the frames
+nearest to that scale's grid."""
 
 
 def key_seed(key: str | bytes) -> int:
@@ -46,27 +91,29 @@ def key_seed(key: str | bytes) -> int:
 
 
 class Layout:
-    """The keyed pattern of one block: per column and symbol, the signs of the 24 band tiles
-    (``signs (BLOCK_COLUMNS, SYMBOLS_PER_COLUMN, BANDS)`` in {-1, 0, +1}, zero-sum), the dither
-    (``dither (BLOCK_COLUMNS, SYMBOLS_PER_COLUMN)`` in [0, STEP)) and which symbols carry sync
-    (``bit == -1``) or payload bit ``bit``."""
+    """The keyed pattern of one block: per column and symbol, the signs of the band tiles
+    (``signs (block_columns, symbols_per_column, bands)`` in {-1, 0, +1} / sqrt(tile_bands),
+    zero-sum), the dither (``dither (block_columns, symbols_per_column)`` in [0, step)) and which
+    symbols carry sync (``bit == -1``) or payload bit ``bit``."""
 
-    def __init__(self, key: str | bytes, payload_bits: int) -> None:
+    def __init__(self, key: str | bytes, payload_bits: int, design: Design = DESIGN) -> None:
+        d = self.design = design
         rng = np.random.default_rng(key_seed(key))
-        self.signs = np.zeros((BLOCK_COLUMNS, SYMBOLS_PER_COLUMN, BANDS))
-        for c in range(BLOCK_COLUMNS):
-            order = rng.permutation(BANDS)
-            for s in range(SYMBOLS_PER_COLUMN):
-                bands = order[s * TILE_BANDS:(s + 1) * TILE_BANDS]
-                self.signs[c, s, bands] = rng.permutation(
-                    np.r_[np.ones(TILE_BANDS // 2), -np.ones(TILE_BANDS // 2)])
-        self.signs /= np.sqrt(TILE_BANDS)
-        self.dither = rng.uniform(0, STEP, (BLOCK_COLUMNS, SYMBOLS_PER_COLUMN))
-        slots = BLOCK_COLUMNS * SYMBOLS_PER_COLUMN
+        half = d.tile_bands // 2
+        self.signs = np.zeros((d.block_columns, d.symbols_per_column, d.bands))
+        for c in range(d.block_columns):
+            order = rng.permutation(d.bands)
+            for s in range(d.symbols_per_column):
+                tiles = order[s * d.tile_bands:(s + 1) * d.tile_bands]
+                self.signs[c, s, tiles] = rng.permutation(
+                    np.r_[np.ones(half), -np.ones(d.tile_bands - half)])
+        self.signs /= np.sqrt(d.tile_bands)
+        self.dither = rng.uniform(0, d.step, (d.block_columns, d.symbols_per_column))
+        slots = d.block_columns * d.symbols_per_column
         bits = np.full(slots, -1)
-        payload_slots = rng.permutation(slots)[: slots // 2]
+        payload_slots = rng.permutation(slots)[: int(round(slots * (1 - d.sync_share)))]
         bits[payload_slots] = np.arange(len(payload_slots)) % payload_bits
-        self.bit = bits.reshape(BLOCK_COLUMNS, SYMBOLS_PER_COLUMN)
+        self.bit = bits.reshape(d.block_columns, d.symbols_per_column)
 
 
 def frame_positions(length: int, offset: int = 0, scale: float = 1.0) -> np.ndarray:
@@ -94,18 +141,18 @@ def istft(spec: np.ndarray, length: int) -> np.ndarray:
     return out[:length] / np.maximum(norm[:length], 1e-3)
 
 
-def band_power(spec: np.ndarray) -> np.ndarray:
-    """``(frames, BANDS)`` power of each band from complex ``spec (frames, bins)``."""
-    power = np.abs(spec[:, FIRST_BIN:FIRST_BIN + BANDS * BAND_BINS]) ** 2
-    return power.reshape(len(spec), BANDS, BAND_BINS).sum(axis=2)
+def band_power(spec: np.ndarray, design: Design = DESIGN) -> np.ndarray:
+    """``(frames, bands)`` power of each band from complex ``spec (frames, bins)``."""
+    d = design
+    power = np.abs(spec[:, d.first_bin:d.first_bin + d.bands * d.band_bins]) ** 2
+    return power.reshape(len(spec), d.bands, d.band_bins).sum(axis=2)
 
 
-def tile_energy(power: np.ndarray, first_frame: int = 0) -> np.ndarray:
-    """``(columns, BANDS)`` tile energies: sums of ``TILE_FRAMES`` frames of ``power`` from
-    ``first_frame`` on."""
-    power = power[first_frame:]
-    columns = len(power) // TILE_FRAMES
-    return power[:columns * TILE_FRAMES].reshape(columns, TILE_FRAMES, BANDS).sum(axis=1)
+def tile_energy(power: np.ndarray, design: Design = DESIGN) -> np.ndarray:
+    """``(columns, bands)`` tile energies: sums of ``tile_frames`` frames of ``power``."""
+    columns = len(power) // design.tile_frames
+    return power[:columns * design.tile_frames].reshape(
+        columns, design.tile_frames, -1).sum(axis=1)
 
 
 def log_energy(tiles: np.ndarray) -> np.ndarray:
@@ -114,139 +161,181 @@ def log_energy(tiles: np.ndarray) -> np.ndarray:
     return np.log(tiles + floor)
 
 
-def activity(tiles: np.ndarray) -> np.ndarray:
-    """``(columns, BANDS)`` 0/1: tiles loud enough to mark, and to trust when detecting."""
+def activity(tiles: np.ndarray, design: Design = DESIGN) -> np.ndarray:
+    """``(columns, bands)`` 0/1: tiles to mark, and to trust when detecting: within
+    ``active_db`` of their column's loudest tile, in columns within ``active_db`` of the
+    loudest column."""
     if tiles.size == 0:
         return np.zeros_like(tiles)
+    level = 10 ** (-design.active_db / 10)
     column = tiles.sum(axis=1, keepdims=True)
-    loud = tiles >= tiles.max(axis=1, keepdims=True) * 10 ** (-ACTIVE_DB / 10)
-    voiced = column >= column.max() * 10 ** (-ACTIVE_DB / 10)
-    return (loud & voiced & (tiles > 1e-10)).astype(np.float64)
+    loud = (tiles >= tiles.max(axis=1, keepdims=True) * level) & (column >= column.max() * level)
+    return (loud & (tiles > 1e-10)).astype(np.float64)
+
+
+def floor_margin(tiles: np.ndarray, design: Design = DESIGN) -> np.ndarray:
+    """``(columns, bands)`` in [0, 1]: how far each tile stands above its band's noise floor
+    (see ``Design.floor_percentile``)."""
+    if not len(tiles):
+        return np.zeros_like(tiles)
+    floor = np.percentile(tiles, design.floor_percentile, axis=0, keepdims=True)
+    margin = 10 * np.log10(np.maximum(tiles, 1e-30) / np.maximum(floor, 1e-30))
+    return np.clip((margin - 3.0) / design.floor_db, 0.0, 1.0)
+
+
+def symbol_weights(tiles: np.ndarray, layout: Layout) -> np.ndarray:
+    """``(tiles, block_columns * symbols)``: the detector's weight of each tile column of
+    ``tiles (columns, bands)`` as every symbol of the block: 0 unless at least half of the
+    symbol is ``activity``, else the mean ``floor_margin`` of its tiles."""
+    squares = (layout.signs ** 2).reshape(-1, layout.design.bands).T
+    active = activity(tiles, layout.design) @ squares
+    return np.where(active >= 0.5 - 1e-9, floor_margin(tiles, layout.design) @ squares, 0.0)
 
 
 def _symbol_targets(log_e: np.ndarray, layout: Layout, bits: np.ndarray) -> np.ndarray:
-    """Projection targets ``(columns, SYMBOLS_PER_COLUMN)`` for host log energies ``log_e``:
-    each projection moved ``COMPENSATION`` of the way to the nearest point of its lattice."""
-    cols = np.arange(len(log_e)) % BLOCK_COLUMNS
+    """Projection targets ``(columns, symbols_per_column)`` for host log energies ``log_e``:
+    each projection moved ``compensation`` of the way to the nearest point of its lattice."""
+    d = layout.design
+    cols = np.arange(len(log_e)) % d.block_columns
     proj = np.einsum("cb,csb->cs", log_e, layout.signs[cols])
     bit = layout.bit[cols]
-    shift = np.where(bit >= 0, bits[np.maximum(bit, 0)] * STEP / 2, 0.0)
+    shift = np.where(bit >= 0, bits[np.maximum(bit, 0)] * d.step / 2, 0.0)
     offset = layout.dither[cols] + shift
-    nearest = offset + STEP * np.round((proj - offset) / STEP)
-    return proj + COMPENSATION * (nearest - proj)
+    nearest = offset + d.step * np.round((proj - offset) / d.step)
+    return proj + d.compensation * (nearest - proj)
 
 
-def embed_8k(x: np.ndarray, layout: Layout, bits: np.ndarray, iterations: int = 4) -> np.ndarray:
+def embed_8k(x: np.ndarray, layout: Layout, bits: np.ndarray, budget: float | None = None,
+             iterations: int = 4) -> np.ndarray:
     """The mark ``(num_samples,)`` to add to ``x`` (8 kHz, float64): ``istft(X * (G - 1))``
     for a per-tile gain ``G`` found by a few rounds of measure-and-correct (the STFT smears a
-    tile's gain into its neighbours)."""
+    tile's gain into its neighbours).
+
+    ``budget``: the largest mark-to-signal energy ratio (of ``x``). Symbols are then marked
+    cheapest first (the energy a symbol's move costs) until the budget is spent, and the rest
+    are left alone: a symbol left alone costs the detector one symbol, while scaling every
+    move down would blur them all."""
+    d = layout.design
     n = len(x)
     padded = np.r_[x, np.zeros(N_FFT)]
     positions = frame_positions(len(padded))
     spec = stft(padded, positions)
-    host = tile_energy(band_power(spec))
+    host = tile_energy(band_power(spec, d), d)
     columns = len(host)
     if columns == 0:
         return np.zeros(n)
-    active = activity(host)
-    cols = np.arange(columns) % BLOCK_COLUMNS
+    active = activity(host, d)
+    # share of a projection's change each tile takes: more where the tile is weak
+    share = active * (np.maximum(host, 1e-30) / host.max()) ** -d.energy_power
+    cols = np.arange(columns) % d.block_columns
     signs = layout.signs[cols]  # (columns, symbols, bands)
     used = np.einsum("cb,csb->cs", active, signs ** 2)  # active share of each symbol (<= 1)
     ok = used >= 0.5 - 1e-9
+    spread = np.einsum("cb,csb->cs", share, signs ** 2)
     target = _symbol_targets(log_energy(host), layout, bits)
+    if budget is not None:
+        move = np.where(ok, target - np.einsum("cb,csb->cs", log_energy(host), signs), 0.0)
+        tile_gain = 0.5 * np.einsum("cs,csb->csb", move / np.maximum(spread, 1e-30), signs)
+        tile_gain = np.clip(tile_gain * share[:, None, :], -d.max_log_gain, d.max_log_gain)
+        cost = np.einsum("cb,csb->cs", host, np.expm1(tile_gain) ** 2).ravel()
+        order = np.argsort(cost)
+        spent = np.cumsum(cost[order])
+        keep = np.zeros(cost.size, bool)
+        keep[order[spent <= budget * float(np.sum(np.abs(spec) ** 2))]] = True
+        ok &= keep.reshape(ok.shape)
     floor = max(float(host.max()), 1e-20) * 1e-9
-    gain = np.zeros((columns, BANDS))
+    gain = np.zeros((columns, d.bands))
     mark = np.zeros(n)
     for _ in range(iterations):
-        now = np.log(tile_energy(band_power(stft(np.r_[x + mark, np.zeros(N_FFT)],
-                                                  positions)))[:columns] + floor)
+        now = np.log(tile_energy(band_power(stft(np.r_[x + mark, np.zeros(N_FFT)], positions),
+                                            d), d)[:columns] + floor)
         proj = np.einsum("cb,csb->cs", now, signs)
-        error = np.where(ok, target - proj, 0.0) / np.maximum(used, 1e-9)
+        error = np.where(ok, target - proj, 0.0) / np.maximum(spread, 1e-30)
         # energy moves by 2 * gain in ln(energy) per unit of amplitude log-gain
-        gain += 0.5 * np.einsum("cs,csb->cb", error, signs) * active
-        gain = np.clip(gain, -MAX_LOG_GAIN, MAX_LOG_GAIN)
+        gain += 0.5 * np.einsum("cs,csb->cb", error, signs) * share
+        gain = np.clip(gain, -d.max_log_gain, d.max_log_gain)
         mask = np.zeros(spec.shape)
-        frame_gain = np.repeat(gain, TILE_FRAMES, axis=0)
+        frame_gain = np.repeat(gain, d.tile_frames, axis=0)
         rows = min(len(frame_gain), len(mask))
-        mask[:rows, FIRST_BIN:FIRST_BIN + BANDS * BAND_BINS] = np.repeat(
-            frame_gain[:rows], BAND_BINS, axis=1)
+        mask[:rows, d.first_bin:d.first_bin + d.bands * d.band_bins] = np.repeat(
+            frame_gain[:rows], d.band_bins, axis=1)
         mark = istft(spec * np.expm1(mask), len(padded))[:n]
     return mark
 
 
-SCALES = (1.0, 0.985, 1.015, 0.97, 1.03)
-"""Time scales searched by the detector (tempo changes of up to about 3%)."""
-SEARCH_HOP = 16
-"""The detector's grid step in samples at 8 kHz (2 ms): every alignment of the tile grid to the
-signal at this resolution is scored."""
-FINE_HOP = 8
-"""The detector computes one STFT at this step (1 ms) and picks, for each time scale, the frames
-nearest to that scale's grid."""
-
-
-def best_alignment(x: np.ndarray, layout: Layout, scales: tuple[float, ...] = SCALES) -> dict:
-    """Search the block phase, the tile grid's start (in ``SEARCH_HOP`` steps) and the time scale
+def best_alignment(x: np.ndarray, layout: Layout) -> dict:
+    """Search the block phase, the tile grid's start (in ``search_hop`` steps) and the time scale
     that make 8 kHz ``x`` fit ``layout`` best. Returns ``{"z": score, "cos", "weight",
     "layout_cols" (per column of that alignment), "start" (sample of the first frame),
     "scale"}``; ``z`` is ``-inf`` when ``x`` is too short for one tile column.
 
-    One STFT at a ``FINE_HOP`` step serves every scale. For one scale, the frames at ``SEARCH_HOP
-    * scale`` steps give every grid start at once: a tile starting at frame ``q`` sums frames
-    ``q, q + r, ...`` (``r = HOP / SEARCH_HOP``), and the columns of grid start ``a`` are the tiles
-    at ``a, a + P, a + 2 P, ...`` (``P = TILE_FRAMES * r``). Each tile is scored against every
-    column of the block at once (``(tiles, BLOCK_COLUMNS)``), and each grid start and block phase
-    then reads its diagonal."""
+    One STFT at a ``FINE_HOP`` step serves every scale. For one scale, the frames at
+    ``search_hop * scale`` steps give every grid start at once: a tile starting at frame ``q``
+    sums frames ``q, q + r, ...`` (``r = HOP / search_hop``), and the columns of grid start ``a``
+    are the tiles at ``a, a + P, a + 2 P, ...`` (``P = tile_frames * r``). Each tile is scored
+    against every column of the block at once (``(tiles, block_columns)``), and each grid start
+    and block phase then reads its diagonal."""
+    d = layout.design
     best: dict = {"z": -np.inf}
-    ratio = HOP // SEARCH_HOP
-    period = TILE_FRAMES * ratio  # grid steps per tile column
-    sync = (layout.bit < 0).astype(np.float64)[None]  # (1, BLOCK_COLUMNS, symbols)
-    signs = layout.signs.reshape(-1, BANDS).T  # (bands, block columns * symbols)
-    squares = (layout.signs ** 2).reshape(-1, BANDS).T
-    fine = band_power(stft(x, frame_positions(len(x), 0, FINE_HOP / HOP)))
-    phase = np.arange(BLOCK_COLUMNS)
-    for scale in scales if len(fine) else ():
-        count = int((len(fine) - 1) * FINE_HOP / (SEARCH_HOP * scale)) + 1
-        power = fine[np.round(np.arange(count) * SEARCH_HOP * scale / FINE_HOP).astype(np.int64)]
-        tiles_n = len(power) - (TILE_FRAMES - 1) * ratio
+    ratio = HOP // d.search_hop
+    period = d.tile_frames * ratio  # grid steps per tile column
+    sync = (layout.bit < 0).astype(np.float64)[None]  # (1, block_columns, symbols)
+    signs = layout.signs.reshape(-1, d.bands).T  # (bands, block columns * symbols)
+    fine = band_power(stft(x, frame_positions(len(x), 0, FINE_HOP / HOP)), d)
+    phase = np.arange(d.block_columns)
+    windows = [int(round(w / d.column_s)) for w in d.windows_s]
+    for scale in d.scales if len(fine) else ():
+        count = int((len(fine) - 1) * FINE_HOP / (d.search_hop * scale)) + 1
+        power = fine[np.round(np.arange(count) * d.search_hop * scale / FINE_HOP).astype(int)]
+        tiles_n = len(power) - (d.tile_frames - 1) * ratio
         if tiles_n < 1:
             continue
-        tiles = sum(power[j * ratio:j * ratio + tiles_n] for j in range(TILE_FRAMES))
-        shape = (tiles_n, BLOCK_COLUMNS, SYMBOLS_PER_COLUMN)
+        tiles = sum(power[j * ratio:j * ratio + tiles_n] for j in range(d.tile_frames))
+        shape = (tiles_n, d.block_columns, d.symbols_per_column)
         proj = (log_energy(tiles) @ signs).reshape(shape)
-        cos = np.cos(2 * np.pi * (proj - layout.dither[None]) / STEP)
-        weight = (activity(tiles) @ squares).reshape(shape)
-        weight = np.where(weight >= 0.5 - 1e-9, weight, 0.0)
+        cos = np.cos(2 * np.pi * (proj - layout.dither[None]) / d.step)
+        weight = symbol_weights(tiles, layout).reshape(shape)
         columns = -(-tiles_n // period)
         pad = columns * period + period - tiles_n
         num = np.pad(np.sum(weight * sync * cos, axis=2), ((0, pad), (0, 0)))
         var = np.pad(np.sum((weight * sync) ** 2, axis=2) / 2, ((0, pad), (0, 0)))
         c = np.arange(columns)
         rows = np.arange(min(period, tiles_n))[:, None, None] + period * c  # (starts, 1, columns)
-        cols = (phase[None, :, None] + c) % BLOCK_COLUMNS  # (1, phases, columns)
-        z = _window_z(num[rows, cols].reshape(-1, columns), var[rows, cols].reshape(-1, columns))
+        cols = (phase[None, :, None] + c) % d.block_columns  # (1, phases, columns)
+        num, var = num[rows, cols], var[rows, cols]  # (starts, phases, columns)
+        z = _window_z(num.reshape(-1, columns), var.reshape(-1, columns), windows)
+        z = z / _phase_spread(num, var).reshape(-1)
         k = int(np.argmax(z))
         if z[k] > best["z"]:
-            a, p = divmod(k, BLOCK_COLUMNS)
+            a, p = divmod(k, d.block_columns)
             n = len(range(a, tiles_n, period))
-            r, cols_k = a + period * c[:n], (p + c[:n]) % BLOCK_COLUMNS
+            r, cols_k = a + period * c[:n], (p + c[:n]) % d.block_columns
             best = {"z": float(z[k]), "cos": cos[r, cols_k], "weight": weight[r, cols_k],
-                    "layout_cols": cols_k, "start": float(a * SEARCH_HOP * scale), "scale": scale}
+                    "layout_cols": cols_k, "start": float(a * d.search_hop * scale),
+                    "scale": scale}
     return best
 
 
-WINDOWS = (62, 125)
-"""Besides the whole signal, windows of about 2 s and 4 s (in tile columns) are scored, so that
-a marked clip joined with unmarked audio is not diluted by it."""
+def _phase_spread(num: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """``(starts, phases)``: for each alignment, the RMS of the whole-signal z of the other
+    block phases at the same grid start, at least 1. The wrong phases are N(0, 1)-like on marked
+    and ordinary audio alike; when they are not (a host that repeats with the block's period,
+    such as a tone pulsed twice a second), every phase is inflated, and dividing by their spread
+    keeps such audio from passing for marked."""
+    v = var.sum(axis=2)
+    full = np.where(v > 0, num.sum(axis=2) / np.sqrt(np.maximum(v, 1e-12)), 0.0)
+    others = (np.sum(full ** 2, axis=1, keepdims=True) - full ** 2) / (full.shape[1] - 1)
+    return np.maximum(1.0, np.sqrt(others))
 
 
-def _window_z(num: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """Best z per phase ``(phases,)`` over the whole signal and the sliding ``WINDOWS`` from
-    per-column sums ``num`` and variances ``var`` ``(phases, columns)``."""
+def _window_z(num: np.ndarray, var: np.ndarray, windows: list[int]) -> np.ndarray:
+    """Best z per row ``(rows,)`` over the whole signal and the sliding ``windows`` (in columns)
+    from per-column sums ``num`` and variances ``var`` ``(rows, columns)``."""
     cn = np.concatenate([np.zeros((len(num), 1)), np.cumsum(num, axis=1)], axis=1)
     cv = np.concatenate([np.zeros((len(var), 1)), np.cumsum(var, axis=1)], axis=1)
     best = np.full(len(num), -np.inf)
-    for width in (num.shape[1],) + WINDOWS:
-        if width > num.shape[1]:
+    for width in [num.shape[1], *windows]:
+        if width > num.shape[1] or width < 1:
             continue
         n = cn[:, width:] - cn[:, :-width]
         v = cv[:, width:] - cv[:, :-width]
@@ -255,10 +344,10 @@ def _window_z(num: np.ndarray, var: np.ndarray) -> np.ndarray:
     return best
 
 
-def column_time(index: np.ndarray | int, found: dict) -> np.ndarray:
+def column_time(index: np.ndarray | int, found: dict, design: Design = DESIGN) -> np.ndarray:
     """Seconds from the start of the input to the middle of tile column ``index`` of an
     alignment from ``best_alignment``."""
-    frame = np.asarray(index) * TILE_FRAMES + (TILE_FRAMES - 1) / 2
+    frame = np.asarray(index) * design.tile_frames + (design.tile_frames - 1) / 2
     return (found["start"] + frame * HOP * found["scale"] + N_FFT / 2) / RATE
 
 
