@@ -32,6 +32,7 @@ class EvalVoice:
     reference: list[Path]
     test: list[Path]
     texts: list[str]
+    reference_texts: list[str] = dataclasses.field(default_factory=list)
 
 
 def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]],
@@ -61,7 +62,8 @@ def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]]
                 continue
             test = utts[cut:cut + n_test]
             voices.append(EvalVoice(name, [Path(u.audio_path) for u in utts[:cut]],
-                                    [Path(u.audio_path) for u in test], [u.text for u in test]))
+                                    [Path(u.audio_path) for u in test], [u.text for u in test],
+                                    [u.text for u in utts[:cut]]))
     return voices
 
 

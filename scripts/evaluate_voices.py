@@ -25,7 +25,7 @@ def _default_vocoder() -> Path:
     return DEFAULT_VOCODER
 
 
-def _clone_speaker(args: argparse.Namespace, root: Path, transcripts: str | None = None):
+def _clone_speaker(args: argparse.Namespace, root: Path):
     """``speak(voice)`` for ``similarity_rows``: clone the voice with ``voxclone clone``'s own
     code (licensed-data override: the corpora are CC0) and speak its test texts."""
     from cloning.clone import clone_voice
@@ -36,6 +36,11 @@ def _clone_speaker(args: argparse.Namespace, root: Path, transcripts: str | None
 
     def speak(voice, minutes: float | None = None) -> list:
         name = names.setdefault(voice.name, f"eval{len(names) + 1}")
+        transcripts = None
+        if minutes is not None and args.given_transcripts:
+            transcripts = root / f"{name}.txt"
+            transcripts.write_text("".join(f"{p.name}|{t}\n" for p, t in zip(
+                voice.reference, voice.reference_texts, strict=True)), encoding="utf-8")
         clone_voice(name, voice.reference, override="licensed-data",
                     override_note="evaluation on CC0 corpora", minutes=minutes,
                     acoustic=args.acoustic, root=root, force=True, report=_note,
@@ -241,6 +246,8 @@ def add_parsers(sub) -> None:
                      help="few-shot reference audio (default 180 s)")
     clo.add_argument("--few-shot-test", type=int, default=10, help="few-shot test clips")
     clo.add_argument("--minutes", type=float, default=10.0, help="few-shot time budget")
+    clo.add_argument("--given-transcripts", action="store_true",
+                     help="few-shot with the corpus transcripts (default: pocketsphinx's)")
     clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
     clo.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     clo.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
