@@ -282,12 +282,13 @@ _AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
 
 
 def _marked_speech(args: argparse.Namespace, payload: int):
-    """``[(source, clean, marked, rate)]``: espeak-ng speech from the synthesizer and real
-    clips resynthesized by the bundled vocoder, each with and without the mark."""
+    """``[(source, clean, marked, rate)]``, ``--clips`` of each source: the synthesizer's
+    default voice, espeak-ng, and real clips resynthesized by the bundled vocoder, each with
+    and without the mark."""
     import numpy as np
 
-    from tts.audio import load_audio
-    from tts.synthesizer import Synthesizer
+    from tts.audio import load_audio, resample
+    from tts.synthesizer import EspeakEngine, Synthesizer
     from tts.vocoder import load_vocoder, resynthesize
     from tts.watermark import embed
 
@@ -298,10 +299,15 @@ def _marked_speech(args: argparse.Namespace, payload: int):
     lines = [t for t in lines if 60 <= len(t) <= 160] or [
         "The watermark should survive what audio goes through in the wild."]
     synth = Synthesizer(watermark=False)
+    rate = synth.audio.sample_rate
     for t in lines[: args.clips]:
         clean = synth.synthesize(t).wav
-        out.append(("espeak-ng", clean, embed(clean, synth.audio.sample_rate, payload),
-                    synth.audio.sample_rate))
+        out.append(("synthesizer", clean, embed(clean, rate, payload), rate))
+    espeak = EspeakEngine()
+    for t in lines[args.clips: 2 * args.clips]:
+        wav, sr = espeak.speak(t)
+        clean = resample(wav, sr, rate)
+        out.append(("espeak-ng", clean, embed(clean, rate, payload), rate))
     vocoder, audio = load_vocoder(args.vocoder)
     wavs = sorted(Path(args.data).glob("wavs/*.wav"))
     for path in wavs[:: max(1, len(wavs) // max(1, args.clips))][: args.clips]:
@@ -313,9 +319,11 @@ def _marked_speech(args: argparse.Namespace, payload: int):
     return out
 
 
-def _unmarked_excerpts(args: argparse.Namespace):
-    """Up to ``--fp-clips`` real speech clips and crops (2 to 4 s) from ``--shared``, in turn
-    over its corpora: ``[(name, wav, rate)]``."""
+def _unmarked_excerpts(args: argparse.Namespace, start: int, stop: int):
+    """Items ``start`` to ``stop`` of the false-positive set: real speech files of ``--shared``,
+    taken in turn over its corpora (each corpus shuffled), half of those longer than 4 s cut to a
+    random 2 to 4 s crop. Item ``i`` does not depend on the range asked for, so a long run can be
+    split into short ones. ``[(index, name, wav, rate)]``; unreadable files are skipped."""
     import numpy as np
 
     from tts.audio import read_audio, to_mono
@@ -323,28 +331,85 @@ def _unmarked_excerpts(args: argparse.Namespace):
 
     rng = np.random.default_rng(args.seed)
     corpora = sorted(p for p in Path(args.shared).iterdir() if p.is_dir() and p.name != "text")
-    files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
-             for c in corpora}
-    for name in files:
-        rng.shuffle(files[name])
-    out, i = [], 0
-    while len(out) < args.fp_clips and any(files.values()):
-        name = list(files)[i % len(files)]
-        i += 1
-        if not files[name]:
-            continue
-        path = files[name].pop()
+    files = [sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
+             for c in corpora]
+    for group in files:
+        rng.shuffle(group)
+    order = [(c.name, group[k]) for k in range(max(map(len, files), default=0))
+             for c, group in zip(corpora, files, strict=True) if k < len(group)]
+    out = []
+    for index in range(start, min(stop, len(order))):
+        corpus, path = order[index]
         try:
             data, rate = read_audio(path)
         except AudioError:
             continue
         wav = to_mono(data)
-        if rng.random() < 0.5 and len(wav) > 4 * rate:
-            n = int(rng.uniform(2.0, 4.0) * rate)
-            start = int(rng.integers(0, len(wav) - n))
-            wav = wav[start:start + n]
-        out.append((f"{name}/{path.name}", wav, rate))
+        pick = np.random.default_rng([args.seed, index])
+        if pick.random() < 0.5 and len(wav) > 4 * rate:
+            n = int(pick.uniform(2.0, 4.0) * rate)
+            first = int(pick.integers(0, len(wav) - n))
+            wav = wav[first:first + n]
+        out.append((index, f"{corpus}/{path.name}", wav, rate))
     return out
+
+
+def _false_positives(args: argparse.Namespace) -> dict:
+    """Scores of unmarked real speech (``--fp-range``); with ``--fp-scores FILE`` they are
+    appended to FILE and the figures cover every score in it."""
+    import numpy as np
+
+    from tts.watermark import THRESHOLD, detect
+
+    start, _, stop = args.fp_range.partition(":")
+    items = _unmarked_excerpts(args, int(start or 0), int(stop or args.fp_clips))
+    rows = [{"index": i, "name": name, "seconds": round(len(w) / r, 2),
+             "score": round(float(detect(w, r).score), 4)} for i, name, w, r in items]
+    if args.fp_scores:
+        with open(args.fp_scores, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+        lines = Path(args.fp_scores).read_text(encoding="utf-8").splitlines()
+        rows = list({row["index"]: row for row in map(json.loads, lines)}.values())
+    scores = np.array([row["score"] for row in rows])
+    if not len(scores):
+        return {"unmarked_clips": 0}
+    return {"unmarked_clips": len(scores), "false_positives": int(np.sum(scores >= THRESHOLD)),
+            "unmarked_score_mean": float(scores.mean()),
+            "unmarked_score_max": float(scores.max()),
+            "unmarked_score_p99_9": float(np.percentile(scores, 99.9)),
+            "unmarked_at_least_5": int(np.sum(scores >= 5.0))}
+
+
+def _attack_rows(speech: list, payload: int, rng) -> list[dict]:
+    """Detection rate (overall and per source), payload bit accuracy and exact payloads per
+    attack of ``tts.watermark.attacks``, plus concatenation with unmarked speech."""
+    import numpy as np
+
+    from tts.watermark import DEFAULT_KEY, detect
+    from tts.watermark import attacks as A
+
+    attacks = A.standard_attacks()
+    pool = [c for _, c, _, _ in speech]
+    attacks["concat with unmarked"] = lambda w, sr, g: (A.splice(
+        w, pool[int(g.integers(len(pool)))][: 3 * sr], sr, g)[0], sr)
+    rows = []
+    for name, attack in attacks.items():
+        hits, bits, payloads, by_source = 0, [], 0, {}
+        for source, _, marked, rate in speech:
+            wav, r = attack(marked, rate, rng)
+            found = detect(wav, r, key=DEFAULT_KEY)
+            hits += found.present
+            by_source.setdefault(source, []).append(found.present)
+            if found.present:
+                same = [((found.payload >> k) & 1) == ((payload >> k) & 1) for k in range(16)]
+                bits.append(np.mean(same))
+                payloads += all(same)
+        rows.append({"attack": name, "detected": hits / len(speech),
+                     "detected_by_source": {k: float(np.mean(v)) for k, v in by_source.items()},
+                     "bit_accuracy": float(np.mean(bits)) if bits else None,
+                     "payload_exact": payloads / len(speech)})
+        _note(f"{name}: {rows[-1]}")
+    return rows
 
 
 def cmd_watermark(args: argparse.Namespace) -> int:
@@ -352,57 +417,44 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     import torch
 
     from tts.metrics import pesq_wb
-    from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
-    from tts.watermark import attacks as A
+    from tts.watermark import THRESHOLD
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
     payload = 0xB5A3
-    speech = _marked_speech(args, payload)
-    _note(f"{len(speech)} marked clips")
-    quality = [(10 * np.log10(np.sum(c.astype(np.float64) ** 2) /
-                              np.sum((m - c).astype(np.float64) ** 2)), pesq_wb(c, m, r))
-               for _, c, m, r in speech]
-    attacks = A.standard_attacks()
-    pool = [c for _, c, _, _ in speech]
-    attacks["concat with unmarked"] = lambda w, sr, g: (A.splice(
-        w, pool[int(g.integers(len(pool)))][: 3 * sr], sr, g)[0], sr)
-    rows = []
-    for name, attack in attacks.items():
-        hits, bits, payloads = 0, [], 0
-        for _, _, marked, rate in speech:
-            wav, r = attack(marked, rate, rng)
-            found = detect(wav, r, key=DEFAULT_KEY)
-            hits += found.present
-            if found.present:
-                same = [((found.payload >> k) & 1) == ((payload >> k) & 1) for k in range(16)]
-                bits.append(np.mean(same))
-                payloads += all(same)
-        rows.append({"attack": name, "detected": hits / len(speech),
-                     "bit_accuracy": float(np.mean(bits)) if bits else None,
-                     "payload_exact": payloads / len(speech)})
-        _note(f"{name}: {rows[-1]}")
-    excerpts = _unmarked_excerpts(args)
-    scores = [detect(w, r).score for _, w, r in excerpts]
-    report = {"clips": len(speech), "snr_db_mean": float(np.mean([q[0] for q in quality])),
-              "snr_db_min": float(np.min([q[0] for q in quality])),
-              "pesq_mean": float(np.nanmean([q[1] for q in quality])),
-              "pesq_min": float(np.nanmin([q[1] for q in quality])), "threshold": THRESHOLD,
-              "false_positives": int(np.sum(np.array(scores) >= THRESHOLD)),
-              "unmarked_clips": len(scores), "unmarked_score_max": float(np.max(scores)),
-              "unmarked_score_p99_9": float(np.percentile(scores, 99.9)), "attacks": rows}
-    lines = [f"{report['clips']} marked clips ({args.clips} espeak-ng sentences, {args.clips} "
-             f"real clips through the bundled vocoder); mark SNR {report['snr_db_mean']:.1f} dB "
-             f"(min {report['snr_db_min']:.1f}), PESQ-WB {report['pesq_mean']:.2f} (min "
-             f"{report['pesq_min']:.2f}); false positives {report['false_positives']} / "
-             f"{report['unmarked_clips']} real clips and crops (max score "
-             f"{report['unmarked_score_max']:.2f}, threshold {THRESHOLD})", "",
-             "| attack | detected | bit accuracy (detected) | payload exact |",
-             "|---|---:|---:|---:|"]
-    for row in rows:
-        acc = "–" if row["bit_accuracy"] is None else f"{row['bit_accuracy']:.3f}"
-        lines.append(f"| {row['attack']} | {row['detected']:.2f} | {acc} | "
-                     f"{row['payload_exact']:.2f} |")
+    report: dict = {"threshold": THRESHOLD, "clips": 0, "attacks": []}
+    if args.clips > 0:
+        speech = _marked_speech(args, payload)
+        _note(f"{len(speech)} marked clips")
+        snr = [10 * np.log10(np.sum(c.astype(np.float64) ** 2) /
+                             np.sum((m - c).astype(np.float64) ** 2)) for _, c, m, _ in speech]
+        pesq = [pesq_wb(c, m, r) for _, c, m, r in speech]
+        report.update({"clips": len(speech), "snr_db_mean": float(np.mean(snr)),
+                       "snr_db_min": float(np.min(snr)), "pesq_mean": float(np.nanmean(pesq)),
+                       "pesq_min": float(np.nanmin(pesq)),
+                       "attacks": _attack_rows(speech, payload, rng)})
+    if args.fp_clips > 0:
+        report.update(_false_positives(args))
+    lines = []
+    if report["clips"]:
+        lines.append(f"{report['clips']} marked clips ({args.clips} each of the synthesizer's "
+                     f"default voice, espeak-ng and real clips through the bundled vocoder); mark "
+                     f"SNR {report['snr_db_mean']:.1f} dB (min {report['snr_db_min']:.1f}), "
+                     f"PESQ-WB {report['pesq_mean']:.2f} (min {report['pesq_min']:.2f})")
+    if report.get("unmarked_clips"):
+        lines.append(f"false positives {report['false_positives']} / {report['unmarked_clips']} "
+                     f"real clips and crops (max score {report['unmarked_score_max']:.2f}, "
+                     f"threshold {THRESHOLD})")
+    if report["attacks"]:
+        sources = list(report["attacks"][0]["detected_by_source"])
+        lines += ["", "| attack | detected | " + " | ".join(sources) +
+                  " | bit accuracy (detected) | payload exact |",
+                  "|---|---:|" + "---:|" * len(sources) + "---:|---:|"]
+        for row in report["attacks"]:
+            acc = "–" if row["bit_accuracy"] is None else f"{row['bit_accuracy']:.3f}"
+            per = " | ".join(f"{row['detected_by_source'][k]:.2f}" for k in sources)
+            lines.append(f"| {row['attack']} | {row['detected']:.2f} | {per} | {acc} | "
+                         f"{row['payload_exact']:.2f} |")
     table = "\n".join(lines)
     print(json.dumps(report, indent=2) if args.json else table)
     if args.out:
@@ -519,9 +571,15 @@ def build_parser() -> argparse.ArgumentParser:
                                               "istft-small-kathleen.pt"), help="vocoder checkpoint")
     wm.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"),
                     help="corpora of unmarked real speech for false positives")
-    wm.add_argument("--clips", type=int, default=10, help="marked clips per source (default 10)")
+    wm.add_argument("--clips", type=int, default=10,
+                    help="marked clips per source (default 10; 0: false positives only)")
     wm.add_argument("--fp-clips", type=int, default=1100,
-                    help="unmarked clips and crops (default 1100)")
+                    help="unmarked clips and crops (default 1100; 0: none)")
+    wm.add_argument("--fp-range", default="", metavar="START:STOP",
+                    help="only these items of the false-positive set (default: all)")
+    wm.add_argument("--fp-scores", metavar="FILE",
+                    help="append the false-positive scores to FILE (JSON lines) and report over "
+                         "every score in it: a long run split into short ones")
     wm.add_argument("--seed", type=int, default=0)
     wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")

@@ -160,3 +160,28 @@ def test_cli_vocode_records_watermark_off(tmp_path, clean):
     assert "watermark: OFF" in sf.SoundFile(str(out)).comment
     assert main(["vocode", str(tmp_path / "in.wav"), "-o", str(out), "-q"]) == 0
     assert "watermark: on" in sf.SoundFile(str(out)).comment
+
+
+def test_benchmark_false_positives_split_into_parts(tmp_path, capsys):
+    """``benchmark.py watermark --clips 0``: the false-positive run split in two parts that
+    append to one scores file reports the same as one run over every item."""
+    from vocoder_fixtures import load_script
+
+    benchmark = load_script("benchmark")
+    rng = np.random.default_rng(0)
+    for corpus in ("a", "b"):
+        (tmp_path / "shared" / corpus).mkdir(parents=True)
+        for k in range(3):
+            wav = voiced_signal(float(rng.uniform(1.5, 6.0)), 16000, f0=100.0 + 30 * k, seed=k)
+            sf.write(tmp_path / "shared" / corpus / f"{k}.wav", wav, 16000)
+    common = ["watermark", "--clips", "0", "--fp-clips", "6", "--json",
+              "--shared", str(tmp_path / "shared")]
+    assert benchmark.main(common) == 0
+    whole = json.loads(capsys.readouterr().out)
+    scores = tmp_path / "scores.jsonl"
+    for part in ("0:4", "4:"):
+        assert benchmark.main([*common, "--fp-range", part, "--fp-scores", str(scores)]) == 0
+        parts = json.loads(capsys.readouterr().out)
+    assert whole["unmarked_clips"] == parts["unmarked_clips"] == 6
+    assert whole["unmarked_score_max"] == pytest.approx(parts["unmarked_score_max"])
+    assert whole["false_positives"] == parts["false_positives"] == 0
