@@ -185,3 +185,11 @@ def test_benchmark_false_positives_split_into_parts(tmp_path, capsys):
     assert whole["unmarked_clips"] == parts["unmarked_clips"] == 6
     assert whole["unmarked_score_max"] == pytest.approx(parts["unmarked_score_max"])
     assert whole["false_positives"] == parts["false_positives"] == 0
+
+
+def test_audio_shorter_than_one_tile_passes_through_unmarked():
+    from tts.watermark import detect, embed
+
+    short = np.full(256, 0.01, np.float32)  # what an untrained model may say: 12 ms
+    assert embed(short, 22050, 1).shape == (256,)
+    assert not detect(short, 22050).present

@@ -152,7 +152,7 @@ def tile_energy(power: np.ndarray, design: Design = DESIGN) -> np.ndarray:
     """``(columns, bands)`` tile energies: sums of ``tile_frames`` frames of ``power``."""
     columns = len(power) // design.tile_frames
     return power[:columns * design.tile_frames].reshape(
-        columns, design.tile_frames, -1).sum(axis=1)
+        columns, design.tile_frames, power.shape[1]).sum(axis=1)
 
 
 def log_energy(tiles: np.ndarray) -> np.ndarray:
