@@ -198,8 +198,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
         print("no voices: the bundled ones are missing and none has been cloned")
     for row in rows:
         emotions = ", ".join(row["emotions"]) or "-"
-        print(f"{row['name']:<16} {row['kind']:<8} {row['license']:<22} emotions: {emotions}")
-        print(f"{'':<16} {row['description']}")
+        print(f"{row['name']:<20} {row['kind']:<8} {row['license']:<34} emotions: {emotions}")
+        print(f"{'':<20} {row['description']}")
     return 0
 
 
