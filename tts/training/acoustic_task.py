@@ -50,6 +50,9 @@ class AcousticTrainingConfig(ScheduleConfig):
     table and speaker embeddings learns to speak from the embedding alone (unseen voices)."""
     hold_out_fraction: float = 0.0
     """Keep ``data.holdout``'s held-out speakers (this share) out of training, for evaluation."""
+    frozen: tuple[str, ...] = ()
+    """Parameter-name prefixes that are not trained (e.g. ``encoder.`` when fine-tuning a voice
+    on a few minutes of speech, so that the text side keeps what it learned)."""
     hold_out_speakers: tuple[str, ...] = ()
     """Named speakers kept out of training too (e.g. the few-shot cloning evaluation voice)."""
     val_examples: int = 2
@@ -176,7 +179,12 @@ class AcousticTask(L.LightningModule):
 
     def configure_optimizers(self):
         cfg = self.config.training
-        optimizer = torch.optim.AdamW(self.model.parameters(), cfg.learning_rate,
+        trained = []
+        for name, parameter in self.model.named_parameters():
+            parameter.requires_grad_(not name.startswith(tuple(cfg.frozen)))
+            if parameter.requires_grad:
+                trained.append(parameter)
+        optimizer = torch.optim.AdamW(trained, cfg.learning_rate,
                                       betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
         warmup, decay = max(cfg.warmup_steps, 1), cfg.lr_decay_per_1k_steps
         aligning = cfg.aligner_warmup_steps if self.config.model.decoder == "duration" else 0
