@@ -273,3 +273,21 @@ def test_gta_mels_match_the_real_mels_frame_for_frame(prepared, tmp_path, capsys
     capsys.readouterr()
     assert main(["gta", str(attention), str(prepared), str(tmp_path / "x")]) == 2
     assert "duration decoder" in capsys.readouterr().err
+
+
+def test_frozen_parameters_are_not_trained(prepared, tmp_path):
+    import yaml
+
+    config = yaml.safe_load(TINY["duration"].read_text())
+    config["training"]["frozen"] = ["encoder.", "decoder.aligner."]
+    frozen_yaml = tmp_path / "frozen.yaml"
+    frozen_yaml.write_text(yaml.safe_dump(config))
+    start = train_acoustic(TINY["duration"], prepared, tmp_path / "a", _options(max_steps=1))
+    final = train_acoustic(frozen_yaml, prepared, tmp_path / "b", _options(max_steps=3),
+                           init_from=start)
+    before = load_acoustic(start).model.state_dict()
+    after = load_acoustic(final).model.state_dict()
+    for name, value in after.items():
+        if name.startswith(("encoder.", "decoder.aligner.")):
+            assert torch.equal(value, before[name]), name
+    assert not torch.equal(after["decoder.output.weight"], before["decoder.output.weight"])

@@ -177,6 +177,16 @@ class AcousticTask(L.LightningModule):
                                               self.config.training.grad_clip)
         self.log("train/grad_norm", norm, on_step=True, on_epoch=False)
 
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        """Frozen parts (``training.frozen``) run in eval mode: their batch-norm statistics
+        and dropout do not change either (set per batch: Lightning restores module modes
+        after validation)."""
+        frozen = tuple(self.config.training.frozen)
+        if frozen:
+            for name, module in self.model.named_modules():
+                if name and (name + ".").startswith(frozen):
+                    module.eval()
+
     def configure_optimizers(self):
         cfg = self.config.training
         trained = []
