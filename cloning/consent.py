@@ -422,11 +422,9 @@ def check_consent(recording: AudioInput, reference_audio: Sequence[AudioInput], 
 
 def _encoder_name(encoder) -> str:
     """Which speaker encoder scored the voice: its class and a hash of its weights."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(encoder.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().float().numpy().tobytes())
-    return f"{type(encoder).__name__} weights sha256:{digest.hexdigest()[:16]}"
+    from cloning.corpus_embeddings import encoder_fingerprint
+
+    return f"{type(encoder).__name__} weights sha256:{encoder_fingerprint(encoder)}"
 
 
 def override_record(reason: str, note: str, *, voice_name: str = "",
