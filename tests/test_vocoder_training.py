@@ -105,3 +105,12 @@ def test_fine_tune_from_weights(prepared, tmp_path):
         other.write_text(TINY.read_text().replace("type: istft, preset: small",
                                                   "type: hifigan, preset: v2"))
         train_vocoder(other, prepared, tmp_path / "d", _options(fast_dev_run=True), init_from=first)
+
+
+def test_train_with_phase_losses(prepared, tmp_path):
+    config = tmp_path / "phase.yaml"
+    config.write_text(TINY.read_text().replace("adversarial: true", "adversarial: false, "
+                                               "phase_weight: 1.0"))
+    final = train_vocoder(config, prepared, tmp_path / "run", _options(fast_dev_run=True))
+    stored = checkpoint.load(final)
+    assert stored.metadata["experiment"]["training"]["phase_weight"] == 1.0

@@ -194,15 +194,20 @@ class MelSpectrogram(nn.Module):
         self.register_buffer("mel_basis", torch.from_numpy(mel_filterbank(config)).float(),
                              persistent=False)
 
-    def magnitude(self, wav: torch.Tensor) -> torch.Tensor:
-        """Linear STFT magnitude ``(batch, n_fft // 2 + 1, frames)`` of ``(batch, samples)``."""
+    def spectrum(self, wav: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(batch, n_fft // 2 + 1, frames)`` of ``(batch, samples)``: frame ``i``
+        is centred on sample ``i * hop_length`` (reflect padding), the frames the mel is made
+        of and the frames an iSTFT vocoder synthesizes."""
         c = self.config
         pad = c.n_fft // 2
         mode = "reflect" if wav.shape[-1] > pad else "constant"
         wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
-        spec = torch.stft(wav, c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+        return torch.stft(wav, c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
                           window=self.window, center=False, return_complex=True)
-        return spec.abs()
+
+    def magnitude(self, wav: torch.Tensor) -> torch.Tensor:
+        """Linear STFT magnitude ``(batch, n_fft // 2 + 1, frames)`` of ``(batch, samples)``."""
+        return self.spectrum(wav).abs()
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         squeeze = wav.dim() == 1

@@ -175,10 +175,13 @@ class ISTFTVocoder(nn.Module):
         magnitude = torch.exp(torch.clamp(log_magnitude, max=self.max_log_magnitude))
         return magnitude, phase
 
+    def synthesize(self, magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """``spectrogram``'s output -> ``wav (batch, frames * hop_length)``."""
+        return self.istft(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``."""
-        magnitude, phase = self.spectrogram(mel)
-        return self.istft(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+        return self.synthesize(*self.spectrogram(mel))
 
     @torch.no_grad()
     def infer(self, mel: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
-"""Vocoder training losses (HiFi-GAN): least-squares GAN, feature matching, mel L1 and a
-multi-resolution STFT loss.
+"""Vocoder training losses (HiFi-GAN): least-squares GAN, feature matching, mel L1, a
+multi-resolution STFT loss and, for vocoders that predict an STFT, anti-wrapping phase losses.
 
 GAN losses take the ``(logits, features)`` lists returned by the discriminators in
 ``tts.models.discriminators`` (one entry per sub-discriminator) and *sum* over the
@@ -11,6 +11,8 @@ the weights are applied by the caller (the training task), not inside these func
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -152,3 +154,44 @@ class MultiResolutionSTFTLoss(nn.Module):
             log_magnitude = F.l1_loss(torch.log(y), torch.log(x))
             total = total + convergence + log_magnitude
         return total / len(self.resolutions)
+
+
+def anti_wrap(x: torch.Tensor) -> torch.Tensor:
+    """``|x|`` after wrapping ``x`` into ``[-pi, pi]``: the distance of two angles' difference."""
+    return torch.abs(x - 2 * math.pi * torch.round(x / (2 * math.pi)))
+
+
+class PhaseLoss(nn.Module):
+    """Direct supervision of a predicted STFT phase, with anti-wrapping distances (the idea of
+    APNet, Ai and Ling 2023): the instantaneous phase, its difference along frequency (group
+    delay) and its difference along time (instantaneous frequency).
+
+    Magnitude losses alone leave the phase of an iSTFT vocoder free; without a discriminator it
+    then drifts into a frame-periodic pattern that is heard as a buzz at the frame rate. Each
+    term is weighted by the target's magnitude (relative to its mean per item), so the phase of
+    near-silent bins, which is noise, counts little.
+
+    ``forward(phase (B, frames, bins), target (B, frames, bins) complex)`` ->
+    ``(instantaneous, group_delay, instantaneous_frequency)``, three scalars; all 0 when the
+    angles agree.
+    """
+
+    def forward(self, phase: torch.Tensor, target: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if phase.shape != target.shape:
+            raise ValueError(f"PhaseLoss: phase {tuple(phase.shape)} and target "
+                             f"{tuple(target.shape)} differ")
+        true = torch.angle(target)
+        weight = target.abs()
+        weight = weight / weight.mean(dim=(1, 2), keepdim=True).clamp(min=1e-5)
+        phase = phase.float()
+
+        def mean(distance: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+            return (distance * w).sum() / w.sum().clamp(min=1e-5)
+
+        instantaneous = mean(anti_wrap(phase - true), weight)
+        group_delay = mean(anti_wrap(phase.diff(dim=2) - true.diff(dim=2)),
+                           torch.minimum(weight[..., 1:], weight[..., :-1]))
+        frequency = mean(anti_wrap(phase.diff(dim=1) - true.diff(dim=1)),
+                         torch.minimum(weight[:, 1:], weight[:, :-1]))
+        return instantaneous, group_delay, frequency

@@ -2,7 +2,8 @@
 
 Manual optimization: each step updates the discriminators (least-squares GAN, once the
 adversarial phase has started) and then the generator (mel L1 x ``mel_weight`` + multi-resolution
-STFT x ``stft_weight`` + adversarial + feature matching x ``feature_weight``). The generator is
+STFT x ``stft_weight`` + adversarial + feature matching x ``feature_weight``, plus, for an iSTFT
+vocoder with ``phase_weight`` > 0, the three anti-wrapping phase losses x ``phase_weight``). The generator is
 the same ``nn.Module`` that ``tts.vocoder.load_vocoder`` returns; checkpoints are voxclone
 checkpoints (see ``tts.checkpoint.annotate``).
 """
@@ -17,6 +18,7 @@ import torch
 from tts import checkpoint
 from tts.audio import MelSpectrogram
 from tts.config import AudioConfig, to_dict
+from tts.errors import ConfigError
 from tts.models.discriminators import PERIOD_CHANNELS, SCALE_CHANNELS
 from tts.training.run import ScheduleConfig
 from tts.vocoder import build_vocoder, vocoder_model_config
@@ -46,6 +48,10 @@ class VocoderTrainingConfig(ScheduleConfig):
     mel_weight: float = 45.0
     stft_weight: float = 2.0
     feature_weight: float = 2.0
+    phase_weight: float = 0.0
+    """Weight of each ``PhaseLoss`` term (iSTFT vocoders only): the phase is then learned from
+    the recordings' own STFT phase, which a run without a discriminator needs (see
+    ``tts.models.losses.PhaseLoss``)."""
     grad_clip: float = 100.0
     val_clips: int = 4
     num_workers: int = 2
@@ -70,7 +76,7 @@ class VocoderTask(L.LightningModule):
 
     def __init__(self, config: VocoderExperimentConfig) -> None:
         super().__init__()
-        from tts.models.losses import MelLoss, MultiResolutionSTFTLoss
+        from tts.models.losses import MelLoss, MultiResolutionSTFTLoss, PhaseLoss
 
         self.automatic_optimization = False
         self.config = config
@@ -86,6 +92,10 @@ class VocoderTask(L.LightningModule):
         self.mel = MelSpectrogram(config.audio)
         self.mel_loss = MelLoss(config.audio)
         self.stft_loss = MultiResolutionSTFTLoss()
+        self.phase_loss = PhaseLoss()
+        if config.training.phase_weight and not hasattr(self.generator, "spectrogram"):
+            raise ConfigError(f"training.phase_weight needs a vocoder that predicts an STFT "
+                              f"(istft), not {config.model.type!r}")
 
     # -- helpers ---------------------------------------------------------------------------
     def input_mel(self, batch: dict) -> torch.Tensor:
@@ -95,6 +105,19 @@ class VocoderTask(L.LightningModule):
         frames = batch["wav"].shape[-1] // self.config.audio.hop_length
         with torch.no_grad():
             return self.mel(batch["wav"])[..., :frames]
+
+    def generate(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(fake (B, samples), phase losses)``: the generator's waveform for the batch, cut to
+        the real one's length, and, with ``phase_weight``, the ``PhaseLoss`` terms by name."""
+        wav = batch["wav"]
+        mel = self.input_mel(batch)
+        if not self.config.training.phase_weight:
+            return self.generator(mel)[..., :wav.shape[-1]], {}
+        magnitude, phase = self.generator.spectrogram(mel)
+        fake = self.generator.synthesize(magnitude, phase)[..., :wav.shape[-1]]
+        target = self.mel.spectrum(wav.float())[..., :phase.shape[1]].transpose(1, 2)
+        terms = self.phase_loss(phase, target)
+        return fake, dict(zip(("phase_ip", "phase_gd", "phase_iaf"), terms, strict=True))
 
     def _gan_active(self) -> bool:
         return self.discriminator is not None and self.global_step >= self.config.training.gan_start_step
@@ -111,8 +134,8 @@ class VocoderTask(L.LightningModule):
         optimizers = self.optimizers()
         opt_g = optimizers[0] if isinstance(optimizers, list) else optimizers
         wav = batch["wav"]
-        fake = self.generator(self.input_mel(batch))[..., :wav.shape[-1]]
-        logs = {}
+        fake, phase = self.generate(batch)
+        logs = {f"train/{name}": value.detach() for name, value in phase.items()}
         gan = self._gan_active()
         if gan:
             opt_d = optimizers[1]
@@ -127,6 +150,7 @@ class VocoderTask(L.LightningModule):
         mel_l1 = self.mel_loss(fake, wav)
         stft = self.stft_loss(fake, wav)
         g_loss = cfg.mel_weight * mel_l1 + cfg.stft_weight * stft
+        g_loss = g_loss + cfg.phase_weight * sum(phase.values(), torch.zeros_like(mel_l1))
         if gan:
             fake_logits, fake_features = self.discriminator(fake.unsqueeze(1))
             with torch.no_grad():
@@ -171,7 +195,9 @@ class VocoderTask(L.LightningModule):
     # -- validation ------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         wav = batch["wav"]
-        fake = self.generator(self.input_mel(batch))[..., :wav.shape[-1]]
+        fake, phase = self.generate(batch)
+        for name, value in phase.items():
+            self.log(f"val/{name}", value, on_epoch=True, batch_size=wav.shape[0], sync_dist=True)
         mel_l1 = self.mel_loss(fake, wav)
         self.log("val/mel_l1", mel_l1, on_epoch=True, batch_size=wav.shape[0], sync_dist=True)
         self.log("val/stft_loss", self.stft_loss(fake, wav), on_epoch=True,
