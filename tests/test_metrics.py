@@ -199,3 +199,17 @@ def test_evaluate_bad_input_is_one_line(evaluate, prepared, tmp_path, capsys, pr
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("evaluate.py: error: "), captured.err
+
+
+def _glide(f0: float, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:
+    """A harmonic tone gliding from ``f0`` up 20%, (samples,) float32."""
+    t = np.arange(int(seconds * rate)) / rate
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.2 * t / seconds)) / rate
+    return (0.3 * sum(np.sin(k * phase) / k for k in range(1, 6))).astype(np.float32)
+
+
+def test_pitch_error_is_zero_for_the_same_pitch_and_one_for_another():
+    ref = _glide(150.0)
+    assert metrics.pitch_error(ref, ref * 0.5, 16000) == 0.0
+    assert metrics.pitch_error(ref, _glide(225.0), 16000) > 0.9
+    assert math.isnan(metrics.pitch_error(ref, np.zeros_like(ref), 16000))

@@ -13,6 +13,8 @@ measure             what                                                   range
 ``pesq_wb``         wide-band PESQ (ITU-T P.862.2) at 16 kHz, MOS-LQO      1.04 to higher
                                                                            4.64
 ``stoi``            short-time objective intelligibility                   0 to 1  higher
+``pitch_error``     gross pitch error: share of frames voiced in both      0 to 1  lower
+                    whose F0 (pYIN) is off by more than 20%
 ==================  =====================================================  ======  ========
 
 Intelligibility as a listener would judge it is estimated with an offline recogniser
@@ -55,7 +57,7 @@ from tts.errors import VoxcloneError
 
 __all__ = [
     "Transcriber", "normalize_for_scoring", "word_error_rate", "char_error_rate", "pesq_wb",
-    "stoi", "mel_l1", "mrstft_distance", "real_time_factor", "median_seconds",
+    "stoi", "pitch_error", "mel_l1", "mrstft_distance", "real_time_factor", "median_seconds",
     "first_chunk_seconds", "first_audio_seconds", "peak_rss_mib", "current_rss_mib",
     "speech_like_mel", "DnsmosScore", "dnsmos", "dnsmos_available", "ASR_SAMPLE_RATE",
 ]
@@ -220,6 +222,24 @@ def stoi(ref: Signal, deg: Signal, sample_rate: int, extended: bool = False) -> 
     if any("Not enough STFT frames" in str(w.message) for w in caught):
         return math.nan
     return value
+
+
+def pitch_error(ref: Signal, deg: Signal, sample_rate: int) -> float:
+    """Gross pitch error of ``deg`` against ``ref``: among the 10 ms frames that pYIN
+    (``tts.prosody.pitch_track``) finds voiced in both, the share whose F0 differs by more
+    than 20%. 0 when the pitch is kept; a vocoder that puts out a wrong pitch scores near 1.
+    NaN when no frame is voiced in both."""
+    from tts.prosody import pitch_track
+
+    ref, deg = _pair(ref, deg)
+    f0_ref, voiced_ref = pitch_track(ref, sample_rate)
+    f0_deg, voiced_deg = pitch_track(deg, sample_rate)
+    n = min(len(voiced_ref), len(voiced_deg))
+    both = voiced_ref[:n] & voiced_deg[:n]
+    if not both.any():
+        return math.nan
+    ratio = f0_deg[:n][both] / f0_ref[:n][both]
+    return float(np.mean(np.abs(ratio - 1.0) > 0.2))
 
 
 def mel_l1(ref: Signal, deg: Signal, audio: AudioConfig | MelSpectrogram) -> float:

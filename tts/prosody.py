@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Prosody", "prosody"]
+__all__ = ["Prosody", "prosody", "pitch_track"]
 
 ANALYSIS_RATE = 16_000
 
@@ -25,17 +25,32 @@ class Prosody:
     voiced_share: float
 
 
+FRAME, HOP = 1024, 160
+"""pYIN analysis at ``ANALYSIS_RATE``: 64 ms frames every 10 ms."""
+
+
+def pitch_track(wav: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """pYIN F0 of mono ``wav (num_samples,)``, resampled to 16 kHz, 60 to 500 Hz, every 10 ms:
+    ``(f0_hz (frames,), voiced (frames,) bool)``; ``f0_hz`` is NaN where unvoiced."""
+    import librosa
+
+    from tts.audio import resample
+
+    wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, ANALYSIS_RATE)
+    f0, voiced, _ = librosa.pyin(wav, fmin=60.0, fmax=500.0, sr=ANALYSIS_RATE,
+                                 frame_length=FRAME, hop_length=HOP)
+    return f0, voiced
+
+
 def prosody(wav: np.ndarray, sample_rate: int) -> Prosody:
     """Pitch and loudness of mono ``wav (num_samples,)`` (resampled to 16 kHz first)."""
     import librosa
 
     from tts.audio import resample
 
+    f0, voiced = pitch_track(wav, sample_rate)
     wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, ANALYSIS_RATE)
-    frame, hop = 1024, 160
-    f0, voiced, _ = librosa.pyin(wav, fmin=60.0, fmax=500.0, sr=ANALYSIS_RATE,
-                                 frame_length=frame, hop_length=hop)
-    rms = librosa.feature.rms(y=wav, frame_length=frame, hop_length=hop)[0][: len(voiced)]
+    rms = librosa.feature.rms(y=wav, frame_length=FRAME, hop_length=HOP)[0][: len(voiced)]
     if not voiced.any():
         return Prosody(float("nan"), float("nan"), float("nan"), 0.0)
     pitch = f0[voiced]
