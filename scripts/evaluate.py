@@ -19,8 +19,8 @@ the held-out sentences (``tts.metrics.dnsmos``, a no-reference naturalness proxy
 ``vocoder``: copy-synthesis of held-out clips. For the first ``--clips`` utterances of
 ``DATA/val.jsonl`` (never trained on), the mel of each recording is turned back into audio by
 every vocoder given, and the result is scored against the recording (``tts.metrics``: mel L1,
-multi-resolution STFT distance, wide-band PESQ, STOI) and by an offline recogniser (WER / CER
-against the transcript). The "original" row is the recogniser on the recordings themselves:
+multi-resolution STFT distance, wide-band PESQ, STOI, gross pitch error of pYIN F0) and by an
+offline recogniser (WER / CER against the transcript). The "original" row is the recogniser on the recordings themselves:
 the floor that a perfect vocoder would reach. One Markdown table goes to stdout (and --out)::
 
     python scripts/evaluate.py vocoder --data prepared/kathleen-arctic \\
@@ -49,7 +49,8 @@ from pathlib import Path
 PROG = "evaluate.py"
 
 _COLUMNS = (("mel_l1", "mel L1 ↓", 3), ("mrstft", "MR-STFT ↓", 3), ("pesq", "PESQ-WB ↑", 2),
-            ("stoi", "STOI ↑", 3), ("wer", "WER ↓", 3), ("cer", "CER ↓", 3))
+            ("stoi", "STOI ↑", 3), ("gpe", "F0 GPE ↓", 3), ("wer", "WER ↓", 3),
+            ("cer", "CER ↓", 3))
 
 
 def _note(message: str) -> None:
@@ -136,7 +137,8 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
              "cer": metrics.char_error_rate(texts, heard)}]
     for name, vocoder in vocoders:
         started = time.perf_counter()
-        scores: dict[str, list[float]] = {"mel_l1": [], "mrstft": [], "pesq": [], "stoi": []}
+        scores: dict[str, list[float]] = {key: [] for key in ("mel_l1", "mrstft", "pesq",
+                                                              "stoi", "gpe")}
         hyps = []
         for utt, wav in zip(utterances, wavs, strict=True):
             out = resynthesize(wav, vocoder, audio)
@@ -144,6 +146,7 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
             scores["mrstft"].append(metrics.mrstft_distance(wav, out, mrstft))
             scores["pesq"].append(metrics.pesq_wb(wav, out, audio.sample_rate))
             scores["stoi"].append(metrics.stoi(wav, out, audio.sample_rate))
+            scores["gpe"].append(metrics.pitch_error(wav, out, audio.sample_rate))
             hyps.append(transcriber.transcribe(out, audio.sample_rate))
             if args.wavs:
                 folder = Path(args.wavs) / re.sub(r"[^\w.-]+", "_", name).strip("_.")
