@@ -40,6 +40,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import benchmark_say
+from _common import note as _note
+
 PROG = "benchmark.py"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,10 +53,6 @@ VOCODERS = {"hifigan-v1": ("hifigan", "v1"), "hifigan-v2": ("hifigan", "v2"),
 
 QUICK = ("hifigan-v2", "istft-small", "griffinlim")
 BASELINE = "hifigan-v1"
-
-
-def _note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- one vocoder, in its own process ------------------------------------------------------
@@ -507,18 +506,6 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     return 0
 
 
-def _part(name: str):
-    """``scripts/NAME.py``, a part of this script kept in its own file (scripts are not a
-    package, so it is loaded by path)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"voxclone_{name}_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
                                      "voxclone components.")
@@ -584,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
     wm.set_defaults(func=cmd_watermark)
-    _part("benchmark_say").add_parser(sub)
+    benchmark_say.add_parser(sub)
     return parser
 
 

@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import note as _note
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARK = Path(__file__).resolve().with_name("benchmark.py")
 PIPER_DRIVER = Path(__file__).resolve().with_name("bench_piper.py")
@@ -58,10 +60,6 @@ SENTENCES = {
              "to sell."),
 }
 """Harvard sentences (IEEE 1969, public domain): one, and the ten of list 1 as a paragraph."""
-
-
-def _note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _env(threads: int) -> dict[str, str]:

@@ -41,20 +41,19 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import evaluate_voices
+from _common import default_vocoder, print_table
+from _common import note as _note
 
 PROG = "evaluate.py"
 
 _COLUMNS = (("mel_l1", "mel L1 ↓", 3), ("mrstft", "MR-STFT ↓", 3), ("pesq", "PESQ-WB ↑", 2),
             ("stoi", "STOI ↑", 3), ("gpe", "F0 GPE ↓", 3), ("wer", "WER ↓", 3),
             ("cer", "CER ↓", 3))
-
-
-def _note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _format(value: float | None, digits: int) -> str:
@@ -158,10 +157,7 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
         _note(f"{name}: {len(wavs)} clips in {time.perf_counter() - started:.1f} s")
 
     table = _table(rows)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print_table(table, args.out)
     return 0
 
 
@@ -283,10 +279,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         rows.append(row)
         _note(f"{path}: {len(texts)} sentences, {len(long_texts)} long ones")
     table = _acoustic_table(rows, len(texts))
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print_table(table, args.out)
     return 0
 
 
@@ -406,10 +399,7 @@ def cmd_encoder(args: argparse.Namespace) -> int:
             f"{scores.different_mean:.3f}", *(_format(100 * e, 2) + "%" for e in per_corpus)]) + " |")
         _note(f"{name}: {len(wavs)} utterances in {time.perf_counter() - started:.1f} s")
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print_table(table, args.out)
     return 0
 
 
@@ -513,24 +503,6 @@ def cmd_consent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _part(name: str):
-    """``scripts/NAME.py``, a part of this script kept in its own file (scripts are not a
-    package, so it is loaded by path)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"voxclone_{name}_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _default_vocoder() -> Path:
-    from tts.neural_engine import DEFAULT_VOCODER
-
-    return DEFAULT_VOCODER
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Objective evaluation of voxclone "
                                      "models (tts.metrics).")
@@ -560,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the prepared folder the models were trained on")
     aco.add_argument("--acoustic", action="append", default=[], metavar="CKPT",
                      help="acoustic checkpoint (repeatable)")
-    aco.add_argument("--vocoder", default=str(_default_vocoder()), metavar="CKPT",
+    aco.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT",
                      help="vocoder checkpoint (default: the bundled one)")
     aco.add_argument("--sentences", type=int, default=20, help="held-out sentences (default 20)")
     aco.add_argument("--speaker", default=None,
@@ -608,7 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     enc.set_defaults(func=cmd_encoder)
 
-    _part("evaluate_voices").add_parsers(sub)
+    evaluate_voices.add_parsers(sub)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

@@ -8,21 +8,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+from _common import default_vocoder, print_table
+from _common import note as _note
+
 PROG = "evaluate.py"
-
-
-def _note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _default_vocoder() -> Path:
-    from tts.neural_engine import DEFAULT_VOCODER
-
-    return DEFAULT_VOCODER
 
 
 def _clone_speaker(args: argparse.Namespace, root: Path):
@@ -106,10 +98,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
             rows.append((f"few-shot ({args.reference_seconds / 60:.0f} min, --minutes "
                          f"{args.minutes:g})", row))
     table = _similarity_table(rows)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print_table(table, args.out)
     return 0
 
 
@@ -154,10 +143,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
                      f"{row['x_real_time']:.1f} |")
         _note(lines[-1])
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print_table(table, args.out)
     return 0
 
 
@@ -274,7 +260,7 @@ def add_parsers(sub) -> None:
                     "prepared/ravdess-speech), per emotion and as rank correlations.")
     emo.add_argument("--acoustic", required=True, metavar="CKPT", help="model with emotions")
     emo.add_argument("--data", required=True, metavar="DIR", help="emotion-labelled prepared folder")
-    emo.add_argument("--vocoder", default=str(_default_vocoder()), metavar="CKPT")
+    emo.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT")
     emo.add_argument("--speaker", default=None, help="training speaker to speak with")
     emo.add_argument("--intensity", type=float, default=1.0)
     emo.add_argument("--clips", type=int, default=12, help="recordings per emotion")

@@ -10,11 +10,17 @@ TINY = HiFiGANConfig(upsample_rates=(4, 4, 4), upsample_kernel_sizes=(8, 8, 8),
 
 
 def load_script(name: str):
-    """Import ``scripts/NAME.py`` as a module (scripts are not a package)."""
+    """Import ``scripts/NAME.py`` as a module (scripts are not a package), with its folder on
+    ``sys.path`` as ``python scripts/NAME.py`` has it (scripts import ``_common`` and their parts
+    from beside them)."""
     import importlib.util
+    import sys
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    folder = Path(__file__).resolve().parents[1] / "scripts"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"voxclone_{name}_script", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
