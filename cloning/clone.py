@@ -42,20 +42,28 @@ def file_fingerprint(path: str | Path) -> str:
 
 def reference_style(acoustic, references: ReferenceSet) -> np.ndarray | None:
     """Mean style-token weights ``(heads, tokens)`` the acoustic model's reference encoder
-    gives the clips (each re-read at the model's rate), or None without style tokens."""
-    from tts.audio import MelSpectrogram, load_audio
+    gives the clips, or None without style tokens. ``references`` must come from
+    ``load_reference(..., model_rate=acoustic.audio.sample_rate)``: each clip is read as its
+    whole file at the model's rate (``references.model_audio``; a piece of a long recording
+    counts its whole file)."""
+    from tts.audio import MelSpectrogram
 
     model = acoustic.model
     if not model.config.use_style:
         return None
+    if references.model_rate != acoustic.audio.sample_rate:
+        raise ValueError(f"reference audio at {references.model_rate} Hz, the acoustic model "
+                         f"needs {acoustic.audio.sample_rate} Hz: pass model_rate to "
+                         "load_reference")
     mel = MelSpectrogram(acoustic.audio)
-    weights = []
+    per_file: dict[Path, torch.Tensor] = {}
     with torch.inference_mode():
         for clip in references.clips:
-            wav = load_audio(clip.path, acoustic.audio.sample_rate, min_duration=0.5)
-            mels = mel(torch.from_numpy(wav))[None]
-            _, w = model.style_vector(1, mels, torch.tensor([mels.shape[-1]]))
-            weights.append(w[0])
+            if clip.path not in per_file:
+                mels = mel(torch.from_numpy(references.model_audio[clip.path]))[None]
+                _, w = model.style_vector(1, mels, torch.tensor([mels.shape[-1]]))
+                per_file[clip.path] = w[0]
+        weights = [per_file[clip.path] for clip in references.clips]
     return torch.stack(weights).mean(0).numpy()
 
 
@@ -130,7 +138,8 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     if not model.model.config.speaker_embedding_dim:
         raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone "
                           "voices (use a multi-speaker model)")
-    references = load_reference(audio)
+    references = load_reference(audio, model_rate=model.audio.sample_rate
+                                if model.model.config.use_style else None)
     report(f"reference: {references.summary()}")
     encoder = encoder if encoder is not None else load_default()
     if encoder.config.embedding_size != model.model.config.speaker_embedding_dim:

@@ -5,7 +5,9 @@ silence trimmed, loudness normalised by ``tts.audio.load_audio``), measures its 
 Silero voice-activity detector (``silero-vad``, whose model ships in its wheel) and rejects clips
 that hold too little speech (silence, noise, music) or are too short, and cuts recordings longer
 than ``MAX_CLIP_SECONDS`` at pauses into pieces (training clips). The ``ReferenceSet`` keeps
-the usable clips at ``REFERENCE_RATE`` and a summary of what was found and why a clip was left out.
+the usable clips at ``REFERENCE_RATE`` and a summary of what was found and why a clip was left out;
+given ``model_rate``, also each usable file cleaned at that rate from the same decoded samples
+(for the acoustic model's reference encoder), so that no file is decoded twice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tts.audio import load_audio
+from tts.audio import clean_audio, decode_audio
 from tts.errors import AudioError
 
 __all__ = ["ReferenceClip", "ReferenceSet", "load_reference", "speech_seconds", "find_audio",
@@ -58,6 +60,10 @@ class ReferenceSet:
 
     clips: list[ReferenceClip]
     rejected: list[tuple[Path, str]]
+    model_rate: int | None = None
+    """The rate of ``model_audio`` (``load_reference``'s ``model_rate``), or None."""
+    model_audio: dict[Path, np.ndarray] = dataclasses.field(default_factory=dict)
+    """Each usable file, whole, cleaned at ``model_rate`` (float32 ``(samples,)``)."""
 
     @property
     def speech(self) -> float:
@@ -142,19 +148,24 @@ def speech_seconds(wav: np.ndarray) -> float:
     return _Detector().speech(np.asarray(wav, np.float32))
 
 
-def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPEECH
-                   ) -> ReferenceSet:
+def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPEECH,
+                   model_rate: int | None = None) -> ReferenceSet:
     """Load and clean the reference audio in ``items`` (files and folders).
 
     Unreadable, silent, too short or non-speech clips are left out (listed in ``rejected``);
     ``AudioError`` when nothing usable, or less than ``min_total`` seconds of speech, remains.
+    With ``model_rate``, each usable file is also cleaned at that rate (``model_audio``) from
+    the samples decoded for its clips: the same audio as ``load_audio(path, model_rate,
+    min_duration=0.5)``.
     """
     detector = _Detector()
     clips: list[ReferenceClip] = []
     rejected: list[tuple[Path, str]] = []
+    model_audio: dict[Path, np.ndarray] = {}
     for path in find_audio(items):
         try:
-            wav = load_audio(path, REFERENCE_RATE, min_duration=0.5)
+            decoded = decode_audio(path)
+            wav = clean_audio(*decoded, REFERENCE_RATE, path, min_duration=0.5)
         except AudioError as exc:
             rejected.append((path, str(exc).split(": ")[0]))
             continue
@@ -165,6 +176,8 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
             rejected.append((path, f"not speech ({speech:.1f} s of speech found: silence, "
                                    f"noise or music?)"))
             continue
+        if model_rate is not None:
+            model_audio[path] = clean_audio(*decoded, model_rate, path, min_duration=0.5)
         wav = wav.astype(np.float32)
         if len(wav) <= MAX_CLIP_SECONDS * REFERENCE_RATE:
             clips.append(ReferenceClip(path, wav, speech))
@@ -174,7 +187,7 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
             if inside >= MIN_CLIP_SPEECH:
                 clips.append(ReferenceClip(path, wav[start:end], inside,
                                            (start / REFERENCE_RATE, end / REFERENCE_RATE)))
-    found = ReferenceSet(clips, rejected)
+    found = ReferenceSet(clips, rejected, model_rate, model_audio)
     if not clips:
         reason = rejected[0][1] if rejected else "no clips"
         raise AudioError(f"no usable speech in the reference audio ({len(rejected)} file(s) "

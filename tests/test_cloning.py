@@ -264,6 +264,21 @@ def test_embed_cli_writes_one_embedding_per_utterance(prepared_ljspeech, tmp_pat
     assert code == 2 and "not a prepared folder" in err
 
 
+def test_reference_keeps_each_file_at_the_model_rate_from_one_decode(corpus, monkeypatch):
+    import tts.audio
+
+    reads = []
+    read_audio = tts.audio.read_audio
+    monkeypatch.setattr(tts.audio, "read_audio", lambda path: reads.append(path) or
+                        read_audio(path))
+    found = load_reference([corpus["refs"]], model_rate=22050)
+    assert len(reads) == len(found.model_audio) == len({c.path for c in found.clips})
+    monkeypatch.setattr(tts.audio, "read_audio", read_audio)
+    assert found.model_rate == 22050
+    for path, wav in found.model_audio.items():  # what reference_style used to decode again
+        assert np.array_equal(wav, tts.audio.load_audio(path, 22050, min_duration=0.5))
+
+
 def test_a_long_recording_is_cut_at_pauses_into_pieces(corpus, tmp_path):
     from cloning.reference import MAX_CLIP_SECONDS, REFERENCE_RATE
 

@@ -124,10 +124,20 @@ def load_audio(path: str | Path, sample_rate: int, *, trim: bool = True, normali
                target_lufs: float = -23.0) -> np.ndarray:
     """Read ``path`` as mono float32 ``(num_samples,)`` at ``sample_rate``.
 
-    Steps: decode (wav/flac/ogg/mp3 through libsndfile), average channels, refuse silent audio,
-    resample, trim leading/trailing silence (``trim``), normalise loudness (``normalize``), refuse
-    clips with less than ``min_duration`` seconds left. Every refusal is an ``AudioError``.
+    Steps: decode (wav/flac/ogg/mp3 through libsndfile), average channels, refuse silent audio
+    (``decode_audio``); resample, trim leading/trailing silence (``trim``), normalise loudness
+    (``normalize``), refuse clips with less than ``min_duration`` seconds left (``clean_audio``).
+    Every refusal is an ``AudioError``.
     """
+    wav, rate = decode_audio(path)
+    return clean_audio(wav, rate, sample_rate, path, trim=trim, normalize=normalize,
+                       min_duration=min_duration, top_db=top_db, target_lufs=target_lufs)
+
+
+def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """The first half of ``load_audio``: ``(mono float32 (num_samples,), its sample rate)``;
+    ``AudioError`` for an unreadable, too low-rate or silent file. Give the result to
+    ``clean_audio`` once per rate needed, so that a file is decoded only once."""
     data, rate = read_audio(path)
     if rate < MIN_SOURCE_RATE:
         raise AudioError(f"sample rate {rate} Hz is too low for speech (need at least "
@@ -136,6 +146,15 @@ def load_audio(path: str | Path, sample_rate: int, *, trim: bool = True, normali
     level = _dbfs(float(np.abs(wav).max()))
     if level < SILENCE_DBFS:
         raise AudioError(f"audio is silent (peak {level:.0f} dBFS): {path}")
+    return wav, rate
+
+
+def clean_audio(wav: np.ndarray, rate: int, sample_rate: int, path: str | Path, *,
+                trim: bool = True, normalize: bool = True, min_duration: float = 0.1,
+                top_db: float = 40.0, target_lufs: float = -23.0) -> np.ndarray:
+    """The second half of ``load_audio``: decoded ``wav`` at ``rate`` (from ``decode_audio``;
+    not changed) -> float32 at ``sample_rate``, trimmed and normalised as ``load_audio`` does.
+    ``path`` names the file in the ``AudioError`` for a clip too short."""
     wav = resample(wav, rate, sample_rate)
     if trim:
         wav = trim_silence(wav, sample_rate, top_db)
