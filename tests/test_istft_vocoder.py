@@ -141,3 +141,32 @@ def test_griffin_lim_reconstructs_a_harmonic_signal(audio_config):
 def test_griffin_lim_batches(audio_config):
     mel = torch.randn(2, audio_config.n_mels, 6) - 5
     assert GriffinLim(audio_config, n_iter=2)(mel).shape == (2, 6 * audio_config.hop_length)
+
+
+def test_phase_iterations_make_the_phase_consistent(audio_config):
+    """Griffin-Lim steps from a wrong phase bring the synthesized STFT magnitude closer to the
+    predicted one; they run only in eval mode, and a negative count is a config error."""
+    wav = torch.from_numpy(voiced_signal(0.5, audio_config.sample_rate)).unsqueeze(0)
+    analysis = MelSpectrogram(audio_config)
+    frames = wav.shape[-1] // audio_config.hop_length
+    spec = analysis.spectrum(wav)[..., :frames].transpose(1, 2)
+    magnitude = spec.abs()
+    model = ISTFTVocoder(ISTFTVocoderConfig(dim=8, intermediate_dim=8, num_layers=1,
+                                            phase_iterations=4), audio_config)
+    wrong = torch.rand(magnitude.shape, generator=torch.Generator().manual_seed(0)) * 6.28
+
+    def inconsistency(phase: torch.Tensor) -> float:
+        out = analysis.spectrum(model.synthesize(magnitude, phase))[..., :frames]
+        return float((out.transpose(1, 2).abs() - magnitude).norm() / magnitude.norm())
+
+    before = inconsistency(wrong)
+    after = inconsistency(model.refine_phase(magnitude, wrong, 4))
+    assert after < 0.6 * before, (before, after)
+    assert inconsistency(torch.angle(spec)) < 0.01  # the true phase is already consistent
+    mel = analysis(wav)[..., :frames]
+    with torch.no_grad():
+        trained_path = model.train()(mel)
+        assert torch.allclose(trained_path, model.synthesize(*model.spectrogram(mel)))
+        assert not torch.allclose(model.eval()(mel), trained_path, atol=1e-4)
+    with pytest.raises(ConfigError, match="phase_iterations"):
+        ISTFTVocoderConfig(phase_iterations=-1)

@@ -136,3 +136,16 @@ def test_rejects_bad_arguments(istft_vocoder):
     with pytest.raises(ValueError, match="fade"):
         list(stream_vocode(istft_vocoder.infer, mel, HOP, chunk_frames=4, overlap_frames=1,
                            fade="cubic"))
+
+
+def test_phase_iterations_widen_the_receptive_field_and_still_stream_exactly(istft_vocoder):
+    config = dataclasses.replace(istft_vocoder.config, phase_iterations=2)
+    refined = ISTFTVocoder(config, AudioConfig()).eval()
+    refined.load_state_dict(istft_vocoder.state_dict())
+    assert refined.receptive_field == istft_vocoder.receptive_field + 2 * 2 * 2
+    mel = _mel(100, seed=1)
+    whole = refined.infer(mel)
+    assert (whole - istft_vocoder.infer(mel)).abs().max() > 1e-3  # the refinement changes it
+    chunks = torch.cat(list(stream_vocode(refined.infer, mel, HOP, chunk_frames=24,
+                                          context_frames=refined.receptive_field)))
+    assert (chunks - whole).abs().max() < 1e-4

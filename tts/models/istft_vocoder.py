@@ -9,6 +9,7 @@ frames into a waveform:
       -> num_layers x ConvNeXtBlock(dim, intermediate_dim, kernel_size)
       -> LayerNorm -> Linear(dim, 2 * (n_fft // 2 + 1))
       -> log-magnitude (exp, clamped) and phase (cos/sin of a predicted angle)
+      -> [inference: ``phase_iterations`` fast Griffin-Lim steps, started from that phase]
       -> inverse STFT (Hann window, centred frames) -> wav (batch, frames * hop_length)
 
 The STFT of the head (``n_fft``, ``hop_length``, ``win_length``) is the shared ``AudioConfig``'s,
@@ -29,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tts.audio import MelSpectrogram
 from tts.config import AudioConfig
 from tts.errors import ConfigError
 from tts.layers.convnext import ConvNeXtBlock
@@ -49,8 +51,18 @@ class ISTFTVocoderConfig:
     num_layers: int = 8
     kernel_size: int = 7
     layer_scale_init: float | None = None
+    phase_iterations: int = 0
+    """Inference only (eval mode): fast Griffin-Lim iterations (momentum 0.99) that make the
+    predicted phase consistent across overlapping frames, started from the network's phase and
+    keeping its magnitude. A phase learned without a discriminator is not consistent, and the
+    overlap-add then buzzes at the frame rate; two iterations remove that (see the vocoder
+    card). Each iteration costs one STFT and one inverse STFT and widens the receptive field by
+    ``2 * ceil(n_fft / (2 * hop_length))`` frames."""
 
     def __post_init__(self) -> None:
+        if self.phase_iterations < 0:
+            raise ConfigError(f"ISTFTVocoderConfig: phase_iterations must be >= 0, got "
+                              f"{self.phase_iterations}")
         if min(self.dim, self.intermediate_dim, self.num_layers) < 1:
             raise ConfigError("ISTFTVocoderConfig: dim, intermediate_dim and num_layers must be "
                               "positive")
@@ -128,8 +140,9 @@ class ISTFTVocoder(nn.Module):
 
     ``receptive_field`` is how many mel frames on each side can influence a hop of output:
     ``(num_layers + 1) * (kernel_size // 2)`` from the convolutions plus
-    ``ceil(win_length / (2 * hop_length))`` from the overlapping synthesis windows. Streaming
-    with at least that much context (``tts.streaming.stream_vocode``) is exact.
+    ``ceil(win_length / (2 * hop_length))`` from the overlapping synthesis windows plus
+    ``2 * ceil(n_fft / (2 * hop_length))`` per phase iteration. Streaming with at least that
+    much context (``tts.streaming.stream_vocode``) is exact.
     """
 
     def __init__(self, config: ISTFTVocoderConfig, audio: AudioConfig) -> None:
@@ -146,7 +159,9 @@ class ISTFTVocoder(nn.Module):
         # clamping the log-magnitude at log(win_length) keeps exp() finite with a 2x margin.
         self.max_log_magnitude = math.log(audio.win_length)
         self.receptive_field = ((config.num_layers + 1) * (config.kernel_size // 2)
-                                + math.ceil(audio.win_length / (2 * audio.hop_length)))
+                                + math.ceil(audio.win_length / (2 * audio.hop_length))
+                                + config.phase_iterations * 2
+                                * math.ceil(audio.n_fft / (2 * audio.hop_length)))
         scale = config.layer_scale_init
         if scale is None:
             scale = 1.0 / config.num_layers
@@ -159,6 +174,7 @@ class ISTFTVocoder(nn.Module):
         self.final_norm = nn.LayerNorm(config.dim, eps=1e-6)
         self.head = nn.Linear(config.dim, 2 * self.n_bins)
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
+        self.analysis = MelSpectrogram(audio)  # its ``spectrum``: the one STFT
         self.apply(_init_weights)
 
     def spectrogram(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,9 +195,30 @@ class ISTFTVocoder(nn.Module):
         """``spectrogram``'s output -> ``wav (batch, frames * hop_length)``."""
         return self.istft(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
 
+    def refine_phase(self, magnitude: torch.Tensor, phase: torch.Tensor,
+                     iterations: int, momentum: float = 0.99) -> torch.Tensor:
+        """Fast Griffin-Lim (Perraudin et al., 2013) from ``phase``: ``iterations`` rounds of
+        synthesis and re-analysis that keep ``magnitude`` and take the re-analysed phase,
+        extrapolated with ``momentum``. ``(batch, frames, bins)`` each -> refined phase, same
+        shape."""
+        frames = magnitude.shape[1]
+        spec = torch.polar(magnitude, phase)
+        previous = None
+        for _ in range(iterations):
+            wav = self.istft(spec.real, spec.imag)
+            rebuilt = self.analysis.spectrum(wav)[..., :frames].transpose(1, 2)
+            target = rebuilt if previous is None else rebuilt - momentum / (1 + momentum) * previous
+            previous = rebuilt
+            spec = torch.polar(magnitude, torch.angle(target))
+        return torch.angle(spec)
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``."""
-        return self.synthesize(*self.spectrogram(mel))
+        """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``; in eval mode
+        with ``phase_iterations`` > 0 the phase is refined first (``refine_phase``)."""
+        magnitude, phase = self.spectrogram(mel)
+        if self.config.phase_iterations and not self.training:
+            phase = self.refine_phase(magnitude, phase, self.config.phase_iterations)
+        return self.synthesize(magnitude, phase)
 
     @torch.no_grad()
     def infer(self, mel: torch.Tensor) -> torch.Tensor:
