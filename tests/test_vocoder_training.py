@@ -114,3 +114,17 @@ def test_train_with_phase_losses(prepared, tmp_path):
     final = train_vocoder(config, prepared, tmp_path / "run", _options(fast_dev_run=True))
     stored = checkpoint.load(final)
     assert stored.metadata["experiment"]["training"]["phase_weight"] == 1.0
+
+
+def test_fine_tune_into_phase_iterations(prepared, tmp_path):
+    """A vocoder fine-tunes into a config that differs only in phase_iterations (no weight
+    changes shape); the result stores the new setting and refines its phase."""
+    first = train_vocoder(TINY, prepared, tmp_path / "a", _options(fast_dev_run=True))
+    config = tmp_path / "gl.yaml"
+    config.write_text(TINY.read_text().replace("type: istft, preset: small",
+                                               "type: istft, preset: small, phase_iterations: 2"))
+    second = train_vocoder(config, prepared, tmp_path / "b", _options(fast_dev_run=True),
+                           init_from=first)
+    assert checkpoint.load(second).model_config["config"]["phase_iterations"] == 2
+    vocoder, _ = load_vocoder(second)
+    assert vocoder.config.phase_iterations == 2

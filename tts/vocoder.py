@@ -34,12 +34,32 @@ def _classes(kind: str) -> tuple[type, type]:
     raise ConfigError(f"unknown vocoder type {kind!r}; known: {', '.join(VOCODER_TYPES)}")
 
 
-def vocoder_model_config(kind: str, preset: str) -> dict[str, Any]:
-    """The stored form ``{"type": kind, "config": {...}}`` of a named preset."""
+WEIGHTLESS_SETTINGS = ("phase_iterations",)
+"""Model-config keys that change no weight: a checkpoint fine-tunes into a config that differs
+from its own only in these."""
+
+
+def vocoder_model_config(kind: str, preset: str, phase_iterations: int = 0) -> dict[str, Any]:
+    """The stored form ``{"type": kind, "config": {...}}`` of a named preset; ``phase_iterations``
+    (iSTFT only) sets ``ISTFTVocoderConfig.phase_iterations``."""
     if kind == "griffinlim":
         return {"type": kind, "config": {}}
     config_class, _ = _classes(kind)
-    return {"type": kind, "config": to_dict(config_class.preset(preset))}
+    config = to_dict(config_class.preset(preset))
+    if phase_iterations:
+        if kind != "istft":
+            raise ConfigError(f"model.phase_iterations needs the istft vocoder, not {kind!r}")
+        config["phase_iterations"] = phase_iterations
+    return {"type": kind, "config": config}
+
+
+def same_weights(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two stored model configs build the same weights (``WEIGHTLESS_SETTINGS`` aside)."""
+    def strip(config: dict[str, Any]) -> dict[str, Any]:
+        inner = {k: v for k, v in config.get("config", {}).items()
+                 if k not in WEIGHTLESS_SETTINGS}
+        return {**config, "config": inner}
+    return strip(a) == strip(b)
 
 
 def build_vocoder(model_config: dict[str, Any], audio: AudioConfig) -> nn.Module:

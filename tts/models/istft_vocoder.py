@@ -9,7 +9,7 @@ frames into a waveform:
       -> num_layers x ConvNeXtBlock(dim, intermediate_dim, kernel_size)
       -> LayerNorm -> Linear(dim, 2 * (n_fft // 2 + 1))
       -> log-magnitude (exp, clamped) and phase (cos/sin of a predicted angle)
-      -> [inference: ``phase_iterations`` fast Griffin-Lim steps, started from that phase]
+      -> [``phase_iterations`` fast Griffin-Lim steps, started from that phase]
       -> inverse STFT (Hann window, centred frames) -> wav (batch, frames * hop_length)
 
 The STFT of the head (``n_fft``, ``hop_length``, ``win_length``) is the shared ``AudioConfig``'s,
@@ -52,11 +52,12 @@ class ISTFTVocoderConfig:
     kernel_size: int = 7
     layer_scale_init: float | None = None
     phase_iterations: int = 0
-    """Inference only (eval mode): fast Griffin-Lim iterations (momentum 0.99) that make the
-    predicted phase consistent across overlapping frames, started from the network's phase and
-    keeping its magnitude. A phase learned without a discriminator is not consistent, and the
-    overlap-add then buzzes at the frame rate; two iterations remove that (see the vocoder
-    card). Each iteration costs one STFT and one inverse STFT and widens the receptive field by
+    """Fast Griffin-Lim iterations (momentum 0.99) that make the predicted phase consistent
+    across overlapping frames, started from the network's phase and keeping its magnitude. A
+    phase learned without a discriminator is not consistent, and the overlap-add then buzzes at
+    the frame rate; two iterations remove that (see the vocoder card). They run in training
+    too (differentiably), so that the magnitude is learned for the phase it will be heard with.
+    Each iteration costs one STFT and one inverse STFT and widens the receptive field by
     ``2 * ceil(n_fft / (2 * hop_length))`` frames."""
 
     def __post_init__(self) -> None:
@@ -213,10 +214,10 @@ class ISTFTVocoder(nn.Module):
         return torch.angle(spec)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``; in eval mode
-        with ``phase_iterations`` > 0 the phase is refined first (``refine_phase``)."""
+        """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``; with
+        ``phase_iterations`` > 0 the phase is refined first (``refine_phase``)."""
         magnitude, phase = self.spectrogram(mel)
-        if self.config.phase_iterations and not self.training:
+        if self.config.phase_iterations:
             phase = self.refine_phase(magnitude, phase, self.config.phase_iterations)
         return self.synthesize(magnitude, phase)
 

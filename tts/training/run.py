@@ -226,8 +226,12 @@ def _init_acoustic(task, path: str | Path) -> None:
 def _load_weights(model, path: str | Path, kind: str, model_config: dict[str, Any],
                   audio: AudioConfig) -> None:
     """Copy the weights of checkpoint ``path`` into ``model`` after checking that they fit."""
+    from tts.vocoder import same_weights
+
     ckpt = checkpoint.load(path, kind=kind)
-    if ckpt.model_config != model_config:
+    if ckpt.model_config != model_config and not (kind == "vocoder"
+                                                  and same_weights(ckpt.model_config,
+                                                                   model_config)):
         raise ConfigError(f"{path} holds a different model ({ckpt.model_config.get('type')} "
                           f"{ckpt.model_config.get('config')}) than the config asks for")
     if ckpt.audio_config != audio:

@@ -30,6 +30,9 @@ class VocoderModelConfig:
 
     type: str = "istft"
     preset: str = "small"
+    phase_iterations: int = 0
+    """iSTFT only: Griffin-Lim steps on the predicted phase, in training and inference alike
+    (``ISTFTVocoderConfig.phase_iterations``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +83,8 @@ class VocoderTask(L.LightningModule):
 
         self.automatic_optimization = False
         self.config = config
-        self.model_config = vocoder_model_config(config.model.type, config.model.preset)
+        self.model_config = vocoder_model_config(config.model.type, config.model.preset,
+                                                 config.model.phase_iterations)
         self.generator = build_vocoder(self.model_config, config.audio)
         self.discriminator = None
         if config.training.adversarial:
@@ -114,9 +118,12 @@ class VocoderTask(L.LightningModule):
         if not self.config.training.phase_weight:
             return self.generator(mel)[..., :wav.shape[-1]], {}
         magnitude, phase = self.generator.spectrogram(mel)
-        fake = self.generator.synthesize(magnitude, phase)[..., :wav.shape[-1]]
         target = self.mel.spectrum(wav.float())[..., :phase.shape[1]].transpose(1, 2)
-        terms = self.phase_loss(phase, target)
+        terms = self.phase_loss(phase, target)  # the network's own phase, before refinement
+        iterations = self.generator.config.phase_iterations
+        if iterations:
+            phase = self.generator.refine_phase(magnitude, phase, iterations)
+        fake = self.generator.synthesize(magnitude, phase)[..., :wav.shape[-1]]
         return fake, dict(zip(("phase_ip", "phase_gd", "phase_iaf"), terms, strict=True))
 
     def _gan_active(self) -> bool:
