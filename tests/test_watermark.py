@@ -90,11 +90,20 @@ def test_survives_attack(marked, name):
     assert result.payload == PAYLOAD
 
 
-@pytest.mark.parametrize("name", ["ogg vorbis q0", "noise 20 dB SNR", "mp3 16 kbit/s",
-                                  "opus 16 kHz", "stretch 1.03"])
+@pytest.mark.parametrize("name", ["ogg vorbis q0", "noise 20 dB SNR",
+                                  pytest.param("stretch 0.97", marks=pytest.mark.slow)])
+def test_detected_after_attack(marked, name):
+    """Found, though the payload may not be exact after these (see README, Watermark)."""
+    wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
+    result = detect(wav, rate)
+    assert result.present, result
+
+
+@pytest.mark.parametrize("name", ["mp3 16 kbit/s", "opus 16 kHz", "stretch 1.03"])
 @pytest.mark.slow
-@pytest.mark.xfail(reason="below the 0.99 target in scripts/benchmark.py watermark (detected "
-                          "on some clips, not all; see README, Watermark)", strict=False)
+@pytest.mark.xfail(reason="below the 0.99 target in scripts/benchmark.py watermark, or detected "
+                          "there but not on this short espeak-ng clip (score 5.4 after a 3% "
+                          "speed-up); see README, Watermark", strict=False)
 def test_hard_attacks(marked, name):
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     assert detect(wav, rate).present

@@ -8,12 +8,14 @@ came out of voxclone; a deployment that wants a private mark passes its own ``ke
 ``embed`` and ``detect``.
 
 How it works (``tts.watermark.core``): dither modulation of keyed zero-sum projections of the
-log energies of 32 ms x 250 Hz tiles between 250 and 3250 Hz, at an 8 kHz analysis rate. Each
+log energies of 128 ms x 62.5 Hz tiles between 250 and 3250 Hz, at an 8 kHz analysis rate (long,
+narrow tiles survive a phase vocoder's tempo change, which smears time but not frequency). Each
 projection's move is carried mostly by the weaker tiles of its column (where a change costs
-least signal-to-mark ratio), and the moves that would cost most are left out so that the mark
-stays 30.5 dB below the speech. The pattern repeats every 0.512 s; the detector resamples any
-input to 8 kHz and searches the alignment (block phase, 2 ms grid start, +-3% time scale), so it
-works on excerpts and reports where in time the mark was found.
+least signal-to-mark ratio), the moves that would cost most are left out so that the mark stays
+30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
+it before onsets). The pattern repeats every 1.024 s; the detector resamples any input to 8 kHz
+and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it works on
+excerpts and reports where in time the mark was found.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def embed(wav: np.ndarray, sample_rate: int, payload: int = 0,
     with the 16-bit ``payload`` under ``key``; returns the marked float32 signal, same shape.
 
     The mark is at least ``TARGET_SNR_DB`` below the signal; silence stays untouched. Audio
-    shorter than one 32 ms tile comes back unchanged.
+    shorter than one 128 ms tile comes back unchanged.
     """
     wav = _mono(wav, sample_rate)
     bits = _bits(payload)

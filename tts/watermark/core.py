@@ -1,8 +1,10 @@
 """Keyed watermark in the log band energies of speech: spread-transform dither modulation (STDM).
 
 The mark lives in 250 to 3250 Hz at an 8 kHz analysis rate, so it survives 8 kHz resampling and
-4 kHz low-pass filters. Analysis: STFT (256-point Hann, 64-sample hop), power summed into tiles of
-``tile_frames`` frames by ``band_bins`` bins (32 ms x 250 Hz). Each tile column holds
+4 kHz low-pass filters. Analysis: STFT (512-point Hann, 64-sample hop), power summed into tiles of
+``tile_frames`` frames by ``band_bins`` bins (128 ms x 62.5 Hz: long in time and narrow in
+frequency, because a phase vocoder's tempo change smears energy over its ~100 ms window but keeps
+the spectrum's fine detail). Each tile column holds
 ``symbols_per_column`` symbols; a symbol is the zero-sum projection of ``ln`` of the energies of
 some tiles of one column (keyed signs, half +, half -), so gain changes and slow equalisation
 cancel. The embedder moves each symbol's projection part of the way (``compensation``) onto a
@@ -25,7 +27,7 @@ import hashlib
 import numpy as np
 
 RATE = 8000
-N_FFT = 256
+N_FFT = 512
 HOP = 64
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1]
@@ -35,19 +37,22 @@ _WINDOW = np.hanning(N_FFT + 1)[:-1]
 class Design:
     """The mark's parameters (embedder and detector must agree)."""
 
-    first_bin: int = 8  # 250 Hz
-    band_bins: int = 8  # 250 Hz bands
-    bands: int = 12  # up to 3250 Hz
-    tile_frames: int = 4  # 32 ms tile columns
-    symbols_per_column: int = 3  # of 4 tiles each
-    block_columns: int = 16  # 0.512 s
+    first_bin: int = 16  # 250 Hz
+    band_bins: int = 4  # 62.5 Hz bands
+    bands: int = 48  # up to 3250 Hz
+    tile_frames: int = 16  # 128 ms tile columns
+    symbols_per_column: int = 12  # of 4 tiles each
+    block_columns: int = 8  # 1.024 s
     sync_share: float = 2 / 3
-    """Share of the symbols that carry the fixed sync pattern (the rest: payload bits, one
-    symbol per bit per block)."""
+    """Share of the symbols that carry the fixed sync pattern (the rest: payload bits, two
+    symbols per bit per block)."""
     step: float = 2.83
     compensation: float = 1.0
     max_log_gain: float = 0.7
     """Largest change of a tile's amplitude, in nepers (0.7: -6 to +6 dB)."""
+    local_db: float | None = 10.0
+    """The mark is held this far below the signal in every ~8 ms stretch (the long analysis
+    window would otherwise smear it into the quiet just before an onset, where it is heard)."""
     energy_power: float = 1.0
     """A projection's change is shared among its tiles in proportion to ``(tile energy /
     loudest tile) ** -energy_power``: weak tiles, where a change costs little signal-to-mark
@@ -62,8 +67,8 @@ class Design:
     floor_db: float = 1.0
     scales: tuple[float, ...] = (1.0, 0.9925, 1.0075, 0.985, 1.015, 0.9775, 1.0225, 0.97, 1.03)
     """Time scales searched by the detector (tempo changes of up to about 3%)."""
-    search_hop: int = 16
-    """The detector's grid step in samples at 8 kHz (2 ms): every alignment of the tile grid to
+    search_hop: int = 32
+    """The detector's grid step in samples at 8 kHz (4 ms): every alignment of the tile grid to
     the signal at this resolution is scored."""
     windows_s: tuple[float, ...] = (2.0, 4.0)
     """Besides the whole signal, windows of these lengths are scored, so that a marked clip
@@ -260,7 +265,20 @@ def embed_8k(x: np.ndarray, layout: Layout, bits: np.ndarray, budget: float | No
         mask[:rows, d.first_bin:d.first_bin + d.bands * d.band_bins] = np.repeat(
             frame_gain[:rows], d.band_bins, axis=1)
         mark = istft(spec * np.expm1(mask), len(padded))[:n]
+        if d.local_db is not None:
+            mark = _hold_below(mark, x, d.local_db)
     return mark
+
+
+def _hold_below(mark: np.ndarray, x: np.ndarray, db: float, width: int = 64) -> np.ndarray:
+    """``mark`` scaled down wherever its short-time level (Hann-smoothed power over ``width``
+    samples) comes within ``db`` of ``x``'s."""
+    kernel = np.hanning(width + 1)
+    kernel /= kernel.sum()
+    signal = np.convolve(x ** 2, kernel, "same")
+    added = np.convolve(mark ** 2, kernel, "same")
+    scale = np.minimum(1.0, np.sqrt(10 ** (-db / 10) * signal / np.maximum(added, 1e-30)))
+    return mark * np.convolve(scale, kernel, "same")
 
 
 def best_alignment(x: np.ndarray, layout: Layout) -> dict:
