@@ -70,6 +70,9 @@ class Design:
     search_hop: int = 32
     """The detector's grid step in samples at 8 kHz (4 ms): every alignment of the tile grid to
     the signal at this resolution is scored."""
+    payload_in_score: bool = True
+    """The detection score counts the payload symbols as well as the sync symbols (each bit
+    read as whichever value its symbols favour; see ``_window_z``)."""
     windows_s: tuple[float, ...] = (2.0, 4.0)
     """Besides the whole signal, windows of these lengths are scored, so that a marked clip
     joined with unmarked audio is not diluted by it."""
@@ -301,6 +304,8 @@ def best_alignment(x: np.ndarray, layout: Layout) -> dict:
     signs = layout.signs.reshape(-1, d.bands).T  # (bands, block columns * symbols)
     fine = band_power(stft(x, frame_positions(len(x), 0, FINE_HOP / HOP)), d)
     phase = np.arange(d.block_columns)
+    bits = int(layout.bit.max()) + 1
+    payload = (layout.bit[:, :, None] == np.arange(bits)).astype(np.float64)  # (cols, sym, bits)
     windows = [int(round(w / d.column_s)) for w in d.windows_s]
     for scale in d.scales if len(fine) else ():
         count = int((len(fine) - 1) * FINE_HOP / (d.search_hop * scale)) + 1
@@ -321,7 +326,16 @@ def best_alignment(x: np.ndarray, layout: Layout) -> dict:
         rows = np.arange(min(period, tiles_n))[:, None, None] + period * c  # (starts, 1, columns)
         cols = (phase[None, :, None] + c) % d.block_columns  # (1, phases, columns)
         num, var = num[rows, cols], var[rows, cols]  # (starts, phases, columns)
-        z = _window_z(num.reshape(-1, columns), var.reshape(-1, columns), windows)
+        bits_num = bits_var = None
+        if d.payload_in_score:
+            pad3 = ((0, pad), (0, 0), (0, 0))
+            per_bit = [np.matmul(v.transpose(1, 0, 2), payload).transpose(1, 0, 2)
+                       for v in (weight * cos, weight ** 2 / 2)]  # (tiles, block cols, bits)
+            bits_num, bits_var = (np.pad(v, pad3)[rows, cols] for v in per_bit)
+            bits_num = bits_num.reshape(-1, columns, bits)
+            bits_var = bits_var.reshape(-1, columns, bits)
+        z = _window_z(num.reshape(-1, columns), var.reshape(-1, columns), windows,
+                      bits_num, bits_var)
         z = z / _phase_spread(num, var).reshape(-1)
         k = int(np.argmax(z))
         if z[k] > best["z"]:
@@ -346,20 +360,39 @@ def _phase_spread(num: np.ndarray, var: np.ndarray) -> np.ndarray:
     return np.maximum(1.0, np.sqrt(others))
 
 
-def _window_z(num: np.ndarray, var: np.ndarray, windows: list[int]) -> np.ndarray:
+def _window_z(num: np.ndarray, var: np.ndarray, windows: list[int],
+              bits_num: np.ndarray | None = None, bits_var: np.ndarray | None = None,
+              chunk: int = 64) -> np.ndarray:
     """Best z per row ``(rows,)`` over the whole signal and the sliding ``windows`` (in columns)
-    from per-column sums ``num`` and variances ``var`` ``(rows, columns)``."""
-    cn = np.concatenate([np.zeros((len(num), 1)), np.cumsum(num, axis=1)], axis=1)
-    cv = np.concatenate([np.zeros((len(var), 1)), np.cumsum(var, axis=1)], axis=1)
+    from per-column sync sums ``num`` and variances ``var`` ``(rows, columns)``.
+
+    With per-column payload sums ``bits_num`` and variances ``bits_var`` ``(rows, columns,
+    bits)``, each payload bit adds what its symbols say for the bit they favour (``|sum|``), less
+    that term's mean on unmarked audio (``sqrt(2 var / pi)``), and its variance there
+    (``(1 - 2 / pi) var``): the payload symbols, a third of the mark, then count towards
+    detection too, and unmarked audio still scores about N(0, 1) per alignment."""
     best = np.full(len(num), -np.inf)
-    for width in [num.shape[1], *windows]:
-        if width > num.shape[1] or width < 1:
-            continue
-        n = cn[:, width:] - cn[:, :-width]
-        v = cv[:, width:] - cv[:, :-width]
-        z = np.where(v > 0, n / np.sqrt(np.maximum(v, 1e-12)), -np.inf)
-        best = np.maximum(best, z.max(axis=1))
+    for lo in range(0, len(num), chunk):
+        part = slice(lo, lo + chunk)
+        sums = [_cumulative(num[part]), _cumulative(var[part])]
+        if bits_num is not None:
+            sums += [_cumulative(bits_num[part]), _cumulative(bits_var[part])]
+        for width in [num.shape[1], *windows]:
+            if width > num.shape[1] or width < 1:
+                continue
+            n, v, *extra = [c[:, width:] - c[:, :-width] for c in sums]
+            if extra:
+                bn, bv = extra
+                n = n + np.sum(np.abs(bn) - np.sqrt(2 * np.maximum(bv, 0.0) / np.pi), axis=2)
+                v = v + (1 - 2 / np.pi) * np.sum(bv, axis=2)
+            z = np.where(v > 0, n / np.sqrt(np.maximum(v, 1e-12)), -np.inf)
+            best[part] = np.maximum(best[part], z.max(axis=1))
     return best
+
+
+def _cumulative(x: np.ndarray) -> np.ndarray:
+    """Cumulative sums along axis 1 with a leading zero."""
+    return np.concatenate([np.zeros_like(x[:, :1]), np.cumsum(x, axis=1)], axis=1)
 
 
 def column_time(index: np.ndarray | int, found: dict, design: Design = DESIGN) -> np.ndarray:
