@@ -6,6 +6,7 @@ vocoder (waveform segments, optionally with ground-truth-aligned predicted mels)
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,37 +136,54 @@ class TTSDataModule(L.LightningDataModule):
 
 class VocoderDataModule(L.LightningDataModule):
     """Random waveform segments for training and whole clips (cut to ``val_max_frames``) for
-    validation, from a prepared folder ``root``; see ``data.vocoder_data``.
+    validation, from one or more prepared folders ``roots`` (all with one audio config); see
+    ``data.vocoder_data``. Training draws uniformly over the clips of all folders; validation
+    takes ``val_clips`` clips in turn from each folder's val.jsonl.
 
     ``audio`` (from prepare.json) is exposed so that the task can refuse a model whose audio
     config differs from the data's.
     """
 
-    def __init__(self, root: str | Path, batch_size: int = 16, segment_frames: int = 32,
-                 num_workers: int = 0, mel_dir: str | Path | None = None,
-                 val_max_frames: int = 400, val_clips: int = 8) -> None:
+    def __init__(self, roots: str | Path | Sequence[str | Path], batch_size: int = 16,
+                 segment_frames: int = 32, num_workers: int = 0,
+                 mel_dir: str | Path | None = None, val_max_frames: int = 400,
+                 val_clips: int = 8) -> None:
         super().__init__()
-        self.root = Path(root)
-        info = read_prepare_info(self.root)
-        self.audio: AudioConfig = from_dict(AudioConfig, info["audio"], where="prepare.json audio")
+        self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
+                      else [Path(r) for r in roots])
+        if not self.roots:
+            raise DataError("no prepared folder given")
+        if mel_dir is not None and len(self.roots) > 1:
+            raise DataError("--mel-dir needs a single prepared folder (its mels are by clip id)")
+        infos = [read_prepare_info(root) for root in self.roots]
+        for root, info in zip(self.roots, infos, strict=True):
+            if info["audio"] != infos[0]["audio"]:
+                raise DataError(f"{root} was prepared with another audio config than "
+                                f"{self.roots[0]}")
+        self.audio: AudioConfig = from_dict(AudioConfig, infos[0]["audio"],
+                                            where="prepare.json audio")
         self.batch_size = batch_size
         self.segment_frames = segment_frames
         self.num_workers = num_workers
         self.mel_dir = mel_dir
         self.val_max_frames = val_max_frames
         self.val_clips = val_clips
-        self.train_set: VocoderDataset | None = None
+        self.train_set: torch.utils.data.Dataset | None = None
         self.val_set: VocoderDataset | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             hop = self.audio.hop_length
-            self.train_set = VocoderDataset(self.root / "train.jsonl", hop, self.segment_frames,
-                                            train=True, mel_dir=self.mel_dir)
-            self.val_set = VocoderDataset(self.root / "val.jsonl", hop, self.segment_frames,
-                                          train=False, mel_dir=self.mel_dir,
-                                          max_frames=self.val_max_frames)
-            self.val_set.utterances = self.val_set.utterances[:self.val_clips]
+            parts = [VocoderDataset(root / "train.jsonl", hop, self.segment_frames, train=True,
+                                    mel_dir=self.mel_dir) for root in self.roots]
+            self.train_set = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
+            vals = [VocoderDataset(root / "val.jsonl", hop, self.segment_frames, train=False,
+                                   mel_dir=self.mel_dir, max_frames=self.val_max_frames)
+                    for root in self.roots]
+            turns = [u for group in itertools.zip_longest(*(v.utterances for v in vals))
+                     for u in group if u is not None]
+            self.val_set = vals[0]
+            self.val_set.utterances = turns[:self.val_clips]
 
     def train_dataloader(self) -> DataLoader:
         self.setup()

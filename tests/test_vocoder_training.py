@@ -128,3 +128,22 @@ def test_fine_tune_into_phase_iterations(prepared, tmp_path):
     assert checkpoint.load(second).model_config["config"]["phase_iterations"] == 2
     vocoder, _ = load_vocoder(second)
     assert vocoder.config.phase_iterations == 2
+
+
+def test_train_on_several_prepared_folders(prepared, tmp_path):
+    from data.datamodule import VocoderDataModule
+
+    other = tmp_path / "copy"
+    shutil.copytree(prepared, other)
+    single = VocoderDataModule(prepared, val_clips=100)
+    single.setup()
+    both = VocoderDataModule([prepared, other], val_clips=100)
+    both.setup()
+    assert len(both.train_set) == 2 * len(single.train_set)
+    val = [u.audio_path for u in both.val_set.utterances]
+    assert len(val) == 2 * len(single.val_set.utterances)
+    assert str(other) in str(val[1])  # in turns: one clip of each folder
+    final = train_vocoder(TINY, [prepared, other], tmp_path / "run", _options(fast_dev_run=True))
+    assert checkpoint.load(final).kind == "vocoder"
+    with pytest.raises(Exception, match="single prepared folder"):
+        VocoderDataModule([prepared, other], mel_dir=prepared / "mels")

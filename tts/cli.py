@@ -239,9 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         final = train_acoustic(args.config, args.data, args.out, options, init_from=args.init)
     else:
-        if len(args.data) != 1:
-            raise VoxcloneError(f"train {args.model} takes one prepared folder, got {len(args.data)}")
-        final = train_vocoder(args.config, args.data[0], args.out, options, mel_dir=args.mel_dir,
+        final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir,
                               init_from=args.init)
     print(f"training checkpoint: {final}")
     return 0
@@ -421,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "OUT/checkpoints every N steps; --resume continues a run.")
     train.add_argument("model", choices=("acoustic", "vocoder", "encoder"), help="what to train")
     train.add_argument("data", metavar="DATA", nargs="+",
-                       help="prepared folder (voxclone prepare); acoustic and encoder: one or more")
+                       help="prepared folder(s) (voxclone prepare), one or more")
     train.add_argument("out", metavar="OUT", help="run folder (checkpoints, tensorboard)")
     train.add_argument("-c", "--config", required=True, metavar="YAML",
                        help="experiment config, e.g. configs/vocoder/istft_small.yaml")

@@ -121,10 +121,11 @@ def fit(task, datamodule, out: Path, schedule: ScheduleConfig, options: RunOptio
     return final
 
 
-def train_vocoder(config_path: str | Path, data: str | Path, out: str | Path,
+def train_vocoder(config_path: str | Path, data: str | Path | Sequence[str | Path],
+                  out: str | Path,
                   options: RunOptions = RunOptions(), mel_dir: str | Path | None = None,
                   init_from: str | Path | None = None) -> Path:
-    """Train (or resume) a vocoder on the prepared folder ``data`` into run folder ``out``.
+    """Train (or resume) a vocoder on prepared folder(s) ``data`` into run folder ``out``.
 
     ``init_from`` starts a new run from the weights of a vocoder checkpoint (fine-tuning: on
     other data, on predicted mels, or with the adversarial losses switched on); optimizer state
