@@ -63,10 +63,10 @@ class Design:
     """Tiles more than this below their column's loudest tile, or in columns this far below
     the loudest column, are left alone (digital silence, weak bands)."""
     floor_percentile: float = 5.0
-    """Detection: each band's noise floor is this percentile of its tile energies; symbols count
-    in proportion to how far above it their tiles are (from 0 at 3 dB to 1 at 3 + ``floor_db``
-    dB), so that noise-filled pauses and weak bands under added noise weigh little."""
-    floor_db: float = 1.0
+    """Detection: each band's noise floor is this percentile of its tile energies; a symbol
+    counts in proportion to the share of its weakest tile's energy above ``floor_ratio`` times
+    that floor, so that noise-filled pauses and weak bands under added noise weigh little."""
+    floor_ratio: float = 1.5
     scales: tuple[float, ...] = (1.0, 0.9925, 1.0075, 0.985, 1.015, 0.9775, 1.0225, 0.97, 1.03)
     """Time scales searched by the detector (tempo changes of up to about 3%)."""
     search_hop: int = 32
@@ -184,22 +184,25 @@ def activity(tiles: np.ndarray, design: Design = DESIGN) -> np.ndarray:
 
 
 def floor_margin(tiles: np.ndarray, design: Design = DESIGN) -> np.ndarray:
-    """``(columns, bands)`` in [0, 1]: how far each tile stands above its band's noise floor
-    (see ``Design.floor_percentile``)."""
+    """``(columns, bands)`` in [0, 1]: the share of each tile's energy that stands above its
+    band's noise floor (see ``Design.floor_percentile``), ``1 - floor_ratio * floor / tile``:
+    about the share of a change of the speech that shows in the tile's energy."""
     if not len(tiles):
         return np.zeros_like(tiles)
     floor = np.percentile(tiles, design.floor_percentile, axis=0, keepdims=True)
-    margin = 10 * np.log10(np.maximum(tiles, 1e-30) / np.maximum(floor, 1e-30))
-    return np.clip((margin - 3.0) / design.floor_db, 0.0, 1.0)
+    return np.clip(1.0 - design.floor_ratio * floor / np.maximum(tiles, 1e-30), 0.0, 1.0)
 
 
 def symbol_weights(tiles: np.ndarray, layout: Layout) -> np.ndarray:
     """``(tiles, block_columns * symbols)``: the detector's weight of each tile column of
     ``tiles (columns, bands)`` as every symbol of the block: 0 unless at least half of the
-    symbol is ``activity``, else the mean ``floor_margin`` of its tiles."""
+    symbol is ``activity``, else the least ``floor_margin`` of its tiles (the mark sits mostly
+    in a symbol's weakest tile, the first to drown in added noise or codec noise)."""
     squares = (layout.signs ** 2).reshape(-1, layout.design.bands).T
     active = activity(tiles, layout.design) @ squares
-    return np.where(active >= 0.5 - 1e-9, floor_margin(tiles, layout.design) @ squares, 0.0)
+    members = np.argsort(squares == 0, axis=0, kind="stable")[:layout.design.tile_bands].T
+    least = floor_margin(tiles, layout.design)[:, members].min(axis=2)
+    return np.where(active >= 0.5 - 1e-9, least, 0.0)
 
 
 def _symbol_targets(log_e: np.ndarray, layout: Layout, bits: np.ndarray) -> np.ndarray:
