@@ -52,3 +52,16 @@ def test_every_bundled_voice_is_in_its_checkpoint_and_speaks():
     engine = voice_engine(expressive[0].name, emotion="angry", intensity=1.5)
     wav, rate = engine.speak("Open the door.")
     assert rate == 22050 and len(wav) > rate // 4 and np.isfinite(wav).all()
+
+
+def test_resynthesis_vocoder_keeps_the_pitch():
+    """The bundled resynthesis vocoder (phase iterations) keeps a voiced signal's F0, where the
+    say vocoder's frame-rate buzz does not always; a vocoder that lost the pitch fails this."""
+    from tts import metrics
+    from tts.neural_engine import RESYNTHESIS_VOCODER
+
+    vocoder, audio = load_vocoder(RESYNTHESIS_VOCODER)
+    assert vocoder.config.phase_iterations == 2
+    wav = voiced_signal(1.5, audio.sample_rate)
+    out = resynthesize(wav, vocoder, audio)
+    assert metrics.pitch_error(wav[:len(out)], out, audio.sample_rate) < 0.05

@@ -91,6 +91,10 @@ def cmd_vocode(args: argparse.Namespace) -> int:
     from tts.audio import load_audio, save_audio
     from tts.vocoder import load_vocoder, resynthesize
 
+    if args.vocoder is None:
+        from tts.neural_engine import RESYNTHESIS_VOCODER
+
+        args.vocoder = RESYNTHESIS_VOCODER
     vocoder, audio = load_vocoder(args.vocoder)
     wav = load_audio(args.input, audio.sample_rate)
     wav = resynthesize(wav, vocoder, audio, stream=args.stream)
@@ -308,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     vocode.add_argument("input", metavar="INPUT", help="audio file (wav/flac/ogg/mp3)")
     vocode.add_argument("-o", "--output", default="vocoded.wav", metavar="WAV",
                         help="output file (default: %(default)s)")
-    vocode.add_argument("--vocoder", default="griffinlim", metavar="CKPT",
-                        help="vocoder checkpoint, or griffinlim (default: %(default)s)")
+    vocode.add_argument("--vocoder", default=None, metavar="CKPT",
+                        help="vocoder checkpoint, or griffinlim (default: the bundled "
+                             "checkpoints/vocoder/istft-small.pt)")
     vocode.add_argument("--stream", action="store_true", help="vocode in chunks, as streaming")
     vocode.add_argument("--no-watermark", action="store_true",
                         help="do not watermark the output (recorded in the file's comment tag)")

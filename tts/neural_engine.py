@@ -22,6 +22,11 @@ from tts.models.tacotron import BOS_ID, EOS_ID
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "kathleen.pt"
 DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
+"""The vocoder of ``voxclone say``: on the acoustic models' mels it still scores best on DNSMOS,
+although it puts out the frame rate as pitch (see checkpoints/vocoder/README.md)."""
+RESYNTHESIS_VOCODER = CHECKPOINTS / "vocoder" / "istft-small.pt"
+"""The vocoder of ``voxclone vocode``: keeps the pitch, and on real speech's mels it beats the
+other and Griffin-Lim on PESQ, DNSMOS and pitch error."""
 CLONING_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
 """The bundled multi-speaker model, conditioned on speaker embeddings: the base of cloned voices."""
 PUNCTUATION_END = {".", "?", "!"}
