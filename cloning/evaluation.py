@@ -111,12 +111,13 @@ def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], li
 
 
 def voice_report(engine, utterances: Sequence, encoder, transcriber, train_paths: Sequence[Path],
-                 with_dnsmos: bool = False) -> dict[str, float]:
+                 with_dnsmos: bool = False, with_pitch: bool = False) -> dict[str, float]:
     """One bundled voice on its speaker's held-out ``utterances`` (``data.manifest.Utterance``,
     never trained on): ASR WER of the synthesized texts, speaker similarity of the synthesized
     speech to the held-out recordings' mean embedding (and, as the ceiling, of the recordings
     to the mean of ``train_paths``, the speaker's training clips), DNSMOS OVRL of the synthesized
-    speech, and x real time of ``Synthesizer.synthesize``."""
+    speech, x real time of ``Synthesizer.synthesize`` and, ``with_pitch``, the median pYIN F0
+    (Hz, ``tts.prosody``) of the synthesized speech (``f0``) and of the recordings (``real_f0``)."""
     import time
 
     from cloning.encoder import average_embeddings
@@ -144,4 +145,12 @@ def voice_report(engine, utterances: Sequence, encoder, transcriber, train_paths
            "x_real_time": metrics.real_time_factor(audio_seconds, compute)}
     if with_dnsmos:
         row["dnsmos"] = float(np.mean([metrics.dnsmos(w, rate).ovrl for w in wavs]))
+    if with_pitch:
+        from tts.audio import load_audio
+        from tts.prosody import prosody
+
+        row["f0"] = float(np.nanmedian([prosody(w, rate).f0_hz for w in wavs]))
+        row["real_f0"] = float(np.nanmedian([
+            prosody(load_audio(u.audio_path, rate, normalize=False), rate).f0_hz
+            for u in utterances]))
     return row

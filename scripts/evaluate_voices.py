@@ -123,9 +123,10 @@ def cmd_voices(args: argparse.Namespace) -> int:
             for utt in read_manifest(Path(folder) / f"{split}.jsonl"):
                 clips.setdefault(utt.speaker, {"train": [], "val": []})[split].append(utt)
     encoder, transcriber = load_default(), metrics.Transcriber()
+    pitch_head = (" F0 Hz (speech / recordings) |", "---:|") if args.pitch else ("", "")
     lines = ["| voice | licence | held-out sentences | WER ↓ | similarity to its recordings ↑ "
-             "| recordings' own similarity | DNSMOS OVRL ↑ | x real time ↑ |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| recordings' own similarity | DNSMOS OVRL ↑ | x real time ↑ |" + pitch_head[0],
+             "|---|---|---:|---:|---:|---:|---:|---:|" + pitch_head[1]]
     for voice in bundled_voices():
         if args.voice and voice.name not in args.voice:
             continue
@@ -135,12 +136,14 @@ def cmd_voices(args: argparse.Namespace) -> int:
             continue
         train_texts = {u.text for u in own["train"]}
         held = [u for u in own["val"] if u.text not in train_texts][: args.sentences]
-        row = voice_report(voice_engine(voice.name), held, encoder, transcriber,
-                           [Path(u.audio_path) for u in own["train"][:10]], args.dnsmos)
+        row = voice_report(voice_engine(voice.name, vocoder=args.vocoder), held, encoder,
+                           transcriber, [Path(u.audio_path) for u in own["train"][:10]],
+                           args.dnsmos, args.pitch)
         dns = f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-"
+        pitch = f" {row['f0']:.0f} / {row['real_f0']:.0f} |" if args.pitch else ""
         lines.append(f"| {voice.name} | {voice.license} | {row['sentences']} | {row['wer']:.3f} | "
                      f"{row['similarity']:.3f} | {row['real_similarity']:.3f} | {dns} | "
-                     f"{row['x_real_time']:.1f} |")
+                     f"{row['x_real_time']:.1f} |" + pitch)
         _note(lines[-1])
     table = "\n".join(lines)
     print_table(table, args.out)
@@ -249,6 +252,10 @@ def add_parsers(sub) -> None:
     vcs.add_argument("--voice", action="append", default=[], help="only these voices")
     vcs.add_argument("--sentences", type=int, default=10, help="per voice (default 10)")
     vcs.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (voxclone[eval])")
+    vcs.add_argument("--pitch", action="store_true",
+                     help="add the median pYIN F0 of the speech and of the recordings")
+    vcs.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="vocoder checkpoint (default: the one voxclone say uses)")
     vcs.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     vcs.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     vcs.set_defaults(func=cmd_voices)

@@ -65,3 +65,26 @@ def test_resynthesis_vocoder_keeps_the_pitch():
     wav = voiced_signal(1.5, audio.sample_rate)
     out = resynthesize(wav, vocoder, audio)
     assert metrics.pitch_error(wav[:len(out)], out, audio.sample_rate) < 0.05
+
+
+def test_voice_report_gives_pitch_of_speech_and_recordings(tmp_path):
+    """evaluate.py voices --pitch: the median F0 of the synthesized speech and of the held-out
+    recordings (here a 140 Hz voiced signal stands in for a recording)."""
+    import soundfile as sf
+
+    from cloning.encoder import load_default
+    from cloning.evaluation import voice_report
+    from data.manifest import Utterance
+    from tts import metrics
+    from tts.neural_engine import RESYNTHESIS_VOCODER
+    from tts.voices import voice_engine
+
+    path = tmp_path / "rec.wav"
+    sf.write(path, voiced_signal(2.0, 22050, f0=140.0), 22050)
+    held = [Utterance(id="a", audio_path=str(path), text="Rice is often served in round bowls.",
+                      speaker="kathleen")]
+    row = voice_report(voice_engine("kathleen", vocoder=RESYNTHESIS_VOCODER), held,
+                       load_default(), metrics.Transcriber(), [path], with_pitch=True)
+    assert 120 < row["real_f0"] < 170
+    assert 120 < row["f0"] < 220  # kathleen's own pitch (about 156 Hz), not the frame rate
+    assert 0 <= row["wer"] and -1 <= row["similarity"] <= 1
