@@ -20,8 +20,9 @@ the held-out sentences (``tts.metrics.dnsmos``, a no-reference naturalness proxy
 ``DATA/val.jsonl`` (never trained on), the mel of each recording is turned back into audio by
 every vocoder given, and the result is scored against the recording (``tts.metrics``: mel L1,
 multi-resolution STFT distance, wide-band PESQ, STOI, gross pitch error of pYIN F0) and by an
-offline recogniser (WER / CER against the transcript). The "original" row is the recogniser on the recordings themselves:
-the floor that a perfect vocoder would reach. One Markdown table goes to stdout (and --out)::
+offline recogniser (WER / CER against the transcript). The "original" row is the recogniser
+on the recordings themselves: the floor that a perfect vocoder would reach. One Markdown table
+goes to stdout (and --out)::
 
     python scripts/evaluate.py vocoder --data prepared/kathleen-arctic \\
         --vocoder runs/voc-hifigan-v2/checkpoints/last.ckpt --griffinlim --clips 20

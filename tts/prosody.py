@@ -32,11 +32,15 @@ FRAME, HOP = 1024, 160
 def pitch_track(wav: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """pYIN F0 of mono ``wav (num_samples,)``, resampled to 16 kHz, 60 to 500 Hz, every 10 ms:
     ``(f0_hz (frames,), voiced (frames,) bool)``; ``f0_hz`` is NaN where unvoiced."""
-    import librosa
-
     from tts.audio import resample
 
-    wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, ANALYSIS_RATE)
+    return _pyin(resample(np.asarray(wav, dtype=np.float32), sample_rate, ANALYSIS_RATE))
+
+
+def _pyin(wav: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pitch_track`` of ``wav`` already at ``ANALYSIS_RATE``."""
+    import librosa
+
     f0, voiced, _ = librosa.pyin(wav, fmin=60.0, fmax=500.0, sr=ANALYSIS_RATE,
                                  frame_length=FRAME, hop_length=HOP)
     return f0, voiced
@@ -48,8 +52,8 @@ def prosody(wav: np.ndarray, sample_rate: int) -> Prosody:
 
     from tts.audio import resample
 
-    f0, voiced = pitch_track(wav, sample_rate)
     wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, ANALYSIS_RATE)
+    f0, voiced = _pyin(wav)
     rms = librosa.feature.rms(y=wav, frame_length=FRAME, hop_length=HOP)[0][: len(voiced)]
     if not voiced.any():
         return Prosody(float("nan"), float("nan"), float("nan"), 0.0)

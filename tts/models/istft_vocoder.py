@@ -213,13 +213,20 @@ class ISTFTVocoder(nn.Module):
             spec = torch.polar(magnitude, torch.angle(target))
         return torch.angle(spec)
 
+    def forward_with_phase(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(wav (batch, frames * hop_length), phase (batch, frames, bins))``: ``forward``'s
+        waveform and the network's own phase before ``refine_phase`` (what ``PhaseLoss``
+        trains)."""
+        magnitude, phase = self.spectrogram(mel)
+        refined = phase
+        if self.config.phase_iterations:
+            refined = self.refine_phase(magnitude, phase, self.config.phase_iterations)
+        return self.synthesize(magnitude, refined), phase
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """``mel (batch, n_mels, frames)`` -> ``wav (batch, frames * hop_length)``; with
         ``phase_iterations`` > 0 the phase is refined first (``refine_phase``)."""
-        magnitude, phase = self.spectrogram(mel)
-        if self.config.phase_iterations:
-            phase = self.refine_phase(magnitude, phase, self.config.phase_iterations)
-        return self.synthesize(magnitude, phase)
+        return self.forward_with_phase(mel)[0]
 
     @torch.no_grad()
     def infer(self, mel: torch.Tensor) -> torch.Tensor:

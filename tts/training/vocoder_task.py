@@ -3,9 +3,9 @@
 Manual optimization: each step updates the discriminators (least-squares GAN, once the
 adversarial phase has started) and then the generator (mel L1 x ``mel_weight`` + multi-resolution
 STFT x ``stft_weight`` + adversarial + feature matching x ``feature_weight``, plus, for an iSTFT
-vocoder with ``phase_weight`` > 0, the three anti-wrapping phase losses x ``phase_weight``). The generator is
-the same ``nn.Module`` that ``tts.vocoder.load_vocoder`` returns; checkpoints are voxclone
-checkpoints (see ``tts.checkpoint.annotate``).
+vocoder with ``phase_weight`` > 0, the three anti-wrapping phase losses x ``phase_weight``).
+The generator is the same ``nn.Module`` that ``tts.vocoder.load_vocoder`` returns; checkpoints
+are voxclone checkpoints (see ``tts.checkpoint.annotate``).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class VocoderTask(L.LightningModule):
         self.mel_loss = MelLoss(config.audio)
         self.stft_loss = MultiResolutionSTFTLoss()
         self.phase_loss = PhaseLoss()
-        if config.training.phase_weight and not hasattr(self.generator, "spectrogram"):
+        if config.training.phase_weight and not hasattr(self.generator, "forward_with_phase"):
             raise ConfigError(f"training.phase_weight needs a vocoder that predicts an STFT "
                               f"(istft), not {config.model.type!r}")
 
@@ -117,14 +117,11 @@ class VocoderTask(L.LightningModule):
         mel = self.input_mel(batch)
         if not self.config.training.phase_weight:
             return self.generator(mel)[..., :wav.shape[-1]], {}
-        magnitude, phase = self.generator.spectrogram(mel)
+        fake, phase = self.generator.forward_with_phase(mel)
         target = self.mel.spectrum(wav.float())[..., :phase.shape[1]].transpose(1, 2)
-        terms = self.phase_loss(phase, target)  # the network's own phase, before refinement
-        iterations = self.generator.config.phase_iterations
-        if iterations:
-            phase = self.generator.refine_phase(magnitude, phase, iterations)
-        fake = self.generator.synthesize(magnitude, phase)[..., :wav.shape[-1]]
-        return fake, dict(zip(("phase_ip", "phase_gd", "phase_iaf"), terms, strict=True))
+        terms = dict(zip(("phase_ip", "phase_gd", "phase_iaf"), self.phase_loss(phase, target),
+                         strict=True))
+        return fake[..., :wav.shape[-1]], terms
 
     def _gan_active(self) -> bool:
         return self.discriminator is not None and self.global_step >= self.config.training.gan_start_step
