@@ -32,7 +32,8 @@ class TTSDataModule(L.LightningDataModule):
     The symbol table, speaker list (all folders' speakers, in order; a name in two folders is an
     error), emotion list (union) and audio config come from the folders (which must agree) and
     are exposed (``symbols``, ``speakers``, ``emotions``, ``audio``) for building the model.
-    ``embeddings`` adds per-utterance speaker embeddings (``voxclone embed``); ``hold_out``
+    ``embeddings`` adds per-utterance speaker embeddings (``voxclone embed``), ``pitch`` frame
+    F0 (``voxclone pitch``); ``hold_out``
     drops the speakers ``data.holdout`` keeps for evaluation (``held_out_speakers``), and
     ``hold_out_names`` these named speakers too (e.g. a voice kept for few-shot evaluation).
 
@@ -44,7 +45,7 @@ class TTSDataModule(L.LightningDataModule):
     def __init__(self, roots: str | Path | Sequence[str | Path], batch_size: int = 16,
                  num_workers: int = 0, seed: int = 0, pin_memory: bool = False,
                  embeddings: bool = False, hold_out: float = 0.0,
-                 hold_out_names: Sequence[str] = ()) -> None:
+                 hold_out_names: Sequence[str] = (), pitch: bool = False) -> None:
         super().__init__()
         self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
                       else [Path(r) for r in roots])
@@ -57,6 +58,7 @@ class TTSDataModule(L.LightningDataModule):
         self.seed = seed
         self.pin_memory = pin_memory
         self.embeddings = embeddings
+        self.pitch = pitch
         infos = [read_prepare_info(root) for root in self.roots]
         self.audio: AudioConfig = from_dict(AudioConfig, infos[0]["audio"],
                                             where="prepare.json audio")
@@ -93,7 +95,8 @@ class TTSDataModule(L.LightningDataModule):
     def _dataset(self, name: str) -> TTSDataset:
         manifests = [root / name for root in self.roots]
         return TTSDataset(manifests, self.symbols, self.speakers, self.emotions,
-                          embeddings=self.embeddings, exclude=frozenset(self.held_out))
+                          embeddings=self.embeddings, exclude=frozenset(self.held_out),
+                          pitch=self.pitch)
 
     def speaker_means(self) -> torch.Tensor:
         """``(num_speakers, D)``: each speaker's normalised mean embedding over its training

@@ -67,7 +67,8 @@ def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict
     Returns ``tokens`` LongTensor ``(B, T_max)`` padded with 0, ``token_lengths`` ``(B,)``,
     ``mels`` FloatTensor ``(B, n_mels, F_max)`` padded with ``mel_pad_value``, ``mel_lengths``
     ``(B,)``, ``speakers`` ``(B,)``, ``emotions`` ``(B,)`` (-1 = none), ``ids`` (list of str)
-    and, when the items carry them, ``speaker_embeddings`` ``(B, D)``.
+    and, when the items carry them, ``speaker_embeddings`` ``(B, D)`` and ``pitch`` ``(B,
+    F_max)`` (frame F0 in Hz, padded with 0 = unvoiced).
     """
     if not batch:
         raise DataError("cannot collate an empty batch")
@@ -91,6 +92,11 @@ def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict
     }
     if "speaker_embedding" in batch[0]:
         out["speaker_embeddings"] = torch.stack([item["speaker_embedding"] for item in batch])
+    if "pitch" in batch[0]:
+        pitch = torch.zeros(len(batch), int(mel_lengths.max()))
+        for i, item in enumerate(batch):
+            pitch[i, : len(item["pitch"])] = item["pitch"]
+        out["pitch"] = pitch
     return out
 
 
@@ -104,13 +110,15 @@ class TTSDataset(Dataset):
 
     Item ``i`` is a dict: ``id`` str, ``tokens`` LongTensor ``(T_text,)``, ``mel`` FloatTensor
     ``(n_mels, frames)`` from the cached npy, ``speaker`` int, ``emotion`` int (-1 if none) and,
-    with ``embeddings``, ``speaker_embedding`` FloatTensor ``(D,)`` (see ``read_embeddings``).
+    with ``embeddings``, ``speaker_embedding`` FloatTensor ``(D,)`` (see ``read_embeddings``),
+    with ``pitch``, ``pitch`` FloatTensor ``(frames,)`` F0 in Hz (``data.pitch.read_pitch``).
     ``exclude`` drops the utterances of those speakers (held-out voices).
     """
 
     def __init__(self, manifest_path: str | Path | Sequence[str | Path], symbols: SymbolTable,
                  speakers: list[str] | None = None, emotions: list[str] | None = None,
-                 embeddings: bool = False, exclude: frozenset[str] = frozenset()) -> None:
+                 embeddings: bool = False, exclude: frozenset[str] = frozenset(),
+                 pitch: bool = False) -> None:
         paths = ([Path(manifest_path)] if isinstance(manifest_path, (str, Path))
                  else [Path(p) for p in manifest_path])
         if not paths:
@@ -133,12 +141,17 @@ class TTSDataset(Dataset):
         self.utterances: list[Utterance] = []
         sources: list[Path] = []
         self._embeddings: dict[str, np.ndarray] | None = {} if embeddings else None
+        self._pitch: dict[str, np.ndarray] | None = {} if pitch else None
         for path in paths:
             kept = [u for u in read_manifest(path) if u.speaker not in exclude]
             self.utterances += kept
             sources += [path] * len(kept)
             if self._embeddings is not None:
                 self._embeddings.update(read_embeddings(path.parent))
+            if self._pitch is not None:
+                from data.pitch import read_pitch
+
+                self._pitch.update(read_pitch(path.parent))
         if speakers is None:
             speakers = sorted({u.speaker for u in self.utterances})
         self.speakers = list(speakers)
@@ -162,6 +175,9 @@ class TTSDataset(Dataset):
                 raise DataError(f"{where}: {exc}") from None
             if self._embeddings is not None and utt.id not in self._embeddings:
                 raise DataError(f"{where}: no speaker embedding (run 'voxclone embed' again)")
+            if self._pitch is not None and len(self._pitch.get(utt.id, ())) != utt.num_frames:
+                raise DataError(f"{where}: no pitch track of its {utt.num_frames} frames (run "
+                                f"'voxclone pitch {source.parent}' again)")
             self._speaker.append(speaker_index[utt.speaker])
             self._emotion.append(-1 if utt.emotion is None else emotion_index[utt.emotion])
 
@@ -205,6 +221,8 @@ class TTSDataset(Dataset):
         }
         if self._embeddings is not None:
             item["speaker_embedding"] = torch.from_numpy(self._embeddings[utt.id])
+        if self._pitch is not None:
+            item["pitch"] = torch.from_numpy(self._pitch[utt.id])
         return item
 
     def collate(self, batch: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -54,11 +54,11 @@ def _engine(args: argparse.Namespace):
             raise VoxcloneError("--voice picks the model and speaker: leave out --acoustic and "
                                 "--speaker")
         return voice_engine(args.voice, _voices_root(args), args.vocoder, emotion=args.emotion,
-                            intensity=args.intensity, speed=args.speed)
+                            intensity=args.intensity, speed=args.speed, pitch=args.pitch)
     voice = {"speaker": args.speaker, "emotion": args.emotion, "intensity": args.intensity,
-             "speed": args.speed}
+             "speed": args.speed, "pitch": args.pitch}
     if args.acoustic is None and args.vocoder is None and voice == {
-            "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0}:
+            "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
     from tts.neural_engine import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, NeuralEngine
 
@@ -227,6 +227,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pitch(args: argparse.Namespace) -> int:
+    from data.pitch import pitch_prepared
+
+    for folder in args.data:
+        path = pitch_prepared(folder, workers=args.workers)
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from tts.training.run import RunOptions, train_vocoder
 
@@ -299,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--intensity", type=float, default=1.0,
                      help="emotion strength, 0 (neutral) to 2 (default: 1)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate, 0.25 to 4")
+    say.add_argument("--pitch", type=float, default=0.0, metavar="SEMITONES",
+                     help="move the voice up or down, -12 to 12 semitones (models trained "
+                          "with pitch)")
     say.add_argument("--espeak", action="store_true",
                      help="use the espeak-ng formant fallback instead of the neural voice")
     say.add_argument("--no-watermark", action="store_true",
@@ -410,6 +422,14 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--encoder", default=None, metavar="CKPT",
                      help="speaker encoder checkpoint (default: the bundled one)")
     emb.set_defaults(func=cmd_embed)
+
+    pit = sub.add_parser("pitch", help="pitch tracks of a prepared folder (acoustic models with "
+                         "model.pitch)", description="Track F0 (pYIN) on every utterance's mel "
+                         "frames into DATA/pitch.npz, the pitch targets of acoustic training.")
+    pit.add_argument("data", metavar="DATA", nargs="+", help="prepared folder(s)")
+    pit.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="processes (default 1)")
+    pit.set_defaults(func=cmd_pitch)
 
     gta = sub.add_parser("gta", help="ground-truth-aligned mels of an acoustic model (vocoder "
                          "fine-tuning)", description="Predict every clip's mel with the acoustic "

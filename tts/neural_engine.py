@@ -50,7 +50,8 @@ class NeuralEngine:
     ``speaker_embedding (D,)`` from the speaker encoder. Style: ``emotion`` (a learned named
     emotion) at ``intensity``, or ``reference_mel (n_mels, F)``, or ``style_weights (heads,
     tokens)`` (e.g. a voice profile's); default the training average.
-    ``speed`` > 1 speaks faster (duration decoder only).
+    ``speed`` > 1 speaks faster (duration decoder only); ``pitch`` moves the voice by that many
+    semitones (models trained with pitch only).
     """
 
     name = "voxclone"
@@ -60,12 +61,17 @@ class NeuralEngine:
                  speaker_embedding: np.ndarray | None = None, emotion: str | None = None,
                  intensity: float = 1.0, reference_mel: torch.Tensor | None = None,
                  speed: float = 1.0, style_weights: np.ndarray | None = None,
-                 voice: str | None = None) -> None:
+                 voice: str | None = None, pitch: float = 0.0) -> None:
         if acoustic.audio != vocoder_audio:
             raise ConfigError("the acoustic model and the vocoder use different audio configs "
                               f"({acoustic.audio} vs {vocoder_audio}): they cannot be paired")
         if not 0.25 <= speed <= 4.0:
             raise ConfigError(f"speed must be between 0.25 and 4, got {speed}")
+        if not -12.0 <= pitch <= 12.0:
+            raise ConfigError(f"pitch must be between -12 and 12 semitones, got {pitch:g}")
+        if pitch and not acoustic.model.config.pitch:
+            raise ConfigError("pitch control needs an acoustic model trained with pitch; this "
+                              "voice's model has none")
         self.acoustic = acoustic
         self.vocoder = vocoder
         self.audio = acoustic.audio
@@ -82,6 +88,7 @@ class NeuralEngine:
             self.style_weights = None
         self.reference_mel = None if reference_mel is None else reference_mel[None]
         self.duration_scale = 1.0 / speed
+        self.pitch_shift = float(pitch)
         self.voice = voice or speaker or ("cloned" if speaker_embedding is not None else "default")
 
     @classmethod
@@ -115,7 +122,7 @@ class NeuralEngine:
             speakers=torch.tensor([self.speaker]),
             speaker_embeddings=self.speaker_embedding,
             reference_mels=self.reference_mel, style_weights=self.style_weights,
-            duration_scale=self.duration_scale)
+            duration_scale=self.duration_scale, pitch_shift=self.pitch_shift)
         frames = int(out["mel_lengths"][0])
         if self.acoustic.model.config.boundary_tokens:
             ids = [BOS_ID, *ids, EOS_ID]

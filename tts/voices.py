@@ -89,7 +89,7 @@ def find_voice(name: str, root: Path | None = None) -> Voice:
 
 def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None = None,
                  **style: Any) -> NeuralEngine:
-    """A ``NeuralEngine`` speaking voice ``name``; ``style``: emotion, intensity, speed. A
+    """A ``NeuralEngine`` speaking voice ``name``; ``style``: emotion, intensity, speed, pitch. A
     few-shot clone's checkpoint also learned a speaker-table row under the voice's name: it is
     used together with the profile's embedding."""
     from tts.acoustic import load_acoustic

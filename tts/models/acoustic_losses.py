@@ -49,6 +49,19 @@ def duration_losses(out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
     return losses
 
 
+def pitch_losses(out: dict[str, torch.Tensor], token_lengths: torch.Tensor
+                 ) -> dict[str, torch.Tensor]:
+    """Squared error of the predicted token pitch (``tts.models.pitch``): the log F0 over
+    tokens with voiced frames (weighted by their voiced share), the voiced share over all."""
+    mask = lengths_to_mask(token_lengths, out["pitch"].shape[1]).float()
+    predicted, target = out["pitch"], out["pitch_target"]
+    weight = target[..., 1] * mask
+    pitch = (((predicted[..., 0] - target[..., 0]) ** 2) * weight).sum() / weight.sum().clamp(
+        min=1e-3)
+    voicing = (((predicted[..., 1] - target[..., 1]) ** 2) * mask).sum() / mask.sum()
+    return {"pitch_loss": pitch, "voicing_loss": voicing}
+
+
 def attention_losses(out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
                      mel_lengths: torch.Tensor, reduction_factor: int,
                      stop_pos_weight: float) -> dict[str, torch.Tensor]:

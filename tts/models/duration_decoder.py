@@ -13,9 +13,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tts.errors import ConfigError
 from tts.layers.alignment import Aligner, beta_binomial_log_prior, monotonic_alignment_search
 from tts.layers.convnext import ConvNeXtBlock
 from tts.layers.tacotron_blocks import ConvStack, lengths_to_mask
+from tts.models.pitch import PitchEmbedding, PitchPredictor, semitones_to_log, token_pitch
 
 NEG_INF = -1e9
 MAX_FRAMES_PER_TOKEN = 60
@@ -65,17 +67,23 @@ class DurationDecoder(nn.Module):
     ``forward(memory (B, T, D), embedded (B, T, E), mask (B, T), mels (B, n_mels, F),
     mel_lengths (B,))`` -> dict with ``mel (B, n_mels, F)``, ``log_durations`` predicted ``(B,
     T)``, ``durations`` from the alignment search ``(B, T)``, ``alignment_log_probs`` and
-    ``soft_alignment`` ``(B, F, T)`` and ``alignment`` (the upsampling weights, ``(B, F, T)``).
-    ``infer(memory, mask, duration_scale)`` -> ``(mel (B, n_mels, F), mel_lengths (B,),
-    alignment (B, F, T))``.
+    ``soft_alignment`` ``(B, F, T)`` and ``alignment`` (the upsampling weights, ``(B, F, T)``);
+    with ``pitch``, ``forward`` also takes ``frame_f0 (B, F)`` Hz and returns ``pitch``
+    predicted and ``pitch_target`` ``(B, T, 2)`` (``tts.models.pitch``), and the decoder reads
+    the target pitch (predicted at inference).
+    ``infer(memory, mask, duration_scale, pitch_shift=semitones)`` -> ``(mel (B, n_mels, F),
+    mel_lengths (B,), alignment (B, F, T))``.
     """
 
     def __init__(self, memory_dim: int, embedding_dim: int, n_mels: int, dim: int, layers: int,
                  kernel_size: int, predictor_dim: int, predictor_layers: int,
-                 aligner_dim: int) -> None:
+                 aligner_dim: int, pitch: bool = False) -> None:
         super().__init__()
         self.aligner = Aligner(embedding_dim, n_mels, aligner_dim)
         self.duration_predictor = DurationPredictor(memory_dim, predictor_dim, predictor_layers)
+        self.pitch_predictor = (PitchPredictor(memory_dim, predictor_dim, predictor_layers)
+                                if pitch else None)
+        self.pitch_embedding = PitchEmbedding(memory_dim) if pitch else None
         self.range_predictor = nn.Sequential(
             nn.Conv1d(memory_dim + 1, predictor_dim, 3, padding=1), nn.ReLU(),
             nn.Conv1d(predictor_dim, 1, 1))
@@ -108,15 +116,25 @@ class DurationDecoder(nn.Module):
         return self.aligner(embedded, mels, mask, log_prior[:, :mels.shape[-1]])
 
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
-                mels: torch.Tensor, mel_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+                mels: torch.Tensor, mel_lengths: torch.Tensor,
+                frame_f0: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         text_lengths = mask.sum(dim=1)
         frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
         soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
         durations = monotonic_alignment_search(log_probs, text_lengths, mel_lengths)
+        out = {"log_durations": self.duration_predictor(memory, mask)}
+        if self.pitch_predictor is not None:
+            if frame_f0 is None:
+                raise ConfigError("this model is trained with pitch: the batch needs frame F0 "
+                                  "('voxclone pitch DATA')")
+            target = token_pitch(frame_f0[:, :mels.shape[-1]], durations)
+            out["pitch"] = self.pitch_predictor(memory, mask)
+            out["pitch_target"] = target
+            memory = memory + self.pitch_embedding(target, mask)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
-        return {"mel": mel, "log_durations": self.duration_predictor(memory, mask),
-                "durations": durations, "soft_alignment": soft, "alignment_log_probs": log_probs,
-                "alignment": weights}
+        out.update({"mel": mel, "durations": durations, "soft_alignment": soft,
+                    "alignment_log_probs": log_probs, "alignment": weights})
+        return out
 
     def predict_durations(self, memory: torch.Tensor, mask: torch.Tensor,
                           duration_scale: float = 1.0) -> torch.Tensor:
@@ -128,11 +146,24 @@ class DurationDecoder(nn.Module):
         frames[:, 0] = torch.where(empty, torch.ones_like(frames[:, 0]), frames[:, 0])
         return frames
 
+    def predict_pitch(self, memory: torch.Tensor, mask: torch.Tensor,
+                      pitch_shift: float = 0.0) -> torch.Tensor:
+        """Token pitch features ``(B, T, 2)`` (``tts.models.pitch.token_pitch``), the log F0
+        moved by ``pitch_shift`` semitones and the voiced share clamped to 0..1."""
+        pitch = self.pitch_predictor(memory, mask)
+        return torch.stack([pitch[..., 0] + semitones_to_log(pitch_shift),
+                            pitch[..., 1].clamp(0.0, 1.0)], dim=-1) * mask.unsqueeze(-1)
+
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
-              durations: torch.Tensor | None = None
+              durations: torch.Tensor | None = None, pitch_shift: float = 0.0
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if durations is None:
             durations = self.predict_durations(memory, mask, duration_scale)
+        if self.pitch_predictor is not None:
+            memory = memory + self.pitch_embedding(
+                self.predict_pitch(memory, mask, pitch_shift), mask)
+        elif pitch_shift:
+            raise ConfigError("pitch control needs a model trained with pitch (model.pitch)")
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)

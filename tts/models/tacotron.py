@@ -83,6 +83,9 @@ class TacotronConfig:
     duration_predictor_dim: int = 256
     duration_predictor_layers: int = 2
     aligner_dim: int = 80
+    pitch: bool = False
+    """Explicit pitch (``tts.models.pitch``): trained on frame F0 (``voxclone pitch DATA``),
+    predicted per token at inference, shiftable in semitones. Duration decoder only."""
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -90,6 +93,8 @@ class TacotronConfig:
                               f"got {self.decoder!r}")
         if self.reduction_factor < 1 or len(self.inference_window) != 2:
             raise ConfigError("model: reduction_factor must be >= 1 and inference_window two ints")
+        if self.pitch and self.decoder != "duration":
+            raise ConfigError("model.pitch needs the duration decoder")
 
 
 class Tacotron(nn.Module):
@@ -131,7 +136,7 @@ class Tacotron(nn.Module):
             self.decoder = DurationDecoder(
                 c.encoder_dim, c.embedding_dim, audio.n_mels, c.decoder_dim, c.decoder_layers,
                 c.decoder_kernel_size, c.duration_predictor_dim, c.duration_predictor_layers,
-                c.aligner_dim)
+                c.aligner_dim, pitch=c.pitch)
             nn.init.constant_(self.decoder.output.bias, self.mel_floor / 2)
         else:
             from tts.models.attention_decoder import AttentionDecoder
@@ -214,15 +219,17 @@ class Tacotron(nn.Module):
     # -- paths -----------------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
                 mel_lengths: torch.Tensor, speakers: torch.Tensor | None = None,
-                speaker_embeddings: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                speaker_embeddings: torch.Tensor | None = None,
+                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Teacher-forced pass. ``tokens (B, T)``, ``mels (B, n_mels, F)``, lengths ``(B,)``,
-        ``speakers (B,)`` table indices, ``speaker_embeddings (B, speaker_embedding_dim)``.
+        ``speakers (B,)`` table indices, ``speaker_embeddings (B, speaker_embedding_dim)``,
+        ``pitch (B, F)`` frame F0 in Hz, 0 = unvoiced (needed with ``config.pitch``).
 
         Returns ``token_lengths (B,)`` as read (boundaries included), ``mel`` and ``mel_postnet`` ``(B, n_mels, F')`` (``F' = F`` for the duration
         decoder, ``F`` rounded up to the reduction factor for attention), ``style_weights`` and
         the decoder's own outputs (over ``T + 2`` tokens with ``boundary_tokens``): ``durations``, ``log_durations``, ``alignment_log_probs``,
-        ``soft_alignment`` (duration) or ``stop_logits (B, S)``, ``alignments (B, S, T)``
-        (attention).
+        ``soft_alignment`` (duration; with ``config.pitch`` also ``pitch`` and ``pitch_target``
+        ``(B, T, 2)``) or ``stop_logits (B, S)``, ``alignments (B, S, T)`` (attention).
         """
         batch = tokens.shape[0]
         tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
@@ -233,7 +240,8 @@ class Tacotron(nn.Module):
                 self.mean_style_weights.lerp_(style_weights.mean(0).float(), 0.01)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
         if self.config.decoder == "duration":
-            out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths)
+            out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths,
+                               frame_f0=pitch)
             frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
         else:
             mel, stop_logits, alignments = self.decoder(memory, mask, mels)
@@ -264,10 +272,11 @@ class Tacotron(nn.Module):
               reference_mels: torch.Tensor | None = None,
               reference_lengths: torch.Tensor | None = None,
               style_weights: torch.Tensor | None = None,
-              duration_scale: float = 1.0) -> dict[str, torch.Tensor]:
+              duration_scale: float = 1.0, pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
         """Synthesize a batch. Style: ``style_weights (B, heads, tokens)`` or ``(B, tokens)``,
         else ``reference_mels (B, n_mels, F_ref)``, else the training average.
-        ``duration_scale`` > 1 speaks slower (duration decoder only).
+        ``duration_scale`` > 1 speaks slower (duration decoder only); ``pitch_shift`` moves the
+        pitch by that many semitones (models with ``config.pitch`` only).
 
         Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
         ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
@@ -279,11 +288,12 @@ class Tacotron(nn.Module):
         style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
         if self.config.decoder == "duration":
-            mel, mel_lengths, alignment = self.decoder.infer(memory, mask, duration_scale)
+            mel, mel_lengths, alignment = self.decoder.infer(memory, mask, duration_scale,
+                                                             pitch_shift=pitch_shift)
         else:
-            if duration_scale != 1.0:
-                raise ConfigError("speed control needs the duration decoder; this model "
-                                  "uses attention")
+            if duration_scale != 1.0 or pitch_shift:
+                raise ConfigError("speed and pitch control need the duration decoder; this "
+                                  "model uses attention")
             mel, mel_lengths, alignment = self.decoder.infer(memory, mask)
         frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
         mel = self.refine(mel, frame_mask)

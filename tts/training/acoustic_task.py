@@ -37,6 +37,8 @@ class AcousticTrainingConfig(ScheduleConfig):
     sensible durations instead of learning from the aligner's early guesses."""
     aligner_lr_scale: float = 4.0
     duration_weight: float = 1.0
+    pitch_weight: float = 1.0
+    """Weight of the token pitch and voicing losses (models with ``model.pitch``)."""
     align_weight: float = 1.0
     binarization_start_step: int = 1_000
     """Steps after the aligner warm-up before the soft alignment is pulled onto the hard one."""
@@ -70,7 +72,8 @@ class AcousticExperimentConfig:
 
 class AcousticTask(L.LightningModule):
     """Batches come from ``data.dataset.collate_batch``: ``tokens``, ``token_lengths``, ``mels``,
-    ``mel_lengths``, ``speakers`` (and optionally ``speaker_embeddings (B, D)``)."""
+    ``mel_lengths``, ``speakers`` (and optionally ``speaker_embeddings (B, D)`` and ``pitch (B,
+    F)``)."""
 
     def __init__(self, config: AcousticExperimentConfig, symbols: SymbolTable,
                  speakers: list[str], emotions: list[str]) -> None:
@@ -101,7 +104,12 @@ class AcousticTask(L.LightningModule):
 
     def losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict]:
         """``(total, named losses, model outputs)`` of one batch, teacher-forced."""
-        from tts.models.acoustic_losses import attention_losses, duration_losses, mel_losses
+        from tts.models.acoustic_losses import (
+            attention_losses,
+            duration_losses,
+            mel_losses,
+            pitch_losses,
+        )
 
         cfg = self.config.training
         if self.aligning_only:
@@ -114,7 +122,8 @@ class AcousticTask(L.LightningModule):
             return loss, {"align_loss": loss}, out
         out = self.model(batch["tokens"], batch["token_lengths"], batch["mels"],
                          batch["mel_lengths"], speakers=self._speakers(batch),
-                         speaker_embeddings=batch.get("speaker_embeddings"))
+                         speaker_embeddings=batch.get("speaker_embeddings"),
+                         pitch=batch.get("pitch"))
         if self.training:
             self._track_emotions(batch, out["style_weights"])
         named = mel_losses(out, batch["mels"], batch["mel_lengths"])
@@ -125,6 +134,9 @@ class AcousticTask(L.LightningModule):
             total = (total + cfg.duration_weight * extra["duration_loss"]
                      + cfg.align_weight * extra["align_loss"]
                      + cfg.binarization_weight * extra.get("bin_loss", 0.0))
+            if "pitch" in out:
+                extra.update(pitch_losses(out, out["token_lengths"]))
+                total = total + cfg.pitch_weight * (extra["pitch_loss"] + extra["voicing_loss"])
         else:
             extra = attention_losses(out, out["token_lengths"], batch["mel_lengths"],
                                      self.config.model.reduction_factor, cfg.stop_pos_weight)

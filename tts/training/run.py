@@ -156,11 +156,12 @@ def train_acoustic(config_path: str | Path, data: str | Path | Sequence[str | Pa
     """Train (or resume) the acoustic model on prepared folder(s) ``data`` into ``out``.
 
     A model with ``speaker_embedding_dim`` reads the folders' per-utterance speaker embeddings
-    (``voxclone embed``); ``training.hold_out_fraction`` keeps ``data.holdout``'s speakers out.
+    (``voxclone embed``), one with ``pitch`` their frame F0 (``voxclone pitch``);
+    ``training.hold_out_fraction`` keeps ``data.holdout``'s speakers out.
     ``init_from`` fine-tunes from an acoustic checkpoint (new data, new speakers: the speaker
     table is re-sized to the data's speakers and the rows of speakers both know are kept; a
-    speaker-embedding projection the source lacks starts at zero, i.e. at the source's
-    behaviour); optimizer state starts fresh. Returns the path of the final checkpoint.
+    speaker-embedding projection or pitch embedding the source lacks starts at zero, i.e. at
+    the source's behaviour, and its pitch predictor starts fresh); optimizer state starts fresh. Returns the path of the final checkpoint.
     """
     from data.datamodule import TTSDataModule
     from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
@@ -171,7 +172,7 @@ def train_acoustic(config_path: str | Path, data: str | Path | Sequence[str | Pa
     datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
                                seed=cfg.seed, embeddings=config.model.speaker_embedding_dim > 0,
                                hold_out=cfg.hold_out_fraction,
-                               hold_out_names=cfg.hold_out_speakers)
+                               hold_out_names=cfg.hold_out_speakers, pitch=config.model.pitch)
     if datamodule.audio != config.audio:
         raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
                           f"({datamodule.audio} vs {config.audio})")
@@ -198,6 +199,9 @@ def _init_acoustic(task, path: str | Path) -> None:
                          and wanted.speaker_embedding_dim > 0)
     if adding_embeddings:
         wanted = dataclasses.replace(wanted, speaker_embedding_dim=0)
+    adding_pitch = wanted.pitch and not source.model.config.pitch
+    if adding_pitch:
+        wanted = dataclasses.replace(wanted, pitch=False)
     if source.model.config != wanted:
         raise ConfigError(f"{path} holds a different acoustic model than the config asks for")
     if source.audio != task.config.audio or source.symbols.to_dict() != task.symbols.to_dict():
@@ -220,6 +224,9 @@ def _init_acoustic(task, path: str | Path) -> None:
         torch.nn.init.zeros_(projection.weight)
         torch.nn.init.zeros_(projection.bias)
         state.update({f"speaker_projection.{k}": v for k, v in projection.state_dict().items()})
+    if adding_pitch:  # the pitch predictor starts fresh, the embedding at zero (no effect)
+        state.update({k: v for k, v in task.model.state_dict().items()
+                      if k.startswith(("decoder.pitch_predictor.", "decoder.pitch_embedding."))})
     task.model.load_state_dict(state)
     task.emotion_weights = {k: v.tolist() for k, v in source.emotions.items()}
 

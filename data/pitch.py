@@ -1,0 +1,98 @@
+"""Frame pitch of every utterance of a prepared folder: the acoustic model's pitch targets.
+
+``pitch_prepared(folder)`` (``voxclone pitch DATA``) tracks F0 on the saved wavs with
+``tts.prosody.frame_pitch``, one value per mel frame, and writes ``folder/pitch.npz``:
+
+- ``ids``: utterance ids (str), ``offsets (N + 1,)`` int64: utterance ``i`` owns
+  ``values[offsets[i]:offsets[i + 1]]``;
+- ``values``: F0 in Hz as float16 (0 = unvoiced), ``num_frames`` per utterance.
+
+``read_pitch(folder)`` gives them back as ``{id: (frames,) float32}``; ``data.dataset`` uses it
+for models with ``model.pitch``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from data.manifest import read_manifest
+from tts.errors import DataError
+
+__all__ = ["PITCH_FILE", "pitch_prepared", "read_pitch"]
+
+PITCH_FILE = "pitch.npz"
+
+
+def _track(args: tuple[str, int, dict]) -> np.ndarray:
+    """F0 per mel frame of one saved wav; ``args = (path, num_frames, audio config dict)``."""
+    import soundfile as sf
+
+    from tts.config import AudioConfig
+    from tts.prosody import frame_pitch
+
+    path, frames, audio = args
+    wav, _ = sf.read(path, dtype="float32", always_2d=True)
+    f0 = frame_pitch(wav.mean(axis=1), AudioConfig(**audio))[:frames]
+    return np.pad(f0, (0, frames - len(f0)))
+
+
+def pitch_prepared(folder: str | Path, workers: int = 1, progress=None) -> Path:
+    """Track the pitch of every utterance of prepared ``folder`` (train, val or manifest) and
+    write ``folder/pitch.npz``; returns its path. ``workers`` processes share the work."""
+    from data.dataset import read_prepare_info
+
+    folder = Path(folder)
+    audio = read_prepare_info(folder)["audio"]
+    names = [n for n in ("manifest.jsonl", "train.jsonl", "val.jsonl") if (folder / n).is_file()]
+    if not names:
+        raise DataError(f"{folder} is not a prepared folder: no manifest found")
+    utterances = {}
+    for name in names:
+        for utt in read_manifest(folder / name):
+            if utt.num_frames is None:
+                raise DataError(f"{folder / name}: {utt.id} has no mel (not prepared)")
+            utterances[utt.id] = utt
+    ids = list(utterances)
+    jobs = [(str(utterances[uid].audio_path), int(utterances[uid].num_frames), audio)
+            for uid in ids]
+    tracks: list[np.ndarray] = []
+    try:
+        if workers > 1:
+            with ProcessPoolExecutor(workers) as pool:
+                for track in pool.map(_track, jobs, chunksize=8):
+                    tracks.append(track)
+                    if progress is not None:
+                        progress(len(tracks), len(jobs))
+        else:
+            for job in jobs:
+                tracks.append(_track(job))
+                if progress is not None:
+                    progress(len(tracks), len(jobs))
+    except (OSError, RuntimeError) as exc:
+        raise DataError(f"{folder}: cannot track pitch ({exc})") from None
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in tracks])]).astype(np.int64)
+    values = np.concatenate(tracks) if tracks else np.zeros(0, np.float32)
+    path = folder / PITCH_FILE
+    np.savez(path, ids=np.array(ids), offsets=offsets, values=values.astype(np.float16))
+    return path
+
+
+def read_pitch(folder: str | Path) -> dict[str, np.ndarray]:
+    """Utterance id -> F0 per mel frame ``(frames,)`` float32 Hz (0 = unvoiced), from
+    ``folder/pitch.npz``; a missing or unreadable file is a ``DataError``."""
+    path = Path(folder) / PITCH_FILE
+    if not path.is_file():
+        raise DataError(f"{path.parent} has no pitch track: run 'voxclone pitch {path.parent}' "
+                        "first")
+    try:
+        with np.load(path) as data:
+            ids, offsets, values = data["ids"], data["offsets"], data["values"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: unreadable pitch track ({exc})") from None
+    if len(offsets) != len(ids) + 1 or offsets[-1] != len(values):
+        raise DataError(f"{path}: ids and values disagree")
+    values = values.astype(np.float32)
+    return {str(uid): values[offsets[i]:offsets[i + 1]] for i, uid in enumerate(ids)}
