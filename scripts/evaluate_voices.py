@@ -136,7 +136,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
             continue
         train_texts = {u.text for u in own["train"]}
         held = [u for u in own["val"] if u.text not in train_texts][: args.sentences]
-        row = voice_report(voice_engine(voice.name, vocoder=args.vocoder), held, encoder,
+        engine = voice_engine(voice.name, vocoder=args.vocoder, acoustic=args.acoustic)
+        row = voice_report(engine, held, encoder,
                            transcriber, [Path(u.audio_path) for u in own["train"][:10]],
                            args.dnsmos, args.pitch)
         dns = f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-"
@@ -254,6 +255,9 @@ def add_parsers(sub) -> None:
     vcs.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (voxclone[eval])")
     vcs.add_argument("--pitch", action="store_true",
                      help="add the median pYIN F0 of the speech and of the recordings")
+    vcs.add_argument("--acoustic", default=None, metavar="CKPT",
+                     help="speak every voice with this acoustic model instead of its own (a "
+                          "candidate; it must know each voice's speaker)")
     vcs.add_argument("--vocoder", default=None, metavar="CKPT",
                      help="vocoder checkpoint (default: the one voxclone say uses)")
     vcs.add_argument("--out", metavar="FILE", help="also write the table to FILE")

@@ -88,3 +88,18 @@ def test_voice_report_gives_pitch_of_speech_and_recordings(tmp_path):
     assert 120 < row["real_f0"] < 170
     assert 120 < row["f0"] < 220  # kathleen's own pitch (about 156 Hz), not the frame rate
     assert 0 <= row["wer"] and -1 <= row["similarity"] <= 1
+
+
+def test_a_voice_can_be_spoken_by_a_candidate_model_that_knows_its_speaker():
+    """evaluate.py voices --acoustic: the bundled voices through another acoustic model."""
+    import pytest
+
+    from tts.errors import ConfigError
+    from tts.voices import voice_engine
+
+    acoustic = ROOT / "checkpoints" / "acoustic"
+    engine = voice_engine("kathleen", vocoder="griffinlim", acoustic=acoustic / "multispeaker.pt")
+    assert engine.acoustic.speakers[engine.speaker] == "kathleen"
+    assert engine.acoustic.model.config.speaker_embedding_dim > 0  # not kathleen.pt
+    with pytest.raises(ConfigError, match="no speaker 'LJ'"):
+        voice_engine("lj", vocoder="griffinlim", acoustic=acoustic / "kathleen.pt")

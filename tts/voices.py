@@ -88,17 +88,21 @@ def find_voice(name: str, root: Path | None = None) -> Voice:
 
 
 def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None = None,
-                 **style: Any) -> NeuralEngine:
+                 acoustic: str | Path | None = None, **style: Any) -> NeuralEngine:
     """A ``NeuralEngine`` speaking voice ``name``; ``style``: emotion, intensity, speed, pitch. A
     few-shot clone's checkpoint also learned a speaker-table row under the voice's name: it is
-    used together with the profile's embedding."""
+    used together with the profile's embedding. ``acoustic`` speaks the voice with another
+    model than its own (a candidate being evaluated), which must know the voice's speaker."""
     from tts.acoustic import load_acoustic
     from tts.vocoder import load_vocoder
 
     voice = find_voice(name, root)
-    if not voice.acoustic.is_file():
-        raise CheckpointError(f"voice {name!r} needs {voice.acoustic}, which is missing")
-    acoustic = load_acoustic(voice.acoustic)
+    path = Path(acoustic) if acoustic is not None else voice.acoustic
+    if not path.is_file():
+        raise CheckpointError(f"voice {name!r} needs {path}, which is missing")
+    acoustic = load_acoustic(path)
+    if path != voice.acoustic and voice.speaker and voice.speaker not in acoustic.speakers:
+        raise ConfigError(f"{path} has no speaker {voice.speaker!r} (voice {name!r})")
     speaker = voice.speaker
     if voice.kind == "cloned" and voice.name in acoustic.speakers:
         speaker = voice.name
