@@ -58,6 +58,8 @@ prepare-shared: setup
 	@for corpus in $(SHARED_CORPORA); do \
 		$(BIN)/voxclone prepare $$corpus $(SHARED)/$$corpus $(PREPARED)/$$corpus || exit 1; \
 	done
+	$(BIN)/voxclone pitch $(addprefix $(PREPARED)/,$(SHARED_CORPORA)) --workers 2
+	$(BIN)/voxclone embed $(addprefix $(PREPARED)/,$(SHARED_CORPORA))
 
 # Piper (GPL-3.0), for the side-by-side `say` benchmark only: its own venv, never a voxclone
 # dependency. Where it cannot be installed, `benchmark.py say` says so and reports voxclone alone.
