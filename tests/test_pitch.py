@@ -180,6 +180,15 @@ def test_pitch_data_training_init_and_say_end_to_end(prepared_ljspeech, tmp_path
     assert main([*args, "--acoustic", str(final), "--pitch", "30"]) == 2
     assert "between -12 and 12" in capsys.readouterr().err
 
+    from vocoder_fixtures import load_script
+
+    evaluate = load_script("evaluate")
+    assert evaluate.main(["pitch", "--voice", "lj", "--acoustic", str(final), "--vocoder",
+                          "griffinlim", "--shifts", "3", "--text", "Hello there."]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("| voice | shift, semitones | median F0 Hz")
+    assert "| lj | +0 |" in table and "| lj | +3 |" in table
+
 
 def test_unreadable_pitch_file_is_a_clear_error(tmp_path):
     from data.pitch import PITCH_FILE, read_pitch
