@@ -121,9 +121,11 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     data = Path(args.data)
     audio = from_dict(AudioConfig, read_prepare_info(data)["audio"], where="prepare.json audio")
-    utterances = read_manifest(data / "val.jsonl")[:args.clips]
+    utterances = [u for u in read_manifest(data / "val.jsonl")
+                  if not args.speaker or u.speaker in args.speaker][:args.clips]
     if not utterances:
-        raise DataError(f"{data / 'val.jsonl'} lists no utterances")
+        raise DataError(f"{data / 'val.jsonl'} lists no utterances"
+                        + (f" of {', '.join(args.speaker)}" if args.speaker else ""))
     vocoders = _load_vocoders(args, audio)
 
     mel = MelSpectrogram(audio)
@@ -519,6 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="vocoder checkpoint (repeatable)")
     voc.add_argument("--griffinlim", action="store_true", help="also evaluate Griffin-Lim")
     voc.add_argument("--clips", type=int, default=20, help="clips to use (default: 20)")
+    voc.add_argument("--speaker", action="append", default=[],
+                     help="only this speaker's held-out clips (repeatable; e.g. low voices)")
     voc.add_argument("--out", metavar="FILE", help="also write the table to FILE")
     voc.add_argument("--wavs", metavar="DIR", help="save every resynthesis to DIR/NAME/ID.wav")
     voc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")

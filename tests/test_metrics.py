@@ -185,6 +185,13 @@ def test_evaluate_vocoder_prints_a_table(evaluate, prepared, tmp_path, capsys):
     assert lines[2].startswith("| original | 2 |") and lines[3].startswith("| griffinlim | 2 |")
     assert len(lines) == 4
     assert report.read_text(encoding="utf-8").strip() == out.strip()
+    # --speaker keeps one speaker's held-out clips; an unknown speaker has none
+    assert evaluate.main(["vocoder", "--data", str(prepared), "--griffinlim", "--clips", "1",
+                          "--speaker", "LJ"]) == 0
+    assert "| griffinlim | 1 |" in capsys.readouterr().out
+    assert evaluate.main(["vocoder", "--data", str(prepared), "--griffinlim",
+                          "--speaker", "nobody"]) == 2
+    assert "of nobody" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("problem", ["missing data", "bad checkpoint", "nothing to do"])
