@@ -115,6 +115,10 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
 
         encoder = load_default()
     embed_prepared(prepared, encoder)
+    if ckpt.model_config.get("pitch"):  # a base model with explicit pitch trains on frame F0
+        from data.pitch import pitch_prepared
+
+        pitch_prepared(prepared)
     base_config = {"audio": to_dict(ckpt.audio_config), "model": ckpt.model_config}
     experiment = _experiment(base_config, Path(config), workdir)
     started = time.monotonic()

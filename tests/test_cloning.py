@@ -45,11 +45,11 @@ def write(path, wav: np.ndarray, rate: int):
     return path
 
 
-def tiny_base(path, speaker_embedding_dim: int = 256):
+def tiny_base(path, speaker_embedding_dim: int = 256, pitch: bool = False):
     """A tiny multi-speaker acoustic checkpoint (untrained) conditioned on embeddings."""
     torch.manual_seed(0)
     model_config = load_yaml(AcousticExperimentConfig, CONFIGS / "tiny" / "duration.yaml").model
-    model_config = dataclasses.replace(model_config, num_speakers=2,
+    model_config = dataclasses.replace(model_config, num_speakers=2, pitch=pitch,
                                        speaker_embedding_dim=speaker_embedding_dim)
     symbols = SymbolTable.for_backend("g2p_en")
     model = Tacotron(model_config, len(symbols), AudioConfig()).eval()
@@ -73,7 +73,8 @@ def corpus(tmp_path_factory):
     # the name of tests/test_consent.py, whose espeak reading the sentence check accepts
     write(root / "consent.wav", *speak(consent.consent_sentence("kathleen_v2")))
     return {"root": root, "refs": refs, "transcripts": root / "transcripts.txt",
-            "consent": root / "consent.wav", "base": tiny_base(root / "base.pt")}
+            "consent": root / "consent.wav", "base": tiny_base(root / "base.pt"),
+            "pitch_base": tiny_base(root / "pitch_base.pt", pitch=True)}
 
 
 def run(argv, capsys) -> tuple[int, str, str]:
@@ -174,12 +175,17 @@ def test_consent_recording_gates_the_clone(corpus, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys):
+@pytest.mark.parametrize("base", ["base", "pitch_base"])
+def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys, base):
+    """Few-shot adaptation of a base model, with and without explicit pitch (whose
+    adaptation tracks the references' pitch first)."""
     import time
 
     started = time.monotonic()
-    code, _, err = run(clone_args(corpus, tmp_path, "espeak_few", "--minutes", "0.6",
-                                  "--transcripts", str(corpus["transcripts"]), *OVERRIDE), capsys)
+    args = clone_args(corpus, tmp_path, "espeak_few", "--minutes", "0.6",
+                      "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
+    args[args.index("--acoustic") + 1] = str(corpus[base])
+    code, _, err = run(args, capsys)
     assert code == 0, err
     assert time.monotonic() - started < 0.6 * 60 + 30  # the budget, plus model loading slack
     profile = load_profile("espeak_few", tmp_path / "voices")
@@ -189,10 +195,13 @@ def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys):
 
     engine = voice_engine("espeak_few", tmp_path / "voices", "griffinlim")
     assert engine.acoustic.speakers == ["espeak_few"] and engine.speaker == 0
-    before = checkpoint.load(corpus["base"]).state_dict
+    before = checkpoint.load(corpus[base]).state_dict
     after = checkpoint.load(profile.acoustic_path).state_dict
     assert not torch.allclose(before["decoder.output.weight"].float(),
                               after["decoder.output.weight"].float())
+    if base == "pitch_base":  # the pitch predictor learned the voice's register too
+        name = "decoder.pitch_predictor.output.weight"
+        assert not torch.allclose(before[name].float(), after[name].float())
 
 
 # -- bad input: one line, exit 2, nothing saved -------------------------------------------------
