@@ -158,6 +158,9 @@ def test_pitch_data_training_init_and_say_end_to_end(prepared_ljspeech, tmp_path
     pitch_yaml.write_text(yaml.safe_dump(config))
     final = train_acoustic(pitch_yaml, local, tmp_path / "pitched", options, init_from=base)
     assert load_acoustic(final).model.config.pitch
+    from tts.training.gta import write_gta_mels  # teacher-forced with the clips' own pitch
+
+    assert write_gta_mels(final, local, tmp_path / "gta") == len(tracks)
 
     from tts.config import load_yaml
 

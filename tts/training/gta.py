@@ -25,7 +25,8 @@ def write_gta_mels(acoustic_path: str | Path, data: str | Path, out: str | Path,
                    batch_size: int = 16, progress=None) -> int:
     """Teacher-forced mels of ``acoustic_path`` for prepared folder ``data`` into ``out``;
     returns how many were written. The data's speakers must be training speakers of the model
-    (a model conditioned on speaker embeddings needs ``voxclone embed`` run on ``data``)."""
+    (a model conditioned on speaker embeddings needs ``voxclone embed`` run on ``data``, one
+    with pitch ``voxclone pitch``)."""
     acoustic = load_acoustic(acoustic_path)
     model = acoustic.model.eval()
     if model.config.decoder != "duration":
@@ -34,7 +35,8 @@ def write_gta_mels(acoustic_path: str | Path, data: str | Path, out: str | Path,
     data, out = Path(data), Path(out)
     dataset = TTSDataset([data / "train.jsonl", data / "val.jsonl"], acoustic.symbols,
                          speakers=acoustic.speakers or None,
-                         embeddings=model.config.speaker_embedding_dim > 0)
+                         embeddings=model.config.speaker_embedding_dim > 0,
+                         pitch=model.config.pitch)
     if dataset.audio != acoustic.audio:
         raise ConfigError(f"{data} was prepared with another audio config than the model's")
     out.mkdir(parents=True, exist_ok=True)
@@ -46,7 +48,8 @@ def write_gta_mels(acoustic_path: str | Path, data: str | Path, out: str | Path,
             batch = dataset.collate(items)
             result = model(batch["tokens"], batch["token_lengths"], batch["mels"],
                            batch["mel_lengths"], speakers=batch["speakers"],
-                           speaker_embeddings=batch.get("speaker_embeddings"))
+                           speaker_embeddings=batch.get("speaker_embeddings"),
+                           pitch=batch.get("pitch"))
             mels = result["mel_postnet"]
             for row, uid in enumerate(batch["ids"]):
                 frames = int(batch["mel_lengths"][row])
