@@ -122,7 +122,8 @@ class DurationDecoder(nn.Module):
         frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
         soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
         durations = monotonic_alignment_search(log_probs, text_lengths, mel_lengths)
-        out = {"log_durations": self.duration_predictor(memory, mask)}
+        out: dict[str, torch.Tensor] = {}
+        decoded = memory
         if self.pitch_predictor is not None:
             if frame_f0 is None:
                 raise ConfigError("this model is trained with pitch: the batch needs frame F0 "
@@ -130,9 +131,10 @@ class DurationDecoder(nn.Module):
             target = token_pitch(frame_f0[:, :mels.shape[-1]], durations)
             out["pitch"] = self.pitch_predictor(memory, mask)
             out["pitch_target"] = target
-            memory = memory + self.pitch_embedding(target, mask)
-        mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
-        out.update({"mel": mel, "durations": durations, "soft_alignment": soft,
+            decoded = memory + self.pitch_embedding(target, mask)
+        mel, weights = self.decode(decoded, durations.float(), mask, frame_mask)
+        out.update({"mel": mel, "log_durations": self.duration_predictor(memory, mask),
+                    "durations": durations, "soft_alignment": soft,
                     "alignment_log_probs": log_probs, "alignment": weights})
         return out
 
