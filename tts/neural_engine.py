@@ -20,7 +20,9 @@ from tts.errors import ConfigError, TextError
 from tts.models.tacotron import BOS_ID, EOS_ID
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "kathleen.pt"
+DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
+"""The default voice's model: the multi-speaker model with explicit pitch, whose first training
+speaker is kathleen (it speaks her better than the single-speaker kathleen.pt; see its card)."""
 DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
 """The vocoder of ``voxclone say``: on the acoustic models' mels it still scores best on DNSMOS,
 although it puts out the frame rate as pitch (see checkpoints/vocoder/README.md)."""
