@@ -17,7 +17,7 @@ import torch
 
 from cloning.encoder import SpeakerEncoder
 from data.dataset import EMBEDDINGS_FILE
-from data.manifest import read_manifest
+from data.manifest import read_prepared
 from tts.audio import load_audio
 from tts.errors import AudioError, DataError
 
@@ -39,14 +39,7 @@ def embed_prepared(folder: str | Path, encoder: SpeakerEncoder, batch: int = 32,
     write ``speaker_embeddings.npz``; returns its path. A clip the encoder cannot use (too short
     after trimming) gets the mean embedding of its speaker's other clips."""
     folder = Path(folder)
-    names = ["manifest.jsonl"] if (folder / "manifest.jsonl").is_file() else [
-        "train.jsonl", "val.jsonl"]
-    utterances = {}
-    for name in names:
-        if not (folder / name).is_file():
-            raise DataError(f"{folder} is not a prepared folder: {name} not found")
-        for utt in read_manifest(folder / name):
-            utterances[utt.id] = utt
+    utterances = read_prepared(folder)
     ids = list(utterances)
     vectors = np.zeros((len(ids), encoder.config.embedding_size), np.float32)
     failed: list[int] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 from tts.errors import DataError
 
-__all__ = ["Utterance", "read_manifest", "write_manifest"]
+__all__ = ["Utterance", "read_manifest", "read_prepared", "write_manifest"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,4 +147,20 @@ def read_manifest(path: str | Path) -> list[Utterance]:
         if record.get("duration") is not None:
             record["duration"] = float(record["duration"])
         utterances.append(Utterance(**record))
+    return utterances
+
+
+def read_prepared(folder: str | Path) -> dict[str, Utterance]:
+    """Every utterance of a prepared folder by id: its ``manifest.jsonl``, or (where only the
+    split was kept) ``train.jsonl`` and ``val.jsonl``; a folder without them is a
+    ``DataError``."""
+    folder = Path(folder)
+    names = ["manifest.jsonl"] if (folder / "manifest.jsonl").is_file() else [
+        "train.jsonl", "val.jsonl"]
+    utterances: dict[str, Utterance] = {}
+    for name in names:
+        if not (folder / name).is_file():
+            raise DataError(f"{folder} is not a prepared folder: {name} not found")
+        for utt in read_manifest(folder / name):
+            utterances[utt.id] = utt
     return utterances

@@ -14,11 +14,12 @@ for models with ``model.pitch``.
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from data.manifest import read_manifest
+from data.manifest import read_prepared
 from tts.errors import DataError
 
 __all__ = ["PITCH_FILE", "pitch_prepared", "read_pitch"]
@@ -40,35 +41,24 @@ def _track(args: tuple[str, int, dict]) -> np.ndarray:
 
 
 def pitch_prepared(folder: str | Path, workers: int = 1, progress=None) -> Path:
-    """Track the pitch of every utterance of prepared ``folder`` (train, val or manifest) and
+    """Track the pitch of every utterance of prepared ``folder`` (``read_prepared``) and
     write ``folder/pitch.npz``; returns its path. ``workers`` processes share the work."""
     from data.dataset import read_prepare_info
 
     folder = Path(folder)
     audio = read_prepare_info(folder)["audio"]
-    names = [n for n in ("manifest.jsonl", "train.jsonl", "val.jsonl") if (folder / n).is_file()]
-    if not names:
-        raise DataError(f"{folder} is not a prepared folder: no manifest found")
-    utterances = {}
-    for name in names:
-        for utt in read_manifest(folder / name):
-            if utt.num_frames is None:
-                raise DataError(f"{folder / name}: {utt.id} has no mel (not prepared)")
-            utterances[utt.id] = utt
+    utterances = read_prepared(folder)
+    for utt in utterances.values():
+        if utt.num_frames is None:
+            raise DataError(f"{folder}: {utt.id} has no mel (not prepared)")
     ids = list(utterances)
     jobs = [(str(utterances[uid].audio_path), int(utterances[uid].num_frames), audio)
             for uid in ids]
     tracks: list[np.ndarray] = []
     try:
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                for track in pool.map(_track, jobs, chunksize=8):
-                    tracks.append(track)
-                    if progress is not None:
-                        progress(len(tracks), len(jobs))
-        else:
-            for job in jobs:
-                tracks.append(_track(job))
+        with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            for track in (pool.map(_track, jobs, chunksize=8) if pool else map(_track, jobs)):
+                tracks.append(track)
                 if progress is not None:
                     progress(len(tracks), len(jobs))
     except (OSError, RuntimeError) as exc:
