@@ -121,6 +121,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     import json
 
     from tts.audio import read_audio, to_mono
+    from tts import watermark
     from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
 
     key = args.key if args.key is not None else DEFAULT_KEY
@@ -137,9 +138,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
     for r in reports:
         if r["present"]:
             where = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in r["segments"])
+            payload = (f"payload {r['payload']} (0x{r['payload']:04x})"
+                       if r["payload"] is not None else
+                       f"payload unreadable (margin {r['payload_margin']:.1f} is under "
+                       f"{watermark.PAYLOAD_MIN_MARGIN:.1f})")
             print(f"{r['file']}: watermark PRESENT (score {r['score']:.1f}, threshold "
-                  f"{r['threshold']:.1f}), payload {r['payload']} (0x{r['payload']:04x}), "
-                  f"at {where}")
+                  f"{r['threshold']:.1f}), {payload}, at {where}")
         else:
             print(f"{r['file']}: no watermark (score {r['score']:.1f}, threshold "
                   f"{r['threshold']:.1f})")

@@ -15,7 +15,10 @@ least signal-to-mark ratio), the moves that would cost most are left out so that
 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
 it before onsets). The pattern repeats every 1.024 s; the detector resamples any input to 8 kHz
 and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it works on
-excerpts and reports where in time the mark was found.
+excerpts and reports where in time the mark was found; long files are searched in overlapping
+30 s windows. The payload travels as a 32-bit Reed-Muller codeword (``tts.watermark.code``),
+decoded by maximum likelihood from the soft evidence of every marked stretch, and it is
+withheld (``payload=None``) when the best codeword does not clearly beat the runner-up.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from tts.audio import resample
 from tts.errors import AudioError, VoxcloneError
-from tts.watermark import core
+from tts.watermark import code, core
 
 __all__ = ["DEFAULT_KEY", "PAYLOAD_BITS", "THRESHOLD", "WatermarkResult", "embed", "detect",
            "make_payload", "split_payload"]
@@ -34,7 +37,7 @@ __all__ = ["DEFAULT_KEY", "PAYLOAD_BITS", "THRESHOLD", "WatermarkResult", "embed
 DEFAULT_KEY = "voxclone-public-watermark-v1"
 """voxclone's public key: anyone can detect marks made with it (which is the point)."""
 
-PAYLOAD_BITS = 16
+PAYLOAD_BITS = code.MESSAGE_BITS
 """Payload size: an integer in ``[0, 2**16)``; ``make_payload`` packs a model and a voice id."""
 
 THRESHOLD = 6.0
@@ -55,6 +58,16 @@ makes the real mark a little stronger than planned; the rest is scaled off at th
 SEGMENT_WINDOW_S = 1.0
 SEGMENT_Z = 2.5
 
+CHUNK_S = 30.0
+CHUNK_OVERLAP_S = 8.0
+"""``detect`` searches longer audio in windows of ``CHUNK_S`` overlapping by ``CHUNK_OVERLAP_S``
+(a marked stretch up to 8 s long lies whole in one window)."""
+
+PAYLOAD_MIN_MARGIN = 2.0
+"""The payload is reported only when the decoded codeword beats the runner-up by at least this
+much soft evidence (``tts.watermark.code.decode``'s margin, z units); below it, ``detect`` says
+the mark is present but its payload unreadable, rather than risk a wrong one."""
+
 
 @dataclasses.dataclass
 class WatermarkResult:
@@ -62,7 +75,9 @@ class WatermarkResult:
 
     ``present``: the score reached ``threshold``. ``score``: the best alignment's z score
     (about N(0, 1) per alignment on unmarked audio; higher is surer). ``payload``: the decoded
-    integer (``None`` when not present), ``bit_confidence``: the weakest payload bit's z score.
+    integer (``None`` when not present, or when ``payload_margin`` is below
+    ``PAYLOAD_MIN_MARGIN``: present but unreadable). ``payload_margin``: how far the decoded
+    codeword stands above the runner-up (z units).
     ``segments``: ``[(start_s, end_s)]`` seconds of the input where the mark was found.
     ``time_scale``: the tempo change found (1.0 = none).
     """
@@ -71,7 +86,7 @@ class WatermarkResult:
     score: float
     threshold: float
     payload: int | None = None
-    bit_confidence: float = 0.0
+    payload_margin: float = 0.0
     segments: list[tuple[float, float]] = dataclasses.field(default_factory=list)
     time_scale: float = 1.0
 
@@ -79,7 +94,7 @@ class WatermarkResult:
         out = dataclasses.asdict(self)
         out["segments"] = [[round(a, 3), round(b, 3)] for a, b in self.segments]
         out["score"] = round(self.score, 3)
-        out["bit_confidence"] = round(self.bit_confidence, 3)
+        out["payload_margin"] = round(self.payload_margin, 3)
         return out
 
 
@@ -131,7 +146,8 @@ def embed(wav: np.ndarray, sample_rate: int, payload: int = 0,
     full = float(np.sum(wav.astype(np.float64) ** 2)) / sample_rate
     budget = BUDGET_SHARE * 10 ** (-TARGET_SNR_DB / 10) * full / max(
         float(np.sum(x8 ** 2)) / core.RATE, 1e-30)
-    mark8 = core.embed_8k(x8, core.Layout(key, PAYLOAD_BITS, core.DESIGN), bits, budget)
+    layout = core.Layout(key, code.CODE_BITS, core.DESIGN)
+    mark8 = core.embed_8k(x8, layout, code.encode(bits), budget)
     mark = resample(mark8.astype(np.float32), core.RATE, sample_rate)
     mark = np.pad(mark, (0, max(0, len(wav) - len(mark))))[:len(wav)]
     signal = float(np.sum(wav.astype(np.float64) ** 2))
@@ -146,26 +162,83 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
            threshold: float = THRESHOLD) -> WatermarkResult:
     """Look for the mark of ``key`` in mono ``wav (num_samples,)`` at any ``sample_rate``
     (>= 8000 Hz). Searches every alignment, so excerpts, joined files and tempo changes of up
-    to about 3% are found. See ``WatermarkResult`` for what comes back."""
+    to about 3% are found. Audio longer than ``CHUNK_S`` is searched in windows of that length
+    overlapping by ``CHUNK_OVERLAP_S`` (memory stays flat, about 0.5 GB, however long the
+    file); the score is the best window's, the segments are every marked window's, and the
+    payload is read from all of them. See ``WatermarkResult`` for what comes back."""
     wav = _mono(wav, sample_rate)
     x8 = resample(wav, sample_rate, core.RATE).astype(np.float64)
-    design = core.DESIGN
-    layout = core.Layout(key, PAYLOAD_BITS, design)
-    found = core.best_alignment(x8, layout)
-    score = found["z"]
+    layout = core.Layout(key, code.CODE_BITS, core.DESIGN)
+    size = int(CHUNK_S * core.RATE)
+    hop = size - int(CHUNK_OVERLAP_S * core.RATE)
+    starts = [0] if len(x8) <= size else sorted(
+        {*range(0, len(x8) - size, hop), len(x8) - size})
+    score, scale = -np.inf, 1.0
+    segments: list[tuple[float, float]] = []
+    sums = np.zeros(code.CODE_BITS)
+    variances = np.zeros(code.CODE_BITS)
+    for i, first in enumerate(starts):
+        # each window reads the payload only where it is the nearest window's middle, so that
+        # overlapping windows do not count the same audio twice
+        own = ((first + starts[i - 1] + size) / 2 if i else 0.0,
+               (first + size + starts[i + 1]) / 2 if i + 1 < len(starts) else float(len(x8)))
+        part = _detect_window(x8[first:first + size], layout, threshold, first, own)
+        if part is None:
+            continue
+        if part["z"] > score:
+            score, scale = part["z"], part["scale"]
+        segments += part["segments"]
+        sums += part["sums"]
+        variances += part["variances"]
     if not np.isfinite(score):
         return WatermarkResult(False, 0.0, threshold)
     if score < threshold:
-        return WatermarkResult(False, score, threshold, time_scale=found["scale"])
+        return WatermarkResult(False, score, threshold, time_scale=scale)
+    soft = np.where(variances > 0, sums / np.sqrt(np.maximum(variances, 1e-12)), 0.0)
+    payload, margin = code.decode(soft)
+    return WatermarkResult(True, score, threshold,
+                           payload if margin >= PAYLOAD_MIN_MARGIN else None, margin,
+                           _merge(segments, len(wav) / sample_rate), scale)
+
+
+def _detect_window(x8: np.ndarray, layout: core.Layout, threshold: float, first: int,
+                   own: tuple[float, float]) -> dict | None:
+    """The best alignment of one window ``x8`` (8 kHz, starting at sample ``first`` of the
+    whole signal): ``{"z", "scale", "segments" (seconds of the whole signal; empty below
+    ``threshold``), "sums", "variances" (payload evidence read in the marked part of the
+    ``own`` sample range, zero below ``threshold``)}``; ``None`` when too short to score."""
+    design = layout.design
+    found = core.best_alignment(x8, layout)
+    if not np.isfinite(found["z"]):
+        return None
+    out = {"z": found["z"], "scale": found["scale"], "segments": [],
+           "sums": 0.0, "variances": 0.0}
+    if found["z"] < threshold:
+        return out
+    columns = len(found["layout_cols"])
     window = max(1, int(round(SEGMENT_WINDOW_S / design.column_s)))
     spans = core.marked_spans(found, layout, window, SEGMENT_Z)
-    soft = core.read_bits(found, layout, PAYLOAD_BITS, spans)
-    payload = int(sum(1 << k for k in range(PAYLOAD_BITS) if soft[k] < 0))
+    middle = first + core.column_time(np.arange(columns), found, design) * core.RATE
+    mine = (middle >= own[0]) & (middle < own[1])
+    marked = core.span_mask(spans, columns) if spans else np.ones(columns, bool)
+    out["sums"], out["variances"] = core.payload_sums(found, layout, code.CODE_BITS,
+                                                      marked & mine)
     half = design.column_s * found["scale"] / 2
-    duration = len(wav) / sample_rate
-    segments = [(max(0.0, float(core.column_time(a, found, design)) - half),
-                 min(duration, float(core.column_time(b, found, design)) + half)) for a, b in spans]
-    if not segments:
-        segments = [(0.0, duration)]
-    return WatermarkResult(True, score, threshold, payload, float(np.min(np.abs(soft))),
-                           segments, found["scale"])
+    offset = first / core.RATE
+    out["segments"] = [
+        (offset + float(core.column_time(a, found, design)) - half,
+         offset + float(core.column_time(b, found, design)) + half) for a, b in spans
+    ] or [(offset, offset + len(x8) / core.RATE)]
+    return out
+
+
+def _merge(segments: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Overlapping or touching ``(start_s, end_s)`` segments joined, clipped to
+    ``[0, duration]``, in time order."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted((max(0.0, a), min(duration, b)) for a, b in segments):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

@@ -41,15 +41,35 @@ def mp3(wav: np.ndarray, sample_rate: int, kbps: int = 32) -> tuple[np.ndarray, 
     return _realign(out, wav), rate
 
 
-def ogg(wav: np.ndarray, sample_rate: int, quality: float = 0.0,
-        codec: str = "VORBIS") -> tuple[np.ndarray, int]:
-    """Ogg Vorbis (or ``codec="OPUS"``, which needs 8/12/16/24/48 kHz input) at libsndfile
-    compression level ``1 - quality`` (``quality=0``: the lowest bit rate), decoded back."""
+def ogg(wav: np.ndarray, sample_rate: int, quality: float = 0.0) -> tuple[np.ndarray, int]:
+    """Ogg Vorbis at libsndfile compression level ``1 - quality`` (``quality=0``: the lowest
+    bit rate, about 37 kbit/s for 22 kHz speech), decoded back."""
     buffer = io.BytesIO()
-    sf.write(buffer, np.clip(wav, -1, 1), sample_rate, format="OGG", subtype=codec,
+    sf.write(buffer, np.clip(wav, -1, 1), sample_rate, format="OGG", subtype="VORBIS",
              compression_level=float(np.clip(1.0 - quality, 0.0, 1.0)))
     out, rate = _decode(buffer)
     return _realign(out, wav), rate
+
+
+OPUS_RATE = 16000
+
+
+def opus_bytes(wav: np.ndarray, sample_rate: int, kbps: float) -> bytes:
+    """An Ogg Opus file of ``wav`` resampled to 16 kHz (wideband), at about ``kbps`` kbit/s.
+
+    libsndfile maps its compression level linearly onto Opus bit rates from 256 kbit/s (level
+    0) down to 6 kbit/s (level 1) per channel; the file adds about 1 kbit/s of Ogg framing."""
+    level = float(np.clip((256.0 - kbps) / (256.0 - 6.0), 0.0, 1.0))
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(resample(wav, sample_rate, OPUS_RATE), -1, 1), OPUS_RATE,
+             format="OGG", subtype="OPUS", compression_level=level)
+    return buffer.getvalue()
+
+
+def opus(wav: np.ndarray, sample_rate: int, kbps: float = 16.0) -> tuple[np.ndarray, int]:
+    """Ogg Opus at about ``kbps`` kbit/s (see ``opus_bytes``), decoded back at 16 kHz."""
+    out, rate = _decode(io.BytesIO(opus_bytes(wav, sample_rate, kbps)))
+    return _realign(out, resample(wav, sample_rate, OPUS_RATE)), rate
 
 
 def _realign(out: np.ndarray, ref: np.ndarray, max_lag: int = 4096) -> np.ndarray:
@@ -112,9 +132,12 @@ def standard_attacks() -> dict[str, Attack]:
     return {
         "none": lambda w, sr, rng: (w, sr),
         "mp3 32 kbit/s": lambda w, sr, rng: mp3(w, sr, 32),
+        "mp3 24 kbit/s": lambda w, sr, rng: mp3(w, sr, 24),
         "mp3 16 kbit/s": lambda w, sr, rng: mp3(w, sr, 16),
         "ogg vorbis q0": lambda w, sr, rng: ogg(w, sr, 0.0),
-        "opus 16 kHz": lambda w, sr, rng: ogg(resample(w, sr, 16000), 16000, 0.0, "OPUS"),
+        "opus 24 kbit/s": lambda w, sr, rng: opus(w, sr, 24),
+        "opus 16 kbit/s": lambda w, sr, rng: opus(w, sr, 16),
+        "opus 12 kbit/s": lambda w, sr, rng: opus(w, sr, 12),
         "resample 16 kHz": lambda w, sr, rng: (resample(w, sr, 16000), 16000),
         "resample 8 kHz": lambda w, sr, rng: (resample(w, sr, 8000), 8000),
         "noise 20 dB SNR": lambda w, sr, rng: (add_noise(w, 20.0, rng), sr),

@@ -44,8 +44,8 @@ class Design:
     symbols_per_column: int = 12  # of 4 tiles each
     block_columns: int = 8  # 1.024 s
     sync_share: float = 2 / 3
-    """Share of the symbols that carry the fixed sync pattern (the rest: payload bits, two
-    symbols per bit per block)."""
+    """Share of the symbols that carry the fixed sync pattern (the rest: the 32 bits of the
+    payload's codeword, ``tts.watermark.code``, one symbol each per block)."""
     step: float = 2.83
     compensation: float = 1.0
     max_log_gain: float = 1.0
@@ -407,25 +407,30 @@ def column_time(index: np.ndarray | int, found: dict, design: Design = DESIGN) -
     return (found["start"] + frame * HOP * found["scale"] + N_FFT / 2) / RATE
 
 
-def read_bits(found: dict, layout: Layout, payload_bits: int,
-              spans: list[tuple[int, int]] | None = None) -> np.ndarray:
-    """Soft payload bits ``(payload_bits,)`` of an alignment, read in the column ``spans``
-    (default: everywhere): > 0 means 0, < 0 means 1, in units of their own noise (z scores)."""
+def payload_sums(found: dict, layout: Layout, code_bits: int,
+                 columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evidence for each codeword bit of an alignment, read in the tile ``columns`` (a boolean
+    mask over the alignment's columns; default: all): ``(sums, variances)``, each
+    ``(code_bits,)``. ``sums / sqrt(variances)`` is the bit's soft value in z units (> 0 reads
+    as 0, < 0 as 1); sums and variances of separate stretches of audio add up."""
     cols = found["layout_cols"]
     bit = layout.bit[cols]  # (columns, symbols)
-    w = found["weight"]
-    if spans:
-        inside = np.zeros(len(cols), bool)
-        for a, b in spans:
-            inside[a:b + 1] = True
-        w = w * inside[:, None]
-    soft = np.zeros(payload_bits)
-    norm = np.zeros(payload_bits)
-    for k in range(payload_bits):
+    w = found["weight"] if columns is None else found["weight"] * columns[:, None]
+    sums = np.zeros(code_bits)
+    variances = np.zeros(code_bits)
+    for k in range(code_bits):
         sel = bit == k
-        soft[k] = np.sum(w[sel] * found["cos"][sel])
-        norm[k] = np.sqrt(np.sum(w[sel] ** 2) / 2)
-    return np.where(norm > 0, soft / np.maximum(norm, 1e-9), 0.0)
+        sums[k] = np.sum(w[sel] * found["cos"][sel])
+        variances[k] = np.sum(w[sel] ** 2) / 2
+    return sums, variances
+
+
+def span_mask(spans: list[tuple[int, int]], columns: int) -> np.ndarray:
+    """Boolean ``(columns,)``: inside any of the inclusive column ``spans``."""
+    inside = np.zeros(columns, bool)
+    for a, b in spans:
+        inside[a:b + 1] = True
+    return inside
 
 
 def marked_spans(found: dict, layout: Layout, window: int, level: float) -> list[tuple[int, int]]:
