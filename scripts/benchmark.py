@@ -318,6 +318,52 @@ def _marked_speech(args: argparse.Namespace, payload: int):
     return out
 
 
+def _unmarked_files(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """``[(corpus, path)]``: the speech files of ``--shared``, taken in turn over its corpora,
+    each corpus shuffled by ``--seed``."""
+    import numpy as np
+
+    rng = np.random.default_rng(args.seed)
+    corpora = sorted(p for p in Path(args.shared).iterdir() if p.is_dir() and p.name != "text")
+    files = [sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
+             for c in corpora]
+    for group in files:
+        rng.shuffle(group)
+    return [(c.name, group[k]) for k in range(max(map(len, files), default=0))
+            for c, group in zip(corpora, files, strict=True) if k < len(group)]
+
+
+def _long_false_positives(args: argparse.Namespace) -> dict:
+    """Scores of ``--fp-long`` unmarked files of ``--fp-long-minutes`` each: real speech files
+    of ``--shared`` (in ``_unmarked_files`` order, from the end) joined at 16 kHz. Long files
+    are where the detector's windows add up: each 30 s window is one more chance."""
+    import numpy as np
+
+    from tts.audio import read_audio, resample, to_mono
+    from tts.errors import AudioError
+    from tts.watermark import THRESHOLD, detect
+
+    rate = 16000
+    files = iter(reversed(_unmarked_files(args)))
+    scores = []
+    for _ in range(args.fp_long):
+        parts, total = [], 0
+        while total < args.fp_long_minutes * 60 * rate:
+            _, path = next(files)
+            try:
+                data, sr = read_audio(path)
+            except AudioError:
+                continue
+            parts.append(resample(to_mono(data), sr, rate))
+            total += len(parts[-1])
+        scores.append(float(detect(np.concatenate(parts)[: int(args.fp_long_minutes * 60 * rate)],
+                                   rate).score))
+        _note(f"long unmarked file {len(scores)}: score {scores[-1]:.2f}")
+    return {"long_files": len(scores), "long_minutes": args.fp_long_minutes,
+            "long_false_positives": int(np.sum(np.array(scores) >= THRESHOLD)),
+            "long_score_mean": float(np.mean(scores)), "long_score_max": float(np.max(scores))}
+
+
 def _unmarked_excerpts(args: argparse.Namespace, start: int, stop: int):
     """Items ``start`` to ``stop`` of the false-positive set: real speech files of ``--shared``,
     taken in turn over its corpora (each corpus shuffled), half of those longer than 4 s cut to a
@@ -328,14 +374,7 @@ def _unmarked_excerpts(args: argparse.Namespace, start: int, stop: int):
     from tts.audio import read_audio, to_mono
     from tts.errors import AudioError
 
-    rng = np.random.default_rng(args.seed)
-    corpora = sorted(p for p in Path(args.shared).iterdir() if p.is_dir() and p.name != "text")
-    files = [sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
-             for c in corpora]
-    for group in files:
-        rng.shuffle(group)
-    order = [(c.name, group[k]) for k in range(max(map(len, files), default=0))
-             for c, group in zip(corpora, files, strict=True) if k < len(group)]
+    order = _unmarked_files(args)
     out = []
     for index in range(start, min(stop, len(order))):
         corpus, path = order[index]
@@ -444,6 +483,8 @@ def cmd_watermark(args: argparse.Namespace) -> int:
                        "attacks": _attack_rows(speech, payload, rng)})
     if args.fp_clips > 0:
         report.update(_false_positives(args))
+    if args.fp_long > 0:
+        report.update(_long_false_positives(args))
     lines = []
     if report["clips"]:
         lines.append(f"{report['clips']} marked clips ({args.clips} each of the synthesizer's "
@@ -454,6 +495,11 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         lines.append(f"false positives {report['false_positives']} / {report['unmarked_clips']} "
                      f"real clips and crops (max score {report['unmarked_score_max']:.2f}, "
                      f"threshold {THRESHOLD})")
+    if report.get("long_files"):
+        lines.append(f"false positives {report['long_false_positives']} / {report['long_files']} "
+                     f"unmarked {report['long_minutes']:g}-minute files of joined real speech "
+                     f"(scores mean {report['long_score_mean']:.2f}, max "
+                     f"{report['long_score_max']:.2f})")
     if report["attacks"]:
         sources = list(report["attacks"][0]["detected_by_source"])
         speed = np.median([row["detect_ms_per_s"] for row in report["attacks"]])
@@ -580,6 +626,10 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--fp-scores", metavar="FILE",
                     help="append the false-positive scores to FILE (JSON lines) and report over "
                          "every score in it: a long run split into short ones")
+    wm.add_argument("--fp-long", type=int, default=0, metavar="N",
+                    help="also score N long unmarked files of joined real speech (default 0)")
+    wm.add_argument("--fp-long-minutes", type=float, default=10.0,
+                    help="length of each --fp-long file in minutes (default 10)")
     wm.add_argument("--seed", type=int, default=0)
     wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")

@@ -82,7 +82,7 @@ def test_other_payloads_and_keys(clean):
 
 @pytest.mark.parametrize("name", ["gain -10 dB", "resample 16 kHz", "resample 8 kHz",
                                   "low-pass 4 kHz", "crop 2 s", "mp3 32 kbit/s",
-                                  "mp3 24 kbit/s", "opus 24 kbit/s"])
+                                  "opus 24 kbit/s"])
 def test_survives_attack(marked, name):
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     result = detect(wav, rate)
@@ -90,8 +90,8 @@ def test_survives_attack(marked, name):
     assert result.payload == PAYLOAD
 
 
-@pytest.mark.parametrize("name", ["ogg vorbis q0", "opus 16 kbit/s", "noise 20 dB SNR",
-                                  "gain +6 dB",
+@pytest.mark.parametrize("name", ["mp3 24 kbit/s", "ogg vorbis q0", "opus 16 kbit/s",
+                                  "noise 20 dB SNR", "gain +6 dB",
                                   pytest.param("stretch 0.97", marks=pytest.mark.slow)])
 def test_detected_after_attack(marked, name):
     """Found; the payload is either right or withheld as unreadable, never wrong. (+6 dB clips

@@ -163,7 +163,7 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
     """Look for the mark of ``key`` in mono ``wav (num_samples,)`` at any ``sample_rate``
     (>= 8000 Hz). Searches every alignment, so excerpts, joined files and tempo changes of up
     to about 3% are found. Audio longer than ``CHUNK_S`` is searched in windows of that length
-    overlapping by ``CHUNK_OVERLAP_S`` (memory stays flat, about 0.5 GB, however long the
+    overlapping by ``CHUNK_OVERLAP_S`` (peak memory stays near 0.7 GB however long the
     file); the score is the best window's, the segments are every marked window's, and the
     payload is read from all of them. See ``WatermarkResult`` for what comes back."""
     wav = _mono(wav, sample_rate)

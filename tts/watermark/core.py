@@ -45,7 +45,11 @@ class Design:
     block_columns: int = 8  # 1.024 s
     sync_share: float = 2 / 3
     """Share of the symbols that carry the fixed sync pattern (the rest: the 32 bits of the
-    payload's codeword, ``tts.watermark.code``, one symbol each per block)."""
+    payload's codeword, ``tts.watermark.code``, one symbol each per block). Detection leans on
+    the sync symbols (their signs are known); payload symbols add to the score only through
+    ``|sum|`` per codeword bit, which is weaker with one symbol per bit per block than it was
+    with the uncoded payload's two (about 4% of the score near the threshold), the price of
+    the code."""
     step: float = 2.83
     compensation: float = 1.0
     max_log_gain: float = 1.0
@@ -433,9 +437,12 @@ def span_mask(spans: list[tuple[int, int]], columns: int) -> np.ndarray:
     return inside
 
 
-def marked_spans(found: dict, layout: Layout, window: int, level: float) -> list[tuple[int, int]]:
+def marked_spans(found: dict, layout: Layout, window: int, level: float,
+                 min_z: float = 4.0) -> list[tuple[int, int]]:
     """Runs ``[(first_column, last_column)]`` of an alignment where the sync score over a
-    sliding ``window`` of columns reaches ``level`` (z units)."""
+    sliding ``window`` of columns reaches ``level`` (z units), and the run's own sync score
+    ``min_z`` (a chance run over unmarked audio beside the marked part scores about
+    ``level``, a marked second or more well above it)."""
     sync = layout.bit[found["layout_cols"]] < 0
     w = found["weight"] * sync
     num = np.sum(w * found["cos"], axis=1)
@@ -451,4 +458,5 @@ def marked_spans(found: dict, layout: Layout, window: int, level: float) -> list
             spans[-1] = (spans[-1][0], int(b) - 1)
         else:
             spans.append((int(a), int(b) - 1))
-    return [(a, b) for a, b in spans if b - a + 1 >= window // 4]
+    return [(a, b) for a, b in spans if b - a + 1 >= window // 4 and np.sum(num[a:b + 1]) >=
+            min_z * np.sqrt(max(float(np.sum(den[a:b + 1])), 1e-9))]
