@@ -345,7 +345,7 @@ def _long_false_positives(args: argparse.Namespace) -> dict:
 
     rate = 16000
     files = iter(reversed(_unmarked_files(args)))
-    scores = []
+    scores, positives = [], 0
     for _ in range(args.fp_long):
         parts, total = [], 0
         while total < args.fp_long_minutes * 60 * rate:
@@ -356,11 +356,14 @@ def _long_false_positives(args: argparse.Namespace) -> dict:
                 continue
             parts.append(resample(to_mono(data), sr, rate))
             total += len(parts[-1])
-        scores.append(float(detect(np.concatenate(parts)[: int(args.fp_long_minutes * 60 * rate)],
-                                   rate).score))
-        _note(f"long unmarked file {len(scores)}: score {scores[-1]:.2f}")
+        found = detect(np.concatenate(parts)[: int(args.fp_long_minutes * 60 * rate)], rate)
+        scores.append(float(found.score))
+        positives += found.present
+        _note(f"long unmarked file {len(scores)}: score {found.score:.2f}, threshold "
+              f"{found.threshold:.2f}")
     return {"long_files": len(scores), "long_minutes": args.fp_long_minutes,
-            "long_false_positives": int(np.sum(np.array(scores) >= THRESHOLD)),
+            "long_threshold": float(found.threshold), "long_false_positives": positives,
+            "long_at_base_threshold": int(np.sum(np.array(scores) >= THRESHOLD)),
             "long_score_mean": float(np.mean(scores)), "long_score_max": float(np.max(scores))}
 
 
@@ -498,8 +501,9 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     if report.get("long_files"):
         lines.append(f"false positives {report['long_false_positives']} / {report['long_files']} "
                      f"unmarked {report['long_minutes']:g}-minute files of joined real speech "
-                     f"(scores mean {report['long_score_mean']:.2f}, max "
-                     f"{report['long_score_max']:.2f})")
+                     f"(threshold there {report['long_threshold']:.2f}; scores mean "
+                     f"{report['long_score_mean']:.2f}, max {report['long_score_max']:.2f}; "
+                     f"{report['long_at_base_threshold']} at {THRESHOLD} or more)")
     if report["attacks"]:
         sources = list(report["attacks"][0]["detected_by_source"])
         speed = np.median([row["detect_ms_per_s"] for row in report["attacks"]])

@@ -339,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     det = sub.add_parser("detect", help="check audio files for the voxclone watermark",
                          description="For each FILE: whether the voxclone watermark is present, "
-                                     "its score, payload and where in time it was found.")
+                                     "its score, its payload (or 'unreadable' when the payload "
+                                     "is too damaged to trust) and where in time it was found.")
     det.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav/flac/ogg/mp3)")
     det.add_argument("--json", action="store_true", help="print JSON")
     det.add_argument("--key", default=None, help="watermark key (default: voxclone's public key)")

@@ -63,7 +63,15 @@ CHUNK_OVERLAP_S = 8.0
 """``detect`` searches longer audio in windows of ``CHUNK_S`` overlapping by ``CHUNK_OVERLAP_S``
 (a marked stretch up to 8 s long lies whole in one window)."""
 
-PAYLOAD_MIN_MARGIN = 2.0
+LENGTH_PENALTY = 0.6
+"""A file searched in ``n`` windows must reach ``threshold + LENGTH_PENALTY * log10(n)``: each
+window is another chance for unmarked audio to score high. The share of unmarked clips above a
+score falls about 1.75 decades per unit near the threshold (see ``THRESHOLD``), so this keeps
+a long file's false-positive rate near a 30 s clip's (a 10-minute file: 27 windows, +0.86; an
+hour: 164 windows, +1.33). Marked files that long score far above it; a short marked excerpt
+inside a long unmarked file needs the higher score."""
+
+PAYLOAD_MIN_MARGIN = 3.0
 """The payload is reported only when the decoded codeword beats the runner-up by at least this
 much soft evidence (``tts.watermark.code.decode``'s margin, z units); below it, ``detect`` says
 the mark is present but its payload unreadable, rather than risk a wrong one."""
@@ -164,8 +172,10 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
     (>= 8000 Hz). Searches every alignment, so excerpts, joined files and tempo changes of up
     to about 3% are found. Audio longer than ``CHUNK_S`` is searched in windows of that length
     overlapping by ``CHUNK_OVERLAP_S`` (peak memory stays near 0.7 GB however long the
-    file); the score is the best window's, the segments are every marked window's, and the
-    payload is read from all of them. See ``WatermarkResult`` for what comes back."""
+    file); the score is the best window's, the threshold rises with the number of windows
+    (``LENGTH_PENALTY``; the result reports the one applied), the segments are every marked
+    window's, and the payload is read from all of them. See ``WatermarkResult`` for what comes
+    back."""
     wav = _mono(wav, sample_rate)
     x8 = resample(wav, sample_rate, core.RATE).astype(np.float64)
     layout = core.Layout(key, code.CODE_BITS, core.DESIGN)
@@ -173,6 +183,7 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
     hop = size - int(CHUNK_OVERLAP_S * core.RATE)
     starts = [0] if len(x8) <= size else sorted(
         {*range(0, len(x8) - size, hop), len(x8) - size})
+    threshold = threshold + LENGTH_PENALTY * float(np.log10(len(starts)))
     score, scale = -np.inf, 1.0
     segments: list[tuple[float, float]] = []
     sums = np.zeros(code.CODE_BITS)
