@@ -440,9 +440,9 @@ def span_mask(spans: list[tuple[int, int]], columns: int) -> np.ndarray:
 def marked_spans(found: dict, layout: Layout, window: int, level: float,
                  min_z: float = 4.0) -> list[tuple[int, int]]:
     """Runs ``[(first_column, last_column)]`` of an alignment where the sync score over a
-    sliding ``window`` of columns reaches ``level`` (z units), and the run's own sync score
+    sliding ``window`` of columns reaches ``level`` (z units) and whose own sync score reaches
     ``min_z`` (a chance run over unmarked audio beside the marked part scores about
-    ``level``, a marked second or more well above it)."""
+    ``level``; a marked second or more, well above it)."""
     sync = layout.bit[found["layout_cols"]] < 0
     w = found["weight"] * sync
     num = np.sum(w * found["cos"], axis=1)
