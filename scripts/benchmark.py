@@ -400,12 +400,16 @@ def _false_positives(args: argparse.Namespace) -> dict:
     appended to FILE and the figures cover every score in it."""
     import numpy as np
 
-    from tts.watermark import THRESHOLD, detect
+    from tts.watermark import THRESHOLD, applied_threshold, detect
 
     start, _, stop = args.fp_range.partition(":")
     items = _unmarked_excerpts(args, int(start or 0), int(stop or args.fp_clips))
-    rows = [{"index": i, "name": name, "seconds": round(len(w) / r, 2),
-             "score": round(float(detect(w, r).score), 4)} for i, name, w, r in items]
+    rows = []
+    for i, name, w, r in items:
+        found = detect(w, r)
+        rows.append({"index": i, "name": name, "seconds": round(len(w) / r, 2),
+                     "score": round(float(found.score), 4),
+                     "threshold": round(float(found.threshold), 4)})
     if args.fp_scores:
         with open(args.fp_scores, "a", encoding="utf-8") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
@@ -414,7 +418,11 @@ def _false_positives(args: argparse.Namespace) -> dict:
     scores = np.array([row["score"] for row in rows])
     if not len(scores):
         return {"unmarked_clips": 0}
-    return {"unmarked_clips": len(scores), "false_positives": int(np.sum(scores >= THRESHOLD)),
+    # rows appended by older runs carry no threshold: the one detect applies at that length
+    needed = np.array([row.get("threshold") or applied_threshold(THRESHOLD, row["seconds"])
+                       for row in rows])
+    return {"unmarked_clips": len(scores), "false_positives": int(np.sum(scores >= needed)),
+            "least_margin": float(np.min(needed - scores)),
             "unmarked_score_mean": float(scores.mean()),
             "unmarked_score_max": float(scores.max()),
             "unmarked_score_p99_9": float(np.percentile(scores, 99.9)),
@@ -496,8 +504,8 @@ def cmd_watermark(args: argparse.Namespace) -> int:
                      f"PESQ-WB {report['pesq_mean']:.2f} (min {report['pesq_min']:.2f})")
     if report.get("unmarked_clips"):
         lines.append(f"false positives {report['false_positives']} / {report['unmarked_clips']} "
-                     f"real clips and crops (max score {report['unmarked_score_max']:.2f}, "
-                     f"threshold {THRESHOLD})")
+                     f"real clips and crops (max score {report['unmarked_score_max']:.2f}; "
+                     f"closest to its length's threshold: {report['least_margin']:.2f} below)")
     if report.get("long_files"):
         lines.append(f"false positives {report['long_false_positives']} / {report['long_files']} "
                      f"unmarked {report['long_minutes']:g}-minute files of joined real speech "

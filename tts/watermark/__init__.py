@@ -41,7 +41,8 @@ PAYLOAD_BITS = code.MESSAGE_BITS
 """Payload size: an integer in ``[0, 2**16)``; ``make_payload`` packs a model and a voice id."""
 
 THRESHOLD = 6.0
-"""Detection threshold on the score (z units). Calibrated on 2,200 unmarked real clips and 2-4 s
+"""Detection threshold on the score (z units) of a 10 s clip; shorter and longer audio needs
+less or more (``applied_threshold``). Calibrated on 2,200 unmarked real clips and 2-4 s
 crops of the six corpora of ../shared/data (``scripts/benchmark.py watermark --clips 0`` with
 seeds 0 and 1): scores mean 3.24, max 5.33, 4 at 5.0 or more (with the uncoded payload of
 the first design: 3.17, 5.42, 5). A straight-line fit of the log share of scores from 4.0 to
@@ -64,13 +65,31 @@ CHUNK_OVERLAP_S = 8.0
 """``detect`` searches longer audio in windows of ``CHUNK_S`` overlapping by ``CHUNK_OVERLAP_S``
 (a marked stretch up to 8 s long lies whole in one window)."""
 
+SHORT_SLOPE = 0.8
+"""Within one window, the score a clip of ``L`` seconds must reach is ``threshold +
+SHORT_SLOPE * log10(L / 10)`` (``L`` clamped to 1.5-30 s): unmarked scores grow with length
+(more alignments and sub-windows to be lucky in). On the 2,200 clips of ``THRESHOLD``, a
+log-linear fit of each length's upper tail (70th to 99th percentile) puts the score reached by
+0.01% of unmarked clips at 5.57 under 3 s, 5.96 for 3-4 s, 6.11 for 4-10 s and 6.36 for
+10-60 s; this line (5.34 at 1.5 s, 5.44 at 2 s, 5.80 at 5.6 s, 6.0 at 10 s, 6.38 at 30 s)
+keeps each length between about 0.01% and 0.03%, where one threshold of 6.0 gave short clips
+far less (under 3 s, about 0.002%) and clips over 10 s more (about 0.04%)."""
+
 LENGTH_PENALTY = 0.6
-"""A file searched in ``n`` windows must reach ``threshold + LENGTH_PENALTY * log10(n)``: each
-window is another chance for unmarked audio to score high. The share of unmarked clips above a
-score falls about 1.75 decades per unit near the threshold (see ``THRESHOLD``), so this keeps
-a long file's false-positive rate near a 30 s clip's (a 10-minute file: 27 windows, +0.86; an
-hour: 164 windows, +1.33). Marked files that long score far above it; a short marked excerpt
-inside a long unmarked file needs the higher score."""
+"""A file searched in ``n`` windows must reach ``LENGTH_PENALTY * log10(n)`` more than a 30 s
+clip: each window is another chance for unmarked audio to score high, and the share of unmarked
+scores above a level falls about 1.5 decades per unit near the threshold (a 10-minute file: 27
+windows, +0.86; an hour: 164 windows, +1.33). Marked files that long score far above it; a
+short marked excerpt inside a long unmarked file needs the higher score."""
+
+
+def applied_threshold(threshold: float, seconds: float, windows: int = 1) -> float:
+    """The score ``detect`` requires of ``seconds`` of audio searched in ``windows`` windows,
+    for a base ``threshold`` (the score a 10 s clip needs); see ``SHORT_SLOPE`` and
+    ``LENGTH_PENALTY``."""
+    length = float(np.clip(seconds, 1.5, CHUNK_S))
+    return (threshold + SHORT_SLOPE * float(np.log10(length / 10.0))
+            + LENGTH_PENALTY * float(np.log10(max(windows, 1))))
 
 PAYLOAD_MIN_MARGIN = 3.0
 """The payload is reported only when the decoded codeword beats the runner-up by at least this
@@ -173,8 +192,8 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
     (>= 8000 Hz). Searches every alignment, so excerpts, joined files and tempo changes of up
     to about 3% are found. Audio longer than ``CHUNK_S`` is searched in windows of that length
     overlapping by ``CHUNK_OVERLAP_S`` (peak memory stays near 0.7 GB however long the
-    file); the score is the best window's, the threshold rises with the number of windows
-    (``LENGTH_PENALTY``; the result reports the one applied), the segments are every marked
+    file); the score is the best window's, the threshold depends on the length
+    (``applied_threshold``; the result reports the one applied), the segments are every marked
     window's, and the payload is read from all of them. See ``WatermarkResult`` for what comes
     back."""
     wav = _mono(wav, sample_rate)
@@ -184,7 +203,7 @@ def detect(wav: np.ndarray, sample_rate: int, key: str = DEFAULT_KEY,
     hop = size - int(CHUNK_OVERLAP_S * core.RATE)
     starts = [0] if len(x8) <= size else sorted(
         {*range(0, len(x8) - size, hop), len(x8) - size})
-    threshold = threshold + LENGTH_PENALTY * float(np.log10(len(starts)))
+    threshold = applied_threshold(threshold, len(x8) / core.RATE, len(starts))
     score, scale = -np.inf, 1.0
     segments: list[tuple[float, float]] = []
     sums = np.zeros(code.CODE_BITS)
