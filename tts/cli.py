@@ -120,8 +120,8 @@ def _watermark_comment(marked: bool) -> str:
 def cmd_detect(args: argparse.Namespace) -> int:
     import json
 
-    from tts.audio import read_audio, to_mono
     from tts import watermark
+    from tts.audio import read_audio, to_mono
     from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
 
     key = args.key if args.key is not None else DEFAULT_KEY
