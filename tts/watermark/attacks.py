@@ -68,8 +68,9 @@ def opus_bytes(wav: np.ndarray, sample_rate: int, kbps: float) -> bytes:
 
 def opus(wav: np.ndarray, sample_rate: int, kbps: float = 16.0) -> tuple[np.ndarray, int]:
     """Ogg Opus at about ``kbps`` kbit/s (see ``opus_bytes``), decoded back at 16 kHz."""
-    out, rate = _decode(io.BytesIO(opus_bytes(wav, sample_rate, kbps)))
-    return _realign(out, resample(wav, sample_rate, OPUS_RATE)), rate
+    wide = resample(wav, sample_rate, OPUS_RATE)  # resampled once: encoded and aligned to
+    out, rate = _decode(io.BytesIO(opus_bytes(wide, OPUS_RATE, kbps)))
+    return _realign(out, wide), rate
 
 
 def _realign(out: np.ndarray, ref: np.ndarray, max_lag: int = 4096) -> np.ndarray:
