@@ -340,7 +340,7 @@ def _long_false_positives(args: argparse.Namespace) -> dict:
     import numpy as np
 
     from tts.audio import read_audio, resample, to_mono
-    from tts.errors import AudioError
+    from tts.errors import AudioError, DataError
     from tts.watermark import THRESHOLD, detect
 
     rate = 16000
@@ -349,7 +349,10 @@ def _long_false_positives(args: argparse.Namespace) -> dict:
     for _ in range(args.fp_long):
         parts, total = [], 0
         while total < args.fp_long_minutes * 60 * rate:
-            _, path = next(files)
+            path = next(files, (None, None))[1]
+            if path is None:
+                raise DataError(f"{args.shared} holds too little speech for {args.fp_long} "
+                                f"files of {args.fp_long_minutes:g} minutes")
             try:
                 data, sr = read_audio(path)
             except AudioError:
