@@ -432,8 +432,9 @@ def _false_positives(args: argparse.Namespace) -> dict:
             "unmarked_at_least_5": int(np.sum(scores >= 5.0))}
 
 
-def _attack_rows(speech: list, payload: int, rng) -> list[dict]:
-    """Per attack of ``tts.watermark.attacks`` (plus concatenation with unmarked speech): the
+def _attack_rows(speech: list, payload: int, rng, names: str = "") -> list[dict]:
+    """Per attack of ``tts.watermark.attacks`` (plus concatenation with unmarked speech; only
+    the comma-separated ``names`` when given): the
     detection rate (overall and per source), the weakest and median score, and the shares of
     clips whose payload was read right, read wrong, or withheld as unreadable (detected, but
     the decoded codeword too close to the runner-up); ``detect_ms_per_s``: CPU time of
@@ -449,6 +450,8 @@ def _attack_rows(speech: list, payload: int, rng) -> list[dict]:
     pool = [c for _, c, _, _ in speech]
     attacks["concat with unmarked"] = lambda w, sr, g: (A.splice(
         w, pool[int(g.integers(len(pool)))][: 3 * sr], sr, g)[0], sr)
+    if names:
+        attacks = {name: attacks[name] for name in _attack_names(names, list(attacks))}
     rows = []
     for name, attack in attacks.items():
         hits, right, wrong, by_source, scores, cpu, seconds = 0, 0, 0, {}, [], 0.0, 0.0
@@ -474,6 +477,18 @@ def _attack_rows(speech: list, payload: int, rng) -> list[dict]:
     return rows
 
 
+def _attack_names(names: str, known: list[str]) -> list[str]:
+    """The attacks named in comma-separated ``names``, each one of ``known``."""
+    from tts.errors import VoxcloneError
+
+    asked = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in asked if name not in known]
+    if unknown or not asked:
+        raise VoxcloneError(f"--attacks: unknown attack {', '.join(map(repr, unknown)) or '(none)'}"
+                            f"; known: {', '.join(known)}")
+    return asked
+
+
 def cmd_watermark(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -485,6 +500,10 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     payload = 0xB5A3
     report: dict = {"threshold": THRESHOLD, "clips": 0, "attacks": []}
+    if args.attacks:
+        from tts.watermark.attacks import standard_attacks
+
+        _attack_names(args.attacks, [*standard_attacks(), "concat with unmarked"])
     if args.clips > 0:
         speech = _marked_speech(args, payload)
         _note(f"{len(speech)} marked clips")
@@ -494,7 +513,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         report.update({"clips": len(speech), "snr_db_mean": float(np.mean(snr)),
                        "snr_db_min": float(np.min(snr)), "pesq_mean": float(np.nanmean(pesq)),
                        "pesq_min": float(np.nanmin(pesq)),
-                       "attacks": _attack_rows(speech, payload, rng)})
+                       "attacks": _attack_rows(speech, payload, rng, args.attacks)})
     if args.fp_clips > 0:
         report.update(_false_positives(args))
     if args.fp_long > 0:
@@ -634,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="corpora of unmarked real speech for false positives")
     wm.add_argument("--clips", type=int, default=10,
                     help="marked clips per source (default 10; 0: false positives only)")
+    wm.add_argument("--attacks", default="", metavar="NAMES",
+                    help="only these attacks, comma-separated (default: all)")
     wm.add_argument("--fp-clips", type=int, default=1100,
                     help="unmarked clips and crops (default 1100; 0: none)")
     wm.add_argument("--fp-range", default="", metavar="START:STOP",

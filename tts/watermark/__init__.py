@@ -8,7 +8,7 @@ came out of voxclone; a deployment that wants a private mark passes its own ``ke
 ``embed`` and ``detect``.
 
 How it works (``tts.watermark.core``): dither modulation of keyed zero-sum projections of the
-log energies of 128 ms x 62.5 Hz tiles between 250 and 3250 Hz, at an 8 kHz analysis rate (long,
+log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate (long,
 narrow tiles survive a phase vocoder's tempo change, which smears time but not frequency). Each
 projection's move is carried mostly by the weaker tiles of its column (where a change costs
 least signal-to-mark ratio), the moves that would cost most are left out so that the mark stays
@@ -91,10 +91,13 @@ def applied_threshold(threshold: float, seconds: float, windows: int = 1) -> flo
     return (threshold + SHORT_SLOPE * float(np.log10(length / 10.0))
             + LENGTH_PENALTY * float(np.log10(max(windows, 1))))
 
-PAYLOAD_MIN_MARGIN = 3.0
+PAYLOAD_MIN_MARGIN = 4.0
 """The payload is reported only when the decoded codeword beats the runner-up by at least this
 much soft evidence (``tts.watermark.code.decode``'s margin, z units); below it, ``detect`` says
-the mark is present but its payload unreadable, rather than risk a wrong one."""
+the mark is present but its payload unreadable, rather than risk a wrong one. Of 234 wrong
+decodes among 607 detections of 144 clips after hard attacks (mp3 and Opus 16 kbit/s, Opus
+12 kbit/s, 3% tempo change, noise), the largest margins were 2.24, 2.33, 2.39 and 3.19; the
+gate of 3.0 it replaces let that last one through."""
 
 
 @dataclasses.dataclass
