@@ -75,6 +75,12 @@ class Design:
     counts in proportion to the share of its weakest tile's energy above ``floor_ratio`` times
     that floor, so that noise-filled pauses and weak bands under added noise weigh little."""
     floor_ratio: float = 1.5
+    weak_db: float = -55.0
+    """Detection: a symbol's weight also falls from 1 to 0 as its weakest tile goes from
+    ``weak_db + 10`` to ``weak_db`` dB below its column's loudest tile. Low bit rate codecs
+    spend no bits there (after mp3 16 kbit/s such symbols kept almost nothing of the mark):
+    on 48 clips this raised the scores after mp3 16 kbit/s by 10% and cost 2% unattacked and
+    after a 3% tempo change (-50 dB: +12%, but -7%)."""
     scales: tuple[float, ...] = (1.0, 0.9925, 1.0075, 0.985, 1.015, 0.9775, 1.0225, 0.97, 1.03)
     """Time scales searched by the detector (tempo changes of up to about 3%)."""
     search_hop: int = 32
@@ -205,11 +211,16 @@ def symbol_weights(tiles: np.ndarray, layout: Layout) -> np.ndarray:
     """``(tiles, block_columns * symbols)``: the detector's weight of each tile column of
     ``tiles (columns, bands)`` as every symbol of the block: 0 unless at least half of the
     symbol is ``activity``, else the least ``floor_margin`` of its tiles (the mark sits mostly
-    in a symbol's weakest tile, the first to drown in added noise or codec noise)."""
-    squares = (layout.signs ** 2).reshape(-1, layout.design.bands).T
-    active = activity(tiles, layout.design) @ squares
-    members = np.argsort(squares == 0, axis=0, kind="stable")[:layout.design.tile_bands].T
-    least = floor_margin(tiles, layout.design)[:, members].min(axis=2)
+    in a symbol's weakest tile, the first to drown in added noise or codec noise), times a ramp
+    on how far that tile lies below its column's loudest (``Design.weak_db``)."""
+    d = layout.design
+    squares = (layout.signs ** 2).reshape(-1, d.bands).T
+    active = activity(tiles, d) @ squares
+    members = np.argsort(squares == 0, axis=0, kind="stable")[:d.tile_bands].T
+    least = floor_margin(tiles, d)[:, members].min(axis=2)
+    loudest = np.maximum(tiles.max(axis=1, keepdims=True), 1e-30)
+    level = 10 * np.log10(np.maximum(tiles, 1e-30) / loudest)[:, members].min(axis=2)
+    least = least * np.clip((level - d.weak_db) / 10.0, 0.0, 1.0)
     return np.where(active >= 0.5 - 1e-9, least, 0.0)
 
 
