@@ -8,10 +8,10 @@ came out of voxclone; a deployment that wants a private mark passes its own ``ke
 ``embed`` and ``detect``.
 
 How it works (``tts.watermark.core``): dither modulation of keyed zero-sum projections of the
-log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate (long,
-narrow tiles survive a phase vocoder's tempo change, which smears time but not frequency). Each
-projection's move is carried mostly by the weaker tiles of its column (where a change costs
-least signal-to-mark ratio), the moves that would cost most are left out so that the mark stays
+log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate
+(long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
+frequency). Each projection's move is carried mostly by the weaker tiles of its column (where a
+change costs least signal-to-mark ratio), the moves that would cost most are left out so that the mark stays
 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
 it before onsets). The pattern repeats every 1.024 s; the detector resamples any input to 8 kHz
 and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it works on
@@ -45,8 +45,9 @@ THRESHOLD = 6.0
 less or more (``applied_threshold``). Calibrated on 2,200 unmarked real clips and 2-4 s
 crops of the six corpora of ../shared/data (``scripts/benchmark.py watermark --clips 0`` with
 seeds 0 and 1): scores mean 3.18, max 4.98, none at 5.0 or more (the previous band,
-250-3250 Hz: 3.24, 5.33, 4; with the uncoded payload of the first design: 3.17, 5.42, 5). A straight-line fit of the log share of scores from 4.0 to
-5.0 put 0.1% false positives at 5.2 and 6.0 at about 0.004%; the margin is for clips longer
+250-3250 Hz: 3.24, 5.33, 4; with the uncoded payload of the first design: 3.17, 5.42, 5).
+For the first design, a straight-line fit of the log share of scores from 4.0 to 5.0 put
+0.1% false positives at 5.2 and 6.0 at about 0.004%; the margin is for clips longer
 than most of those (scores grow with length: mean 2.8 under 3 s, 3.9 for 12-40 s). Files over
 ``CHUNK_S`` need more (``LENGTH_PENALTY``)."""
 

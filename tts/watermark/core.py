@@ -1,8 +1,8 @@
 """Keyed watermark in the log band energies of speech: spread-transform dither modulation (STDM).
 
 The mark lives in 187.5 to 3687.5 Hz at an 8 kHz analysis rate, so it survives 8 kHz resampling
-and 4 kHz low-pass filters. Analysis: STFT (512-point Hann, 64-sample hop), power summed into tiles of
-``tile_frames`` frames by ``band_bins`` bins (128 ms x 62.5 Hz: long in time and narrow in
+and 4 kHz low-pass filters. Analysis: STFT (512-point Hann, 64-sample hop), power summed into
+tiles of ``tile_frames`` frames by ``band_bins`` bins (128 ms x 62.5 Hz: long in time and narrow in
 frequency, because a phase vocoder's tempo change smears energy over its ~100 ms window but keeps
 the spectrum's fine detail). Each tile column holds
 ``symbols_per_column`` symbols; a symbol is the zero-sum projection of ``ln`` of the energies of
