@@ -11,8 +11,8 @@ How it works (``tts.watermark.core``): dither modulation of keyed zero-sum proje
 log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate
 (long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
 frequency). Each projection's move is carried mostly by the weaker tiles of its column (where a
-change costs least signal-to-mark ratio), the moves that would cost most are left out so that the mark stays
-30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
+change costs least signal-to-mark ratio), the moves that would cost most are left out so that
+the mark stays 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
 it before onsets). The pattern repeats every 1.024 s; the detector resamples any input to 8 kHz
 and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it works on
 excerpts and reports where in time the mark was found; long files are searched in overlapping
