@@ -12,13 +12,14 @@ log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz 
 (long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
 frequency). Each projection's move is carried mostly by the weaker tiles of its column (where a
 change costs least signal-to-mark ratio), the moves that would cost most are left out so that
-the mark stays 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8 ms (no echo of
-it before onsets). The pattern repeats every 1.024 s; the detector resamples any input to 8 kHz
-and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it works on
-excerpts and reports where in time the mark was found; long files are searched in overlapping
-30 s windows. The payload travels as a 32-bit Reed-Muller codeword (``tts.watermark.code``),
-decoded by maximum likelihood from the soft evidence of every marked stretch, and it is
-withheld (``payload=None``) when the best codeword does not clearly beat the runner-up.
+the mark stays 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8
+ms (no echo of it before onsets). The pattern repeats every 1.024 s; the detector resamples any
+input to 8 kHz and searches the alignment (block phase, 4 ms grid start, +-3% time scale), so it
+works on excerpts and reports where in time the mark was found; long files are searched in
+overlapping 30 s windows. The payload travels as a 32-bit Reed-Muller codeword
+(``tts.watermark.code``), decoded by maximum likelihood from the soft evidence of every marked
+stretch, and it is withheld (``payload=None``) when the best codeword does not clearly beat the
+runner-up.
 """
 
 from __future__ import annotations
