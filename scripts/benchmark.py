@@ -432,9 +432,14 @@ def _false_positives(args: argparse.Namespace) -> dict:
             "unmarked_at_least_5": int(np.sum(scores >= 5.0))}
 
 
-def _attack_rows(speech: list, payload: int, rng, names: str = "") -> list[dict]:
-    """Per attack of ``tts.watermark.attacks`` (plus concatenation with unmarked speech; only
-    the comma-separated ``names`` when given): the
+CONCAT = "concat with unmarked"
+"""The benchmark's own attack, beside ``tts.watermark.attacks.standard_attacks``: a marked clip
+inserted into unmarked speech of the same set."""
+
+
+def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None) -> list[dict]:
+    """Per attack of ``tts.watermark.attacks`` (plus ``CONCAT``; only ``names`` when given,
+    checked by ``_attack_names``): the
     detection rate (overall and per source), the weakest and median score, and the shares of
     clips whose payload was read right, read wrong, or withheld as unreadable (detected, but
     the decoded codeword too close to the runner-up); ``detect_ms_per_s``: CPU time of
@@ -448,10 +453,10 @@ def _attack_rows(speech: list, payload: int, rng, names: str = "") -> list[dict]
 
     attacks = A.standard_attacks()
     pool = [c for _, c, _, _ in speech]
-    attacks["concat with unmarked"] = lambda w, sr, g: (A.splice(
+    attacks[CONCAT] = lambda w, sr, g: (A.splice(
         w, pool[int(g.integers(len(pool)))][: 3 * sr], sr, g)[0], sr)
     if names:
-        attacks = {name: attacks[name] for name in _attack_names(names, list(attacks))}
+        attacks = {name: attacks[name] for name in names}
     rows = []
     for name, attack in attacks.items():
         hits, right, wrong, by_source, scores, cpu, seconds = 0, 0, 0, {}, [], 0.0, 0.0
@@ -477,10 +482,13 @@ def _attack_rows(speech: list, payload: int, rng, names: str = "") -> list[dict]
     return rows
 
 
-def _attack_names(names: str, known: list[str]) -> list[str]:
-    """The attacks named in comma-separated ``names``, each one of ``known``."""
+def _attack_names(names: str) -> list[str]:
+    """The attacks named in comma-separated ``names``, each one of the benchmark's (checked
+    before any speech is made)."""
     from tts.errors import VoxcloneError
+    from tts.watermark.attacks import standard_attacks
 
+    known = [*standard_attacks(), CONCAT]
     asked = [name.strip() for name in names.split(",") if name.strip()]
     unknown = [name for name in asked if name not in known]
     if unknown or not asked:
@@ -500,10 +508,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     payload = 0xB5A3
     report: dict = {"threshold": THRESHOLD, "clips": 0, "attacks": []}
-    if args.attacks:
-        from tts.watermark.attacks import standard_attacks
-
-        _attack_names(args.attacks, [*standard_attacks(), "concat with unmarked"])
+    names = _attack_names(args.attacks) if args.attacks else None
     if args.clips > 0:
         speech = _marked_speech(args, payload)
         _note(f"{len(speech)} marked clips")
@@ -513,7 +518,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         report.update({"clips": len(speech), "snr_db_mean": float(np.mean(snr)),
                        "snr_db_min": float(np.min(snr)), "pesq_mean": float(np.nanmean(pesq)),
                        "pesq_min": float(np.nanmin(pesq)),
-                       "attacks": _attack_rows(speech, payload, rng, args.attacks)})
+                       "attacks": _attack_rows(speech, payload, rng, names)})
     if args.fp_clips > 0:
         report.update(_false_positives(args))
     if args.fp_long > 0:
