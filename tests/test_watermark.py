@@ -64,8 +64,9 @@ def test_unmarked_and_wrong_key_not_detected(clean, marked):
 
 
 def test_periodic_and_noise_hosts_not_detected():
-    """A tone pulsed twice a second repeats with the mark's 0.512 s block: every block phase
-    fits it, which the detector's phase-spread guard discounts; plain noise fits none."""
+    """A tone pulsed twice a second repeats about every half block (0.512 s of the 1.024 s
+    block): many block phases fit it, which the detector's phase-spread guard discounts; plain
+    noise fits none."""
     t = np.arange(8 * RATE) / RATE
     pulses = (0.3 * np.sin(2 * np.pi * 1000 * t) * (np.sin(2 * np.pi * 2 * t) > 0.9))
     noise = 0.05 * np.random.default_rng(0).standard_normal(8 * RATE)
