@@ -292,7 +292,7 @@ def _marked_speech(args: argparse.Namespace, payload: int):
     from tts.watermark import embed
 
     out = []
-    text = ROOT.parent / "shared" / "data" / "text" / "ljspeech-transcripts.txt"
+    text = Path(args.shared) / "text" / "ljspeech-transcripts.txt"
     lines = [line.split("|", 1)[-1] for line in text.read_text(encoding="utf-8").splitlines()
              if "|" in line] if text.is_file() else []
     lines = [t for t in lines if 60 <= len(t) <= 160] or [
@@ -323,6 +323,11 @@ def _unmarked_files(args: argparse.Namespace) -> list[tuple[str, Path]]:
     each corpus shuffled by ``--seed``."""
     import numpy as np
 
+    from tts.errors import DataError
+
+    if not Path(args.shared).is_dir():
+        raise DataError(f"{args.shared}: no such folder (--shared: the speech corpora to count "
+                        f"false positives on)")
     rng = np.random.default_rng(args.seed)
     corpora = sorted(p for p in Path(args.shared).iterdir() if p.is_dir() and p.name != "text")
     files = [sorted(f for f in c.rglob("*") if f.suffix.lower() in _AUDIO_SUFFIXES)
@@ -655,7 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--vocoder", default=str(ROOT / "checkpoints" / "vocoder" /
                                               "istft-small-kathleen.pt"), help="vocoder checkpoint")
     wm.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"),
-                    help="corpora of unmarked real speech for false positives")
+                    help="corpora of unmarked real speech for false positives (and "
+                         "text/ljspeech-transcripts.txt, the marked clips' sentences)")
     wm.add_argument("--clips", type=int, default=10,
                     help="marked clips per source (default 10; 0: false positives only)")
     wm.add_argument("--attacks", default="", metavar="NAMES",

@@ -233,6 +233,18 @@ def test_benchmark_false_positives_split_into_parts(tmp_path, capsys):
     assert whole["false_positives"] == parts["false_positives"] == 0
 
 
+def test_benchmark_missing_shared_folder_is_one_line(tmp_path, capsys):
+    from vocoder_fixtures import load_script
+
+    benchmark = load_script("benchmark")
+    missing = tmp_path / "nowhere"
+    assert benchmark.main(["watermark", "--clips", "0", "--fp-clips", "4",
+                           "--shared", str(missing)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert str(missing) in err and "no such folder" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
 @pytest.mark.parametrize("names", ["mp3 7 kbit/s", "none,,stretch 2", ","])
 def test_benchmark_unknown_attack_is_one_line(capsys, names):
     from vocoder_fixtures import load_script
