@@ -224,7 +224,8 @@ def symbol_weights(tiles: np.ndarray, layout: Layout) -> np.ndarray:
     ``tiles (columns, bands)`` as every symbol of the block: 0 unless at least half of the
     symbol is ``activity``, else the least ``floor_margin`` of its tiles (the mark sits mostly
     in a symbol's weakest tile, the first to drown in added noise or codec noise), times a ramp
-    on how far that tile lies below its column's loudest (``Design.weak_db``)."""
+    on how far the symbol's lowest tile lies below its column's loudest (``Design.weak_db``;
+    not always the tile of least margin, which is measured against its own band's floor)."""
     d = layout.design
     squares = (layout.signs ** 2).reshape(-1, d.bands).T
     active = activity(tiles, d) @ squares
