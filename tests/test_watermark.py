@@ -245,6 +245,21 @@ def test_benchmark_missing_shared_folder_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+def test_benchmark_marked_sentences_warn_without_the_text_file(tmp_path, capsys):
+    from vocoder_fixtures import load_script
+
+    benchmark = load_script("benchmark")
+    assert len(benchmark._marked_sentences(tmp_path, 6)) == 1
+    err = capsys.readouterr().err
+    assert "not found" in err and "not comparable" in err
+    (tmp_path / "text").mkdir()
+    long, short = "x" * 80, "y" * 20
+    (tmp_path / "text" / "ljspeech-transcripts.txt").write_text(
+        "".join(f"LJ{k}|{long if k % 3 else short}\n" for k in range(12)), encoding="utf-8")
+    assert benchmark._marked_sentences(tmp_path, 6) == [long] * 6
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("names", ["mp3 7 kbit/s", "none,,stretch 2", ","])
 def test_benchmark_unknown_attack_is_one_line(capsys, names):
     from vocoder_fixtures import load_script
