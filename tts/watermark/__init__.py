@@ -7,10 +7,10 @@ public default key (``DEFAULT_KEY``) on purpose, so that anyone can check whethe
 came out of voxclone; a deployment that wants a private mark passes its own ``key`` to both
 ``embed`` and ``detect``.
 
-How it works (``tts.watermark.core``): dither modulation of keyed zero-sum projections of the
-log energies of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate
+How it works (``tts.watermark.core``): dither modulation of keyed log ratios of the
+energies of pairs of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate
 (long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
-frequency). Each projection's move is carried mostly by the weaker tiles of its column (where a
+frequency). Each ratio's move is carried mostly by the weaker tile of its pair (where a
 change costs least signal-to-mark ratio), the moves that would cost most are left out so that
 the mark stays 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8
 ms (no echo of it before onsets). The pattern repeats every 1.024 s; the detector resamples any
