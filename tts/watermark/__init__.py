@@ -8,8 +8,8 @@ came out of voxclone; a deployment that wants a private mark passes its own ``ke
 ``embed`` and ``detect``.
 
 How it works (``tts.watermark.core``): dither modulation of keyed log ratios of the
-energies of pairs of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis rate
-(long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
+energies of pairs of 128 ms x 62.5 Hz tiles between 187.5 and 3687.5 Hz, at an 8 kHz analysis
+rate (long, narrow tiles survive a phase vocoder's tempo change, which smears time but not
 frequency). Each ratio's move is carried mostly by the weaker tile of its pair (where a
 change costs least signal-to-mark ratio), the moves that would cost most are left out so that
 the mark stays 30.5 dB below the speech, and the mark is held 10 dB below the signal in every 8
