@@ -91,26 +91,27 @@ def test_survives_attack(marked, name):
 
 
 @pytest.mark.parametrize("name", ["mp3 24 kbit/s", "ogg vorbis q0", "opus 24 kbit/s",
-                                  "opus 16 kbit/s",
+                                  "opus 16 kbit/s", "mp3 16 kbit/s",
                                   "noise 20 dB SNR", "gain +6 dB",
-                                  pytest.param("stretch 0.97", marks=pytest.mark.slow)])
+                                  pytest.param("stretch 0.97", marks=pytest.mark.slow),
+                                  pytest.param("stretch 1.03", marks=pytest.mark.slow)])
 def test_detected_after_attack(marked, name):
     """Found; the payload is either right or withheld as unreadable, never wrong. (+6 dB clips
     0.4% of this clip's samples, which spreads distortion into the weak tiles the payload
-    lives in.)"""
+    lives in.) This clip is found after each of these; the rates over many clips, some below
+    the 0.99 target (mp3 and Opus 16 kbit/s), are the benchmark's (README, Watermark)."""
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     result = detect(wav, rate)
     assert result.present, result
     assert result.payload in (PAYLOAD, None), result
 
 
-@pytest.mark.parametrize("name", ["mp3 16 kbit/s", "opus 12 kbit/s", "stretch 1.03"])
 @pytest.mark.slow
-@pytest.mark.xfail(reason="below the 0.99 target in scripts/benchmark.py watermark, or detected "
-                          "there but only just at the threshold on this short espeak-ng clip "
-                          "(a 3% speed-up); see README, Watermark", strict=False)
-def test_hard_attacks(marked, name):
-    wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
+@pytest.mark.xfail(reason="Opus at 12 kbit/s keeps too little of the mark: 0.35 of 144 clips "
+                          "in scripts/benchmark.py watermark, and this clip scores just under "
+                          "its threshold; see README, Watermark", strict=False)
+def test_opus_12_kbits(marked):
+    wav, rate = A.standard_attacks()["opus 12 kbit/s"](marked, RATE, np.random.default_rng(0))
     assert detect(wav, rate).present
 
 
