@@ -69,7 +69,7 @@ class Design:
     compensation: float = 1.0
     """Share of the way to the lattice point each projection is moved (1: all). With the budget
     binding, 0.8 and 0.7 let more symbols be marked, but each one weaker: on 48 clips the mean
-    scores fell 1-11% after codecs and tempo changes and 4-10% unattacked (noise: +4%, +1%)."""
+    scores fell 0.5-11% after codecs and tempo changes and 4-10% unattacked (noise: +4%, +1%)."""
     max_log_gain: float = 1.0
     """Largest change of a tile's amplitude, in nepers (1.0: -8.7 to +8.7 dB; 0.7 cost espeak-ng
     speech, where the budget binds, about 1 in the weakest scores after a tempo change or mp3
