@@ -311,19 +311,19 @@ def _marked_speech(args: argparse.Namespace, payload: int):
     rate = synth.audio.sample_rate
     for t in lines[: args.clips]:
         clean = synth.synthesize(t).wav
-        out.append(("synthesizer", clean, embed(clean, rate, payload), rate))
+        out.append(("synthesizer", clean, embed(clean, rate, payload, args.key), rate))
     espeak = EspeakEngine()
     for t in lines[args.clips: 2 * args.clips]:
         wav, sr = espeak.speak(t)
         clean = resample(wav, sr, rate)
-        out.append(("espeak-ng", clean, embed(clean, rate, payload), rate))
+        out.append(("espeak-ng", clean, embed(clean, rate, payload, args.key), rate))
     vocoder, audio = load_vocoder(args.vocoder)
     wavs = sorted(Path(args.data).glob("wavs/*.wav"))
     for path in wavs[:: max(1, len(wavs) // max(1, args.clips))][: args.clips]:
         wav = resynthesize(load_audio(path, audio.sample_rate), vocoder, audio)
         clean = np.asarray(wav.detach().cpu().numpy() if hasattr(wav, "detach") else wav,
                            dtype=np.float32).reshape(-1)
-        out.append(("vocoder", clean, embed(clean, audio.sample_rate, payload),
+        out.append(("vocoder", clean, embed(clean, audio.sample_rate, payload, args.key),
                     audio.sample_rate))
     return out
 
@@ -374,7 +374,8 @@ def _long_false_positives(args: argparse.Namespace) -> dict:
                 continue
             parts.append(resample(to_mono(data), sr, rate))
             total += len(parts[-1])
-        found = detect(np.concatenate(parts)[: int(args.fp_long_minutes * 60 * rate)], rate)
+        found = detect(np.concatenate(parts)[: int(args.fp_long_minutes * 60 * rate)], rate,
+                       key=args.key)
         scores.append(float(found.score))
         positives += found.present
         _note(f"long unmarked file {len(scores)}: score {found.score:.2f}, threshold "
@@ -424,7 +425,7 @@ def _false_positives(args: argparse.Namespace) -> dict:
     items = _unmarked_excerpts(args, int(start or 0), int(stop or args.fp_clips))
     rows = []
     for i, name, w, r in items:
-        found = detect(w, r)
+        found = detect(w, r, key=args.key)
         rows.append({"index": i, "name": name, "seconds": round(len(w) / r, 2),
                      "score": round(float(found.score), 4),
                      "threshold": round(float(found.threshold), 4)})
@@ -452,9 +453,11 @@ CONCAT = "concat with unmarked"
 inserted into unmarked speech of the same set."""
 
 
-def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None) -> list[dict]:
+def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None,
+                 key: str | None = None) -> list[dict]:
     """Per attack of ``tts.watermark.attacks`` (plus ``CONCAT``; only ``names`` when given,
-    checked by ``_attack_names``): the
+    checked by ``_attack_names``), the clips searched for the mark of ``key`` (default: the
+    public default key): the
     detection rate (overall and per source), the weakest and median score, and the shares of
     clips whose payload was read right, read wrong, or withheld as unreadable (detected, but
     the decoded codeword too close to the runner-up); ``detect_ms_per_s``: CPU time of
@@ -478,7 +481,7 @@ def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None
         for source, _, marked, rate in speech:
             wav, r = attack(marked, rate, rng)
             start = time.process_time()
-            found = detect(wav, r, key=DEFAULT_KEY)
+            found = detect(wav, r, key=key or DEFAULT_KEY)
             cpu += time.process_time() - start
             seconds += len(wav) / r
             scores.append(found.score)
@@ -517,12 +520,13 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     import torch
 
     from tts.metrics import pesq_wb
-    from tts.watermark import THRESHOLD
+    from tts.watermark import DEFAULT_KEY, THRESHOLD
 
     torch.set_num_threads(1)
+    args.key = args.key or DEFAULT_KEY
     rng = np.random.default_rng(args.seed)
     payload = 0xB5A3
-    report: dict = {"threshold": THRESHOLD, "clips": 0, "attacks": []}
+    report: dict = {"threshold": THRESHOLD, "key": args.key, "clips": 0, "attacks": []}
     names = _attack_names(args.attacks) if args.attacks else None
     if args.clips > 0:
         speech = _marked_speech(args, payload)
@@ -533,7 +537,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         report.update({"clips": len(speech), "snr_db_mean": float(np.mean(snr)),
                        "snr_db_min": float(np.min(snr)), "pesq_mean": float(np.nanmean(pesq)),
                        "pesq_min": float(np.nanmin(pesq)),
-                       "attacks": _attack_rows(speech, payload, rng, names)})
+                       "attacks": _attack_rows(speech, payload, rng, names, args.key)})
     if args.fp_clips > 0:
         report.update(_false_positives(args))
     if args.fp_long > 0:
@@ -543,7 +547,8 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         lines.append(f"{report['clips']} marked clips ({args.clips} each of the synthesizer's "
                      f"default voice, espeak-ng and real clips through the bundled vocoder); mark "
                      f"SNR {report['snr_db_mean']:.1f} dB (min {report['snr_db_min']:.1f}), "
-                     f"PESQ-WB {report['pesq_mean']:.2f} (min {report['pesq_min']:.2f})")
+                     f"PESQ-WB {report['pesq_mean']:.2f} (min {report['pesq_min']:.2f})"
+                     + ("" if args.key == DEFAULT_KEY else f"; key {args.key!r}"))
     if report.get("unmarked_clips"):
         lines.append(f"false positives {report['false_positives']} / {report['unmarked_clips']} "
                      f"real clips and crops (max score {report['unmarked_score_max']:.2f}; "
@@ -688,6 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--fp-long-minutes", type=float, default=10.0,
                     help="length of each --fp-long file in minutes (default 10)")
     wm.add_argument("--seed", type=int, default=0)
+    wm.add_argument("--key", default=None, help="mark and search with this key instead of the "
+                    "public default (the mark's layout comes from the key, so other keys show "
+                    "how much a figure owes to one layout)")
     wm.add_argument("--json", action="store_true", help="print JSON instead of the table")
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
     wm.set_defaults(func=cmd_watermark)

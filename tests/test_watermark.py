@@ -234,6 +234,20 @@ def test_benchmark_false_positives_split_into_parts(tmp_path, capsys):
     assert whole["false_positives"] == parts["false_positives"] == 0
 
 
+def test_benchmark_attack_rows_search_with_the_given_key(clean):
+    """``benchmark.py watermark --key K``: clips marked with K are found when the attack loop
+    searches with K, and not with the default key (so the key really reaches ``detect``)."""
+    from vocoder_fixtures import load_script
+
+    benchmark = load_script("benchmark")
+    speech = [("espeak-ng", clean, embed(clean, RATE, PAYLOAD, key="k2"), RATE)]
+    rng = np.random.default_rng(0)
+    (row,) = benchmark._attack_rows(speech, PAYLOAD, rng, ["gain -10 dB"], "k2")
+    assert row["detected"] == 1.0 and row["payload_right"] == 1.0
+    (row,) = benchmark._attack_rows(speech, PAYLOAD, rng, ["gain -10 dB"])
+    assert row["detected"] == 0.0
+
+
 def test_benchmark_missing_shared_folder_is_one_line(tmp_path, capsys):
     from vocoder_fixtures import load_script
 
