@@ -46,10 +46,10 @@ class Design:
     tile_frames: int = 16  # 128 ms tile columns
     symbols_per_column: int = 28  # of 2 tiles each: log ratios of two tiles
     """28 symbols of 2 tiles (step 2.4) replaced 14 of 4 tiles (step 2.83). Over three keys on
-    144 clips (one-off harness, and the benchmark for the default key) the mean detection rate
-    rose after Opus 16 kbit/s (0.951 to 0.970), a 3% tempo change (0.984 to 0.988) and noise
-    (0.986 to 0.995) and held after mp3 16 kbit/s (0.954 to 0.956); median scores rose 5-17%
-    with every key, unattacked scores 28-42% (48 clips). The loss: with the default key, the
+    144 clips (``scripts/benchmark.py watermark --key``) the mean detection rate rose after
+    Opus 16 kbit/s (0.951 to 0.970), a 3% tempo change (0.984 to 0.988) and noise (0.986 to
+    0.998) and held after mp3 16 kbit/s (0.954 to 0.956); median scores rose 5-20% with every
+    key, unattacked scores 28-42% (48 clips, one-off). The loss: with the default key, the
     espeak-ng clips after mp3 16 kbit/s (0.958 to 0.875; the budget binds there). 7 symbols of
     8 tiles lost 15-35% of the score."""
     block_columns: int = 8  # 1.024 s
