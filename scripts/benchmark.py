@@ -453,12 +453,11 @@ CONCAT = "concat with unmarked"
 inserted into unmarked speech of the same set."""
 
 
-def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None,
-                 key: str | None = None) -> list[dict]:
+def _attack_rows(speech: list, payload: int, rng, names: list[str] | None,
+                 key: str) -> list[dict]:
     """Per attack of ``tts.watermark.attacks`` (plus ``CONCAT``; only ``names`` when given,
-    checked by ``_attack_names``), the clips searched for the mark of ``key`` (default: the
-    public default key): the
-    detection rate (overall and per source), the weakest and median score, and the shares of
+    checked by ``_attack_names``; all when None), the clips searched for the mark of ``key``:
+    the detection rate (overall and per source), the weakest and median score, and the shares of
     clips whose payload was read right, read wrong, or withheld as unreadable (detected, but
     the decoded codeword too close to the runner-up); ``detect_ms_per_s``: CPU time of
     ``detect`` per second of audio."""
@@ -466,8 +465,8 @@ def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None
 
     import numpy as np
 
-    from tts.watermark import DEFAULT_KEY, detect
     from tts.watermark import attacks as A
+    from tts.watermark import detect
 
     attacks = A.standard_attacks()
     pool = [c for _, c, _, _ in speech]
@@ -481,7 +480,7 @@ def _attack_rows(speech: list, payload: int, rng, names: list[str] | None = None
         for source, _, marked, rate in speech:
             wav, r = attack(marked, rate, rng)
             start = time.process_time()
-            found = detect(wav, r, key=key or DEFAULT_KEY)
+            found = detect(wav, r, key=key)
             cpu += time.process_time() - start
             seconds += len(wav) / r
             scores.append(found.score)

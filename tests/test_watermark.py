@@ -244,7 +244,7 @@ def test_benchmark_attack_rows_search_with_the_given_key(clean):
     rng = np.random.default_rng(0)
     (row,) = benchmark._attack_rows(speech, PAYLOAD, rng, ["gain -10 dB"], "k2")
     assert row["detected"] == 1.0 and row["payload_right"] == 1.0
-    (row,) = benchmark._attack_rows(speech, PAYLOAD, rng, ["gain -10 dB"])
+    (row,) = benchmark._attack_rows(speech, PAYLOAD, rng, ["gain -10 dB"], DEFAULT_KEY)
     assert row["detected"] == 0.0
 
 
