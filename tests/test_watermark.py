@@ -188,6 +188,7 @@ def test_cli_detect(tmp_path, marked, clean, capsys):
     assert main(["detect", "--json", str(tmp_path / "m.wav"), "--key", DEFAULT_KEY]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["present"] and report["payload"] == PAYLOAD and report["segments"]
+    assert report["threshold"] == round(report["threshold"], 3) and report["score"] >= report["threshold"]
 
 
 def test_cli_detect_bad_files(tmp_path, capsys):

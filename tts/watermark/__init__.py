@@ -127,6 +127,7 @@ class WatermarkResult:
         out = dataclasses.asdict(self)
         out["segments"] = [[round(a, 3), round(b, 3)] for a, b in self.segments]
         out["score"] = round(self.score, 3)
+        out["threshold"] = round(self.threshold, 3)
         out["payload_margin"] = round(self.payload_margin, 3)
         return out
 
