@@ -282,16 +282,19 @@ _AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
 
 def _marked_sentences(shared: Path, count: int) -> list[str]:
     """Up to ``count`` sentences of 60-160 characters for the marked clips, from
-    ``shared/text/ljspeech-transcripts.txt``; without that file, one built-in sentence, and a
-    warning that the run then has one synthesizer clip and no espeak-ng clips."""
+    ``shared/text/ljspeech-transcripts.txt``; without that file (or any such sentence in it),
+    one built-in sentence, and a warning that the run then has one synthesizer clip and no
+    espeak-ng clips."""
     text = shared / "text" / "ljspeech-transcripts.txt"
-    if not text.is_file():
-        _note(f"warning: {text} not found: the marked clips are one sentence of the default "
-              f"voice and no espeak-ng speech, so the figures are not comparable with a full run")
-        return ["The watermark should survive what audio goes through in the wild."]
     lines = [line.split("|", 1)[-1] for line in text.read_text(encoding="utf-8").splitlines()
-             if "|" in line]
-    return [t for t in lines if 60 <= len(t) <= 160][:count]
+             if "|" in line] if text.is_file() else []
+    lines = [t for t in lines if 60 <= len(t) <= 160][:count]
+    if not lines:
+        _note(f"warning: no sentences of 60-160 characters in {text}: the marked clips are one "
+              f"sentence of the default voice and no espeak-ng speech, so the figures are not "
+              f"comparable with a full run")
+        return ["The watermark should survive what audio goes through in the wild."]
+    return lines
 
 
 def _marked_speech(args: argparse.Namespace, payload: int):
