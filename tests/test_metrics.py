@@ -1,4 +1,5 @@
-"""tts.metrics on synthetic signals and espeak-ng speech, and scripts/evaluate.py end to end."""
+"""tts.metrics on synthetic signals and espeak-ng speech (scripts/evaluate.py vocoder: see
+test_evaluate_vocoder.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,7 @@ import pytest
 import soundfile as sf
 import torch
 from audio_fixtures import voiced_signal
-from data_fixtures import make_ljspeech
-from vocoder_fixtures import load_script
 
-from data.prepare import prepare
 from tts import metrics
 from tts.audio import resample
 from tts.config import AudioConfig
@@ -157,55 +155,6 @@ def test_speech_like_mel_is_reproducible():
     assert torch.equal(mel, metrics.speech_like_mel(100, audio, seed=3))
     assert math.log(audio.log_floor) <= float(mel.min()) < float(mel.max()) < 3.0
     assert float(mel.std()) > 1.0  # structure, not a flat floor
-
-
-# --- scripts/evaluate.py ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def evaluate():
-    return load_script("evaluate")
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("eval")
-    out = root / "prepared"
-    prepare("ljspeech", make_ljspeech(root), out, workers=1, progress=False, val_fraction=0.5)
-    return out
-
-
-def test_evaluate_vocoder_prints_a_table(evaluate, prepared, tmp_path, capsys):
-    report = tmp_path / "report.md"
-    assert evaluate.main(["vocoder", "--data", str(prepared), "--griffinlim", "--clips", "2",
-                          "--out", str(report)]) == 0
-    out = capsys.readouterr().out
-    lines = out.strip().splitlines()
-    assert lines[0].startswith("| vocoder | clips | mel L1")
-    assert "PESQ-WB" in lines[0] and "STOI" in lines[0] and "WER" in lines[0]
-    assert lines[2].startswith("| original | 2 |") and lines[3].startswith("| griffinlim | 2 |")
-    assert len(lines) == 4
-    assert report.read_text(encoding="utf-8").strip() == out.strip()
-    # --speaker keeps one speaker's held-out clips; an unknown speaker has none
-    assert evaluate.main(["vocoder", "--data", str(prepared), "--griffinlim", "--clips", "1",
-                          "--speaker", "LJ"]) == 0
-    assert "| griffinlim | 1 |" in capsys.readouterr().out
-    assert evaluate.main(["vocoder", "--data", str(prepared), "--griffinlim",
-                          "--speaker", "nobody"]) == 2
-    assert "of nobody" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("problem", ["missing data", "bad checkpoint", "nothing to do"])
-def test_evaluate_bad_input_is_one_line(evaluate, prepared, tmp_path, capsys, problem):
-    bad = tmp_path / "bad.ckpt"
-    bad.write_bytes(b"not a checkpoint")
-    argv = {"missing data": ["--data", str(tmp_path / "nope"), "--griffinlim"],
-            "bad checkpoint": ["--data", str(prepared), "--vocoder", str(bad)],
-            "nothing to do": ["--data", str(prepared)]}[problem]
-    assert evaluate.main(["vocoder", *argv]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("evaluate.py: error: "), captured.err
 
 
 def _glide(f0: float, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:
