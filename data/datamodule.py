@@ -144,13 +144,15 @@ class VocoderDataModule(L.LightningDataModule):
     takes ``val_clips`` clips in turn from each folder's val.jsonl.
 
     ``audio`` (from prepare.json) is exposed so that the task can refuse a model whose audio
-    config differs from the data's.
+    config differs from the data's. ``pitch=True`` adds each folder's frame F0 to the items
+    (pitch-driven vocoders); ``hold_out=True`` leaves ``data.holdout``'s speakers out of training
+    and validation, so that copy synthesis can be measured on speakers the vocoder never heard.
     """
 
     def __init__(self, roots: str | Path | Sequence[str | Path], batch_size: int = 16,
                  segment_frames: int = 32, num_workers: int = 0,
                  mel_dir: str | Path | None = None, val_max_frames: int = 400,
-                 val_clips: int = 8) -> None:
+                 val_clips: int = 8, pitch: bool = False, hold_out: bool = False) -> None:
         super().__init__()
         self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
                       else [Path(r) for r in roots])
@@ -171,17 +173,23 @@ class VocoderDataModule(L.LightningDataModule):
         self.mel_dir = mel_dir
         self.val_max_frames = val_max_frames
         self.val_clips = val_clips
+        self.pitch = pitch
+        self.hold_out = hold_out
         self.train_set: torch.utils.data.Dataset | None = None
         self.val_set: VocoderDataset | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             hop = self.audio.hop_length
+            held = {root: held_out_speakers(root) if self.hold_out else set()
+                    for root in self.roots}
             parts = [VocoderDataset(root / "train.jsonl", hop, self.segment_frames, train=True,
-                                    mel_dir=self.mel_dir) for root in self.roots]
+                                    mel_dir=self.mel_dir, pitch=self.pitch,
+                                    exclude_speakers=held[root]) for root in self.roots]
             self.train_set = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
             vals = [VocoderDataset(root / "val.jsonl", hop, self.segment_frames, train=False,
-                                   mel_dir=self.mel_dir, max_frames=self.val_max_frames)
+                                   mel_dir=self.mel_dir, max_frames=self.val_max_frames,
+                                   pitch=self.pitch, exclude_speakers=held[root])
                     for root in self.roots]
             turns = [u for group in itertools.zip_longest(*(v.utterances for v in vals))
                      for u in group if u is not None]

@@ -5,12 +5,13 @@ waveform ``(segment_frames * hop_length,)`` and, when ``mel_dir`` is given, the 
 ``(n_mels, segment_frames)`` of a stored mel (``mel_dir/ID.npy``): ground-truth-aligned mels
 predicted by the acoustic model, for fine-tuning the vocoder on what it will really be fed.
 Without ``mel_dir`` the training task computes the mel from the waveform with the one
-``MelSpectrogram``.
+``MelSpectrogram``. With ``pitch=True`` an item also carries the aligned slice of the folder's
+frame F0 (``data.pitch``), which pitch-driven vocoders are given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from data.manifest import read_manifest
+from data.pitch import read_pitch
 from tts.errors import DataError
 
 
@@ -27,16 +29,27 @@ class VocoderDataset(Dataset):
     """Segments (``train=True``) or whole clips cut to ``max_frames`` (validation).
 
     Items: ``{"id": str, "wav": (segment_frames * hop_length,) float32,
-    "mel": (n_mels, segment_frames) float32}`` (``"mel"`` only with ``mel_dir``). Clips shorter
-    than a segment are zero-padded (and their mel padded with its minimum value).
+    "mel": (n_mels, segment_frames) float32, "f0": (segment_frames,) float32 Hz}`` (``"mel"``
+    only with ``mel_dir``, ``"f0"`` only with ``pitch``, read from the folder that holds
+    ``manifest_path``). Clips shorter than a segment are zero-padded (their mel padded with its
+    minimum value, their F0 with 0 = unvoiced). Speakers in ``exclude_speakers`` are left out.
     """
 
     def __init__(self, manifest_path: str | Path, hop_length: int, segment_frames: int,
                  train: bool = True, mel_dir: str | Path | None = None,
-                 max_frames: int | None = None) -> None:
-        self.utterances = read_manifest(manifest_path)
+                 max_frames: int | None = None, pitch: bool = False,
+                 exclude_speakers: Collection[str] = ()) -> None:
+        self.utterances = [u for u in read_manifest(manifest_path)
+                           if u.speaker not in exclude_speakers]
         if not self.utterances:
             raise DataError(f"{manifest_path}: no utterances")
+        self.pitch = read_pitch(Path(manifest_path).parent) if pitch else None
+        if self.pitch is not None:
+            missing = [u.id for u in self.utterances if u.id not in self.pitch]
+            if missing:
+                raise DataError(f"{Path(manifest_path).parent}/pitch.npz has no track for "
+                                f"{len(missing)} utterance(s), e.g. {missing[0]}: run "
+                                "'voxclone pitch' again")
         if segment_frames < 1 or hop_length < 1:
             raise DataError("segment_frames and hop_length must be positive")
         self.hop_length = hop_length
@@ -77,12 +90,16 @@ class VocoderDataset(Dataset):
             if cut.shape[1] < want:
                 cut = np.pad(cut, ((0, 0), (0, want - cut.shape[1])), constant_values=mel.min())
             item["mel"] = torch.from_numpy(np.ascontiguousarray(cut))
+        if self.pitch is not None:
+            track = self.pitch[utt.id][start:start + want]
+            item["f0"] = torch.from_numpy(np.pad(track, (0, want - len(track))))
         return item
 
 
 def collate_segments(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stack items of equal length: ``wav (B, samples)``, ``mel (B, n_mels, frames)`` if present,
-    ``lengths (B,)`` in samples; shorter items (validation) are zero-padded to the longest."""
+    """Stack items of equal length: ``wav (B, samples)``, ``mel (B, n_mels, frames)`` and
+    ``f0 (B, frames)`` if present, ``lengths (B,)`` in samples; shorter items (validation) are
+    zero-padded to the longest."""
     longest = max(item["wav"].shape[0] for item in batch)
     wavs = torch.zeros(len(batch), longest)
     for i, item in enumerate(batch):
@@ -95,4 +112,8 @@ def collate_segments(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
                                                     value=float(item["mel"].min()))
                             for item in batch])
         out["mel"] = mels
+    if "f0" in batch[0]:
+        frames = max(item["f0"].shape[0] for item in batch)
+        out["f0"] = torch.stack([torch.nn.functional.pad(item["f0"], (0, frames - len(item["f0"])))
+                                 for item in batch])
     return out

@@ -39,6 +39,11 @@ import torch
 Vocode = Callable[[torch.Tensor], torch.Tensor]
 """``mel (1, n_mels, frames) -> wav (1, frames * hop_length)`` (or ``(frames * hop_length,)``)."""
 
+WindowVocode = Callable[[int, int], torch.Tensor]
+"""``(start, end) -> wav`` of the utterance's frames ``[start, end)``: ``(end - start) *
+hop_length`` samples (any shape). Lets a vocoder with inputs besides the mel (a pitch-driven
+one's excitation) be streamed: it slices all of them itself."""
+
 
 def _as_mel(mel: torch.Tensor) -> torch.Tensor:
     """``(n_mels, frames)`` or ``(1, n_mels, frames)`` -> ``(1, n_mels, frames)``."""
@@ -50,12 +55,12 @@ def _as_mel(mel: torch.Tensor) -> torch.Tensor:
                      f"got shape {tuple(mel.shape)}")
 
 
-def _vocode_window(vocode: Vocode, mel: torch.Tensor, start: int, end: int, keep_start: int,
+def _vocode_window(vocode_window: WindowVocode, start: int, end: int, keep_start: int,
                    keep_end: int, hop_length: int) -> torch.Tensor:
-    """Vocode frames ``[start, end)`` of ``mel (1, n_mels, frames)`` and return the samples of
-    frames ``[keep_start, keep_end)`` as ``(samples,)``."""
+    """Vocode frames ``[start, end)`` and return the samples of frames ``[keep_start,
+    keep_end)`` as ``(samples,)``."""
     with torch.no_grad():
-        wav = vocode(mel[:, :, start:end])
+        wav = vocode_window(start, end)
     wav = wav.reshape(-1)
     expected = (end - start) * hop_length
     if wav.numel() != expected:
@@ -102,7 +107,15 @@ def stream_vocode(vocode: Vocode, mel: torch.Tensor, hop_length: int, chunk_fram
             summing to one keep the level) or ``"equal_power"``.
     """
     mel = _as_mel(mel)
-    total = mel.shape[-1]
+    return stream_windows(lambda start, end: vocode(mel[:, :, start:end]), mel.shape[-1],
+                          hop_length, chunk_frames, context_frames, overlap_frames, fade)
+
+
+def stream_windows(vocode_window: WindowVocode, total: int, hop_length: int,
+                   chunk_frames: int = 32, context_frames: int = 16, overlap_frames: int = 0,
+                   fade: str = "linear") -> Iterator[torch.Tensor]:
+    """``stream_vocode`` for any vocoder input: ``vocode_window(start, end)`` vocodes frames
+    ``[start, end)`` of an utterance of ``total`` frames. Same chunks, context and cross-fades."""
     if chunk_frames < 1 or context_frames < 0 or hop_length < 1:
         raise ValueError("stream_vocode needs chunk_frames >= 1, context_frames >= 0 and "
                          "hop_length >= 1")
@@ -113,7 +126,7 @@ def stream_vocode(vocode: Vocode, mel: torch.Tensor, hop_length: int, chunk_fram
     for begin in range(0, total, chunk_frames):
         end = min(begin + chunk_frames, total)
         stop = min(end + overlap_frames, total)  # frames vocoded for this step
-        wav = _vocode_window(vocode, mel, max(0, begin - context_frames),
+        wav = _vocode_window(vocode_window, max(0, begin - context_frames),
                              min(total, stop + context_frames), begin, stop, hop_length)
         if tail is not None and tail.numel():
             fade_in, fade_out = _fades(tail.numel(), fade, wav.device, wav.dtype)

@@ -1,12 +1,15 @@
-"""Vocoders by name: build from a config, load from the one checkpoint format, stream.
+"""Vocoders by name: build from a config, load from the one checkpoint format, vocode, stream.
 
 A vocoder's ``model_config`` (stored in its checkpoint) is ``{"type": TYPE, "config": {...}}``
 with TYPE one of ``VOCODER_TYPES``; ``"griffinlim"`` needs no checkpoint. Every vocoder maps
-``mel (B, n_mels, frames) -> wav (B, frames * hop_length)``.
+``mel (B, n_mels, frames) -> wav (B, frames * hop_length)``; the pitch-driven ones
+(``F0_VOCODER_TYPES``, ``needs_f0``) are also given ``f0 (B, frames)`` Hz, 0 = unvoiced.
+``vocode`` and ``vocode_stream`` are the one way callers run either kind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,9 @@ from tts import checkpoint
 from tts.config import AudioConfig, from_dict, to_dict
 from tts.errors import CheckpointError, ConfigError
 
-VOCODER_TYPES = ("hifigan", "istft", "griffinlim")
+VOCODER_TYPES = ("sourcefilter", "hifigan", "istft", "griffinlim")
+F0_VOCODER_TYPES = ("sourcefilter",)
+"""Vocoders that are given the pitch: their checkpoints need an F0 track with every mel."""
 
 
 def _classes(kind: str) -> tuple[type, type]:
@@ -31,6 +36,10 @@ def _classes(kind: str) -> tuple[type, type]:
         from tts.models.istft_vocoder import ISTFTVocoder, ISTFTVocoderConfig
 
         return ISTFTVocoderConfig, ISTFTVocoder
+    if kind == "sourcefilter":
+        from tts.models.source_filter import SourceFilterConfig, SourceFilterVocoder
+
+        return SourceFilterConfig, SourceFilterVocoder
     raise ConfigError(f"unknown vocoder type {kind!r}; known: {', '.join(VOCODER_TYPES)}")
 
 
@@ -96,22 +105,75 @@ def context_frames(vocoder: nn.Module) -> int:
     return int(getattr(vocoder, "receptive_field", 16))
 
 
+def needs_f0(vocoder: nn.Module) -> bool:
+    """Whether ``vocoder`` is pitch-driven: it must be given an F0 track with every mel."""
+    return bool(getattr(vocoder, "needs_f0", False))
+
+
+def _check_f0(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None) -> None:
+    if needs_f0(vocoder) and f0 is None:
+        raise ConfigError("this vocoder is pitch-driven and needs an F0 track; the acoustic "
+                          "model or audio in front of it gives none")
+    if f0 is not None and f0.shape[-1] != mel.shape[-1]:
+        raise ValueError(f"f0 has {f0.shape[-1]} frames for a mel of {mel.shape[-1]}")
+
+
+def vocode(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None = None) -> torch.Tensor:
+    """``mel (B, n_mels, frames)`` [and ``f0 (B, frames)`` Hz, 0 = unvoiced] -> ``wav (B,
+    frames * hop_length)`` without gradients. The F0 is passed to pitch-driven vocoders and
+    ignored by the others (which take the pitch from the mel)."""
+    _check_f0(vocoder, mel, f0)
+    with torch.no_grad():
+        if needs_f0(vocoder):
+            return vocoder(mel, f0.to(mel.dtype))
+        return vocoder(mel)
+
+
+def vocode_stream(vocoder: nn.Module, mel: torch.Tensor, hop_length: int,
+           f0: torch.Tensor | None = None, chunk_frames: int = 32) -> Iterator[torch.Tensor]:
+    """``vocode`` chunk by chunk (``tts.streaming.stream_windows``) with the context that makes
+    the joined chunks equal the whole output: ``mel (1, n_mels, frames)`` [``f0 (1, frames)``]
+    -> 1-D sample tensors. A pitch-driven vocoder's excitation is made once for the whole
+    utterance (its phase runs on from the start) and cut into the same windows as the mel."""
+    from tts.streaming import stream_windows
+
+    _check_f0(vocoder, mel, f0)
+    if needs_f0(vocoder):
+        excitation = vocoder.excitation(f0.to(mel.dtype))
+
+        def window(start: int, end: int) -> torch.Tensor:
+            return vocoder.synthesize(mel[..., start:end],
+                                      excitation[..., start * hop_length:end * hop_length])
+    else:
+        def window(start: int, end: int) -> torch.Tensor:
+            return vocoder(mel[..., start:end])
+    return stream_windows(window, mel.shape[-1], hop_length, chunk_frames=chunk_frames,
+                          context_frames=context_frames(vocoder))
+
+
 def resynthesize(wav: np.ndarray, vocoder: nn.Module, audio: AudioConfig,
                  stream: bool = False) -> np.ndarray:
-    """Waveform ``(samples,)`` at ``audio.sample_rate`` -> mel -> ``vocoder`` -> ``(samples',)``.
+    """Waveform ``(samples,)`` at ``audio.sample_rate`` -> mel [and F0] -> ``vocoder`` ->
+    ``(samples',)``: copy synthesis. A pitch-driven vocoder is given the input's own F0 (pYIN on
+    the mel frames, ``tts.prosody.frame_pitch``).
 
-    ``stream=True`` vocodes in chunks (``tts.streaming.stream_vocode``), as a streaming player
-    would; the result is the same up to float rounding for convolutional vocoders.
+    ``stream=True`` vocodes in chunks (``vocode_stream``), as a streaming player would; the result is
+    the same up to float rounding.
     """
     from tts.audio import MelSpectrogram
-    from tts.streaming import stream_vocode
 
     samples = torch.from_numpy(np.asarray(wav, dtype=np.float32))
+    frames = len(samples) // audio.hop_length
+    f0 = None
+    if needs_f0(vocoder):
+        from tts.prosody import frame_pitch
+
+        f0 = torch.from_numpy(frame_pitch(wav, audio)[:frames]).unsqueeze(0)
     with torch.no_grad():
-        mel = MelSpectrogram(audio)(samples)[:, : len(samples) // audio.hop_length].unsqueeze(0)
+        mel = MelSpectrogram(audio)(samples)[:, :frames].unsqueeze(0)
         if stream:
-            out = torch.cat(list(stream_vocode(vocoder, mel, audio.hop_length,
-                                               context_frames=context_frames(vocoder))))
+            out = torch.cat(list(vocode_stream(vocoder, mel, audio.hop_length, f0)))
         else:
-            out = vocoder(mel).reshape(-1)
+            out = vocode(vocoder, mel, f0).reshape(-1)
     return out.clamp(-1, 1).numpy()
+

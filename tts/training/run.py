@@ -133,13 +133,16 @@ def train_vocoder(config_path: str | Path, data: str | Path | Sequence[str | Pat
     """
     from data.datamodule import VocoderDataModule
     from tts.training.vocoder_task import VocoderExperimentConfig, VocoderTask
+    from tts.vocoder import F0_VOCODER_TYPES
 
     out = Path(out)
     config = load_yaml(VocoderExperimentConfig, config_path)
     cfg = config.training
     datamodule = VocoderDataModule(data, batch_size=cfg.batch_size,
                                    segment_frames=cfg.segment_frames, num_workers=cfg.num_workers,
-                                   mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1))
+                                   mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1),
+                                   pitch=config.model.type in F0_VOCODER_TYPES,
+                                   hold_out=cfg.hold_out)
     if datamodule.audio != config.audio:
         raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
                           f"({datamodule.audio} vs {config.audio})")

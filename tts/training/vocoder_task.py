@@ -41,6 +41,12 @@ class VocoderTrainingConfig(ScheduleConfig):
 
     batch_size: int = 16
     segment_frames: int = 32
+    hold_out: bool = True
+    """Leave ``data.holdout``'s speakers out, so that copy synthesis is measured on voices the
+    vocoder never heard."""
+    stft_resolutions: tuple[tuple[int, ...], ...] = ((512, 128, 512), (1024, 256, 1024),
+                                                     (2048, 512, 2048))
+    """``(n_fft, hop_length, win_length)`` of the multi-resolution STFT loss."""
     learning_rate: float = 2e-4
     betas: tuple[float, ...] = (0.8, 0.99)
     lr_decay_per_1k_steps: float = 0.99
@@ -95,7 +101,8 @@ class VocoderTask(L.LightningModule):
                 scale_channels=config.training.scale_channels)
         self.mel = MelSpectrogram(config.audio)
         self.mel_loss = MelLoss(config.audio)
-        self.stft_loss = MultiResolutionSTFTLoss()
+        self.stft_loss = MultiResolutionSTFTLoss(
+            tuple(tuple(r) for r in config.training.stft_resolutions))
         self.phase_loss = PhaseLoss()
         if config.training.phase_weight and not hasattr(self.generator, "forward_with_phase"):
             raise ConfigError(f"training.phase_weight needs a vocoder that predicts an STFT "
@@ -115,6 +122,13 @@ class VocoderTask(L.LightningModule):
         the real one's length, and, with ``phase_weight``, the ``PhaseLoss`` terms by name."""
         wav = batch["wav"]
         mel = self.input_mel(batch)
+        if getattr(self.generator, "needs_f0", False):
+            if "f0" not in batch:
+                raise ConfigError("this vocoder is given the pitch: its data needs an F0 track "
+                                  "(voxclone pitch DATA)")
+            seed = None if self.training else 0
+            return self.generator(mel, batch["f0"][..., :mel.shape[-1]], seed=seed)[
+                ..., :wav.shape[-1]], {}
         if not self.config.training.phase_weight:
             return self.generator(mel)[..., :wav.shape[-1]], {}
         fake, phase = self.generator.forward_with_phase(mel)

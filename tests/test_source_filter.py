@@ -1,0 +1,186 @@
+"""The pitch-driven source-filter vocoder: the model contract, F0 in -> that F0 out, streaming,
+training end to end."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from audio_fixtures import voiced_signal
+
+from tts import checkpoint
+from tts.audio import MelSpectrogram
+from tts.config import AudioConfig
+from tts.errors import ConfigError
+from tts.models.source_filter import (
+    SourceFilterConfig,
+    SourceFilterVocoder,
+    continuous_f0,
+    minimum_phase,
+    pulse_train,
+)
+from tts.prosody import frame_pitch
+from tts.vocoder import load_vocoder, needs_f0, resynthesize, vocode, vocode_stream
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "source_filter.yaml"
+
+
+def _mel(wav: np.ndarray, audio: AudioConfig) -> torch.Tensor:
+    frames = len(wav) // audio.hop_length
+    return MelSpectrogram(audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
+
+
+def _median_f0(wav: torch.Tensor, audio: AudioConfig) -> float:
+    f0 = frame_pitch(wav.reshape(-1).numpy(), audio)
+    return float(np.median(f0[f0 > 0]))
+
+
+def test_shapes_and_bad_input(audio_config):
+    model = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config).eval()
+    mel = torch.randn(2, audio_config.n_mels, 20) - 5
+    f0 = torch.full((2, 20), 150.0)
+    wav = model(mel, f0)
+    assert wav.shape == (2, 20 * audio_config.hop_length) and torch.isfinite(wav).all()
+    assert model.infer(mel[0], f0[0]).shape == (20 * audio_config.hop_length,)
+    assert needs_f0(model)
+    with pytest.raises(ValueError, match="one F0 value per mel frame"):
+        model(mel, f0[:, :10])
+    with pytest.raises(ConfigError, match="needs an F0 track"):
+        vocode(model, mel)
+    with pytest.raises(ConfigError, match="multiple of subframes"):
+        SourceFilterVocoder(SourceFilterConfig(subframes=3), audio_config)
+
+
+def test_continuous_f0_bridges_gaps_in_log_f0():
+    f0 = torch.tensor([[0.0, 100.0, 0.0, 0.0, 400.0, 0.0], [0.0] * 6])
+    f0c, voiced = continuous_f0(f0)
+    assert torch.equal(voiced[0], torch.tensor([0.0, 1, 0, 0, 1, 0]))
+    expected = [100.0, 100.0, 100 * 4 ** (1 / 3), 100 * 4 ** (2 / 3), 400.0, 400.0]
+    assert torch.allclose(f0c[0], torch.tensor(expected), rtol=1e-4)
+    assert torch.allclose(f0c[1], torch.full((6,), 120.0))
+
+
+def test_pulse_train_is_band_limited_at_the_given_pitch():
+    rate = 16000
+    wav = pulse_train(torch.full((1, rate), 200.0), rate)[0].numpy()
+    spectrum = np.abs(np.fft.rfft(wav))
+    peaks = np.argsort(spectrum)[-5:]  # 1 Hz bins
+    assert all(p % 200 == 0 for p in peaks)
+    assert spectrum[7900:].max() < 1e-3 * spectrum.max()  # nothing above the last harmonic
+    # every harmonic carries unit white noise's power density: total power ~ 1 (39 of 40 bands)
+    assert 0.9 < float(np.mean(wav ** 2)) < 1.05
+
+
+def test_minimum_phase_keeps_the_magnitude_and_is_causal():
+    n_fft = 256
+    log_mag = torch.log(1.1 + torch.cos(torch.linspace(0, 6, n_fft // 2 + 1)))
+    response = minimum_phase(log_mag, n_fft)
+    assert torch.allclose(response.abs().log(), log_mag, atol=1e-3)
+    impulse = torch.fft.irfft(response, n=n_fft)
+    assert impulse[: n_fft // 4].abs().sum() > 20 * impulse[n_fft // 2:].abs().sum()
+
+
+@pytest.mark.parametrize("semitones", [-4.0, 0.0, 4.0])
+def test_the_given_f0_comes_out(audio_config, semitones):
+    """A mel of a 140 Hz voice, vocoded with another F0, comes out at that F0 (untrained
+    filters: the pitch comes from the source alone)."""
+    model = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config).eval()
+    wav = voiced_signal(1.5, audio_config.sample_rate, f0=140.0)
+    mel = _mel(wav, audio_config)
+    target = 180.0 * 2 ** (semitones / 12)
+    out = vocode(model, mel, torch.full((1, mel.shape[-1]), target))
+    measured = _median_f0(out, audio_config)
+    assert abs(12 * np.log2(measured / target)) < 0.5, (measured, target)
+
+
+def test_streaming_equals_the_whole_output(audio_config):
+    torch.manual_seed(0)
+    model = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config).eval()
+    for param in model.parameters():  # away from the zero-initialised head
+        param.data.add_(0.05 * torch.randn_like(param))
+    mel = torch.randn(1, audio_config.n_mels, 150) - 5
+    f0 = torch.full((1, 150), 150.0)
+    f0[:, 40:70] = 0.0
+    whole = vocode(model, mel, f0).reshape(-1)
+    chunks = list(vocode_stream(model, mel, audio_config.hop_length, f0, chunk_frames=20))
+    assert len(chunks) == 8
+    assert torch.allclose(torch.cat(chunks), whole, atol=1e-5)
+    # the same input gives the same waveform (seeded inference noise)
+    assert torch.equal(vocode(model, mel, f0), vocode(model, mel, f0))
+
+
+def test_every_parameter_changes_in_a_few_steps(audio_config):
+    """The head starts at zero (the filters start as the mel's envelope), so the layers below it
+    learn from the second step on."""
+    torch.manual_seed(0)
+    model = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    wav = voiced_signal(0.4, audio_config.sample_rate)
+    mel = _mel(wav, audio_config)
+    f0 = torch.full((1, mel.shape[-1]), 140.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(3):
+        out = model(mel, f0, seed=None)
+        loss = (MelSpectrogram(audio_config)(out)[..., : mel.shape[-1]] - mel).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for name, param in model.named_parameters():
+        assert not torch.equal(param, before[name]), name
+
+
+def test_overfits_one_clip(audio_config):
+    torch.manual_seed(0)
+    model = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config)
+    wav = voiced_signal(0.4, audio_config.sample_rate)
+    mel = _mel(wav, audio_config)
+    f0 = torch.from_numpy(frame_pitch(wav, audio_config)[: mel.shape[-1]]).unsqueeze(0)
+    mel_fn = MelSpectrogram(audio_config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = (mel_fn(model(mel, f0, seed=None))[..., : mel.shape[-1]] - mel).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5]), losses[::8]
+
+
+@pytest.fixture(scope="module")
+def prepared_with_pitch(prepared_ljspeech, tmp_path_factory):
+    from data.pitch import pitch_prepared
+
+    folder = tmp_path_factory.mktemp("sf") / "prepared"
+    shutil.copytree(prepared_ljspeech, folder)
+    pitch_prepared(folder)
+    return folder
+
+
+def test_trains_end_to_end_and_loads_through_the_one_loader(prepared_with_pitch, tmp_path):
+    from tts.training.run import RunOptions, train_vocoder
+
+    options = RunOptions(accelerator="cpu", progress=False)
+    final = train_vocoder(TINY, prepared_with_pitch, tmp_path / "run", options)
+    ckpt = checkpoint.load(final, kind="vocoder")
+    assert ckpt.model_config["type"] == "sourcefilter" and ckpt.metadata["step"] == 4
+    vocoder, audio = load_vocoder(final)
+    assert needs_f0(vocoder)
+    wav = voiced_signal(1.0, audio.sample_rate)
+    whole = resynthesize(wav, vocoder, audio)
+    streamed = resynthesize(wav, vocoder, audio, stream=True)
+    assert whole.shape == streamed.shape and np.abs(whole - streamed).max() < 1e-4
+    # copy synthesis keeps the input's pitch
+    assert abs(12 * np.log2(_median_f0(torch.from_numpy(whole), audio) / 140.0)) < 1.0
+
+
+def test_training_without_pitch_tracks_is_a_clear_error(prepared_ljspeech, tmp_path):
+    from tts.errors import DataError
+    from tts.training.run import RunOptions, train_vocoder
+
+    with pytest.raises(DataError, match="voxclone pitch"):
+        train_vocoder(TINY, prepared_ljspeech, tmp_path / "run",
+                      RunOptions(accelerator="cpu", progress=False))
