@@ -18,18 +18,21 @@ measure             what                                                   range
 ==================  =====================================================  ======  ========
 
 Intelligibility as a listener would judge it is estimated with an offline recogniser
-(``Transcriber``: pocketsphinx's bundled US-English model) and scored with ``word_error_rate``
-and ``char_error_rate`` after ``normalize_for_scoring`` (spoken-form words, lower case, no
-punctuation), so that "Philip Steels, etc." and "philip steels et cetera" match. pocketsphinx
-is a small 2010s-era recogniser: on clean read speech (CMU ARCTIC) it reaches about 15% WER,
-and on robotic speech (espeak-ng) it varies a lot from voice to voice; compare a system with the
-"original" recordings' WER, never with zero.
+(``Transcriber``, the judge: ``tts.asr.load_transcriber``, Whisper base through faster-whisper
+when installed, else Whisper tiny.en, else pocketsphinx's bundled US-English model; its
+``name`` says which one measured, and a report should print it beside the figures) and scored
+with ``word_error_rate`` and ``char_error_rate`` after ``normalize_for_scoring`` (spoken-form
+words, lower case, no punctuation), so that "Philip Steels, etc." and "philip steels et cetera"
+match. Figures from different judges are not comparable: pocketsphinx, a small 2010s-era
+recogniser, reaches about 15% WER on clean read speech (CMU ARCTIC) and varies a lot from voice
+to voice on robotic speech (espeak-ng); Whisper base hears far more. Compare a system with the
+"original" recordings' WER under the same judge, never with zero.
 
 Naturalness without a reference is estimated with DNSMOS P.835 (``dnsmos``: SIG, BAK, OVRL,
 about 1 to 5), from the optional ``speechmos`` and ``onnxruntime`` packages
 (``pip install 'voxclone[eval]'``).
 
-pesq, pystoi, jiwer and pocketsphinx are optional (``pip install 'voxclone[dev]'``); they are
+pesq, pystoi and jiwer are optional (``pip install 'voxclone[dev]'``); they are
 imported on first use and a missing one is a one-line ``VoxcloneError``.
 """
 
@@ -63,7 +66,7 @@ __all__ = [
 ]
 
 ASR_SAMPLE_RATE = 16000
-"""pocketsphinx's en-us model and wide-band PESQ both work at 16 kHz."""
+"""The recognisers (``tts.asr``) and wide-band PESQ all work at 16 kHz."""
 
 Signal = np.ndarray | torch.Tensor
 
@@ -159,33 +162,28 @@ def char_error_rate(refs: str | Sequence[str], hyps: str | Sequence[str]) -> flo
 # --- speech recognition -------------------------------------------------------------------
 
 class Transcriber:
-    """Offline speech recognition with pocketsphinx's bundled US-English model.
-
-    The decoder is created once (about a second) and reused; every utterance is decoded whole,
-    with the cepstral mean of that utterance, so results do not depend on what was decoded
-    before. About 0.2 to 0.5 s per second of speech on one CPU core.
+    """The judge of the intelligibility measures: the best offline recogniser installed
+    (``tts.asr.load_transcriber(prefer)``: Whisper base, else tiny.en, else pocketsphinx;
+    ``prefer="pocketsphinx"`` for the old judge). ``name`` says which one runs, ``fallback``
+    why it is not the one preferred (``""`` when it is). Built once (one to two seconds) and
+    reused; each utterance is decoded on its own, so results do not depend on what came before.
     """
 
-    def __init__(self) -> None:
-        pocketsphinx = _require("pocketsphinx", "pocketsphinx")
-        self._decoder = pocketsphinx.Decoder(samprate=ASR_SAMPLE_RATE, loglevel="FATAL")
-        self._initial_cmn = self._decoder.get_cmn()
+    def __init__(self, prefer: str = "whisper") -> None:
+        from tts.asr import load_transcriber
+
+        self._asr = load_transcriber(prefer)
+        self.name: str = self._asr.name
+        self.fallback: str = self._asr.fallback
 
     def transcribe(self, wav: Signal, sample_rate: int) -> str:
-        """Words heard in mono ``wav (samples,)`` (float in [-1, 1]) at ``sample_rate`` Hz:
-        lower case, space separated, ``""`` when nothing is recognised."""
-        wav = _mono(wav)
-        if wav.size == 0:
-            return ""
-        wav = resample(wav, sample_rate, ASR_SAMPLE_RATE)
-        pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).round().astype(np.int16)
-        decoder = self._decoder
-        decoder.set_cmn(self._initial_cmn)
-        decoder.start_utt()
-        decoder.process_raw(pcm.tobytes(), full_utt=True)
-        decoder.end_utt()
-        hypothesis = decoder.hyp()
-        return " ".join(hypothesis.hypstr.split()) if hypothesis is not None else ""
+        """Words heard in mono ``wav (samples,)`` (float in [-1, 1], NumPy or torch) at
+        ``sample_rate`` Hz, space separated, ``""`` when nothing is recognised."""
+        return self._asr.transcribe(_mono(wav), sample_rate)
+
+    def transcribe_scored(self, wav: Signal, sample_rate: int) -> tuple[str, float | None]:
+        """``(words, confidence in [0, 1])``; the confidence is None for pocketsphinx."""
+        return self._asr.transcribe_scored(_mono(wav), sample_rate)
 
 
 # --- signal measures ----------------------------------------------------------------------
