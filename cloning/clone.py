@@ -5,6 +5,14 @@ Steps: check the name; load and clean the reference audio (``cloning.reference``
 clips with the speaker encoder (zero-shot: the mean embedding is the voice); take the style-token
 weights of the reference; optionally fine-tune the acoustic model on the reference within a time
 budget (``cloning.adapt``, few-shot); save the profile (``cloning.profile``).
+
+Few-shot needs the words of the reference. Without ``--transcripts`` Whisper (``tts.asr``) hears
+them, and a clip whose transcript is empty or unsure is left out (``cloning.adapt.
+screen_transcripts``): wrong words ruin the fine-tune. When less than ``MIN_ADAPT_SPEECH`` seconds
+of transcribed speech remain, or only pocketsphinx is installed, the clone is refused with one
+line that names the way out (``--transcripts``, or zero-shot) before anything is written, rather
+than saving a zero-shot voice under a few-shot request: the user asked for a tier and a budget,
+and learns in seconds, before any fine-tuning, that the audio cannot give it.
 """
 
 from __future__ import annotations
@@ -81,32 +89,75 @@ def _consent(name: str, references: ReferenceSet, consent: str | Path | None,
     return check_consent(consent, paths, name, encoder=encoder)
 
 
-def _texts(references: ReferenceSet, transcripts: str | Path | None, report) -> list[str]:
-    from cloning.adapt import read_transcripts, transcribe
+def _transcribe(clips: Sequence, what: str, report) -> tuple[list[str], str]:
+    """Whisper's screened texts of ``clips`` (``""`` for each clip left out) and its name.
+    ``DataError`` when only pocketsphinx is installed: its transcripts ruin a fine-tune."""
+    from cloning.adapt import MIN_CONFIDENCE, screen_transcripts, transcribe
+    from tts.asr import load_transcriber
 
+    transcriber = load_transcriber("whisper")
+    if not transcriber.name.startswith("whisper"):
+        raise DataError(f"few-shot cloning needs Whisper to hear the reference's words "
+                        f"({transcriber.fallback}); pocketsphinx's transcripts ruin the voice: "
+                        "pass --transcripts FILE, or clone zero-shot (leave out --minutes)")
+    if transcriber.fallback:
+        report(f"{transcriber.fallback}; using {transcriber.name}")
+    report(f"transcribing {what} with {transcriber.name}")
+    texts = screen_transcripts(transcribe(clips, transcriber))
+    dropped = sum(1 for text in texts if not text)
+    report(f"{transcriber.name} heard {len(clips) - dropped} of {len(clips)} clip(s)"
+           + (f"; left out {dropped}: no words heard, or confidence below {MIN_CONFIDENCE:g}"
+              if dropped else ""))
+    return texts, transcriber.name
+
+
+def _texts(references: ReferenceSet, transcripts: str | Path | None,
+           report) -> tuple[list[str], dict]:
+    """The text of each reference clip (``""``: not used for fine-tuning) and the facts on them
+    (``transcripts``: "given" or the recogniser's name; ``transcripts_left_out``). Refuses
+    (``DataError``, before anything is written) when less than ``MIN_ADAPT_SPEECH`` seconds of
+    transcribed speech remain."""
+    from cloning.adapt import MIN_ADAPT_SPEECH, read_transcripts
+
+    clips = references.clips
     if transcripts is None:
-        report("transcribing the reference audio with pocketsphinx (pass --transcripts for "
-               "better adaptation)")
-        return transcribe(references.clips)
+        texts, source = _transcribe(clips, "the reference audio (pass --transcripts for exact "
+                                    "texts)", report)
+        facts = {"transcripts": source,
+                 "transcripts_left_out": sum(1 for text in texts if not text)}
+        speech = sum(c.speech for c, t in zip(clips, texts, strict=True) if t)
+        if speech < MIN_ADAPT_SPEECH:
+            raise DataError(f"only {speech:.0f} s of the reference speech could be transcribed "
+                            f"reliably ({source} kept {len(clips) - facts['transcripts_left_out']}"
+                            f" of {len(clips)} clips): few-shot cloning needs at least "
+                            f"{MIN_ADAPT_SPEECH:.0f} s; pass --transcripts FILE ('file|text' "
+                            "lines), or clone zero-shot (leave out --minutes)")
+        return texts, facts
     known = read_transcripts(transcripts)
-    whole = [clip for clip in references.clips if clip.span is None]
-    texts = [known.get(clip.path.stem, "") if clip.span is None else "" for clip in
-             references.clips]
-    missing = sum(1 for c, t in zip(references.clips, texts, strict=True)
-                  if not t and c.span is None)
+    whole = [clip for clip in clips if clip.span is None]
+    texts = [known.get(clip.path.stem, "") if clip.span is None else "" for clip in clips]
+    missing = sum(1 for c, t in zip(clips, texts, strict=True) if not t and c.span is None)
     if whole and missing == len(whole):
         raise DataError(f"{transcripts} has no line for any reference file (lines are "
                         "'file|text', file names as in the reference folder)")
     if missing:
         report(f"{missing} reference clip(s) have no transcript and are not used for adaptation")
-    pieces = [i for i, clip in enumerate(references.clips) if clip.span is not None]
+    facts = {"transcripts": "given"}
+    pieces = [i for i, clip in enumerate(clips) if clip.span is not None]
     if pieces:
-        report(f"transcribing {len(pieces)} pieces of long recordings with pocketsphinx "
-               "(a transcript covers a whole file, not its pieces)")
-        for i, text in zip(pieces, transcribe([references.clips[i] for i in pieces]),
-                           strict=True):
+        heard, source = _transcribe([clips[i] for i in pieces], f"{len(pieces)} pieces of long "
+                                    "recordings (a transcript covers a whole file, not its "
+                                    "pieces)", report)
+        for i, text in zip(pieces, heard, strict=True):
             texts[i] = text
-    return texts
+        facts = {"transcripts": f"given; pieces: {source}",
+                 "transcripts_left_out": sum(1 for text in heard if not text)}
+    speech = sum(c.speech for c, t in zip(clips, texts, strict=True) if t)
+    if speech < MIN_ADAPT_SPEECH:
+        raise DataError(f"only {speech:.0f} s of transcribed speech: few-shot cloning needs at "
+                        f"least {MIN_ADAPT_SPEECH:.0f} s; give more reference audio with "
+                        "transcripts, or clone zero-shot (leave out --minutes)")
+    return texts, facts
 
 
 def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path | None = None,
@@ -120,7 +171,9 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     ``minutes`` (None = zero-shot) is the whole time budget of a few-shot clone; fine-tuning
     gets what is left of it after the other steps. Raises ``ConsentError`` without consent,
     ``AudioError`` for unusable reference audio, ``ProfileError`` if ``name`` exists (unless
-    ``force``). Returns the saved profile.
+    ``force``), ``DataError`` when a few-shot clone has too little transcribed speech (see
+    above). Returns the saved profile; ``profile.adapted["transcripts"]`` says where the
+    words came from ("given", or the recogniser's name, e.g. "whisper-base (faster-whisper)").
     """
     from cloning.encoder import average_embeddings, load_default
     from tts.acoustic import load_acoustic
@@ -167,11 +220,12 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         style_weights=reference_style(model, references))
     adapted_file = None
+    if minutes is not None:  # transcripts and their guard before anything is written
+        texts, transcript_facts = _texts(references, transcripts, report)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_workdir_parent(folder)) as work:
         if minutes is not None:
             from cloning.adapt import adapt
 
-            texts = _texts(references, transcripts, report)
             deadline = started + minutes * 60 - min(EXPORT_MARGIN, 0.2 * minutes * 60)
             if deadline - time.monotonic() < 10:
                 raise ConfigError(f"a {minutes:g}-minute budget leaves no time for fine-tuning "
@@ -180,7 +234,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             options = {"config": finetune_config} if finetune_config is not None else {}
             adapted_file, facts = adapt(references.clips, texts, name, base, Path(work),
                                         deadline, encoder=encoder, progress=progress, **options)
-            facts["transcripts"] = "given" if transcripts is not None else "pocketsphinx"
+            facts.update(transcript_facts)
             profile.adapted = facts
         saved = save_profile(profile, folder, adapted_file, overwrite=force)
     report(f"saved voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")

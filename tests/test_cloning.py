@@ -20,7 +20,7 @@ from cloning.reference import load_reference
 from tts import checkpoint
 from tts.cli import main
 from tts.config import AudioConfig, load_yaml, to_dict
-from tts.errors import AudioError, ConfigError
+from tts.errors import AudioError, ConfigError, DataError
 from tts.models.tacotron import Tacotron
 from tts.text import SymbolTable
 from tts.training.acoustic_task import AcousticExperimentConfig
@@ -202,6 +202,99 @@ def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys, b
     if base == "pitch_base":  # the pitch predictor learned the voice's register too
         name = "decoder.pitch_predictor.output.weight"
         assert not torch.allclose(before[name].float(), after[name].float())
+
+
+# -- few-shot transcripts: Whisper, and the guard against words it could not make out ----------
+class FakeWhisper:
+    """A recogniser whose confidence for the n-th clip is ``confidences[n]``."""
+
+    def __init__(self, confidences, name="whisper-fake (test)", fallback=""):
+        self.confidences, self.name, self.fallback, self.calls = list(confidences), name, \
+            fallback, 0
+
+    def transcribe_scored(self, wav, sample_rate):
+        confidence = self.confidences[self.calls % len(self.confidences)]
+        self.calls += 1
+        return f"words of clip {self.calls}", confidence
+
+
+def fake_asr(monkeypatch, transcriber):
+    import tts.asr
+
+    monkeypatch.setattr(tts.asr, "load_transcriber", lambda prefer="whisper", **_: transcriber)
+    return transcriber
+
+
+def test_few_shot_refuses_when_the_asr_is_unsure_and_writes_nothing(corpus, tmp_path, capsys,
+                                                                     monkeypatch):
+    fake = fake_asr(monkeypatch, FakeWhisper([0.2]))
+    code, _, err = run(clone_args(corpus, tmp_path, "unsure", "--minutes", "5", *OVERRIDE),
+                       capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "only 0 s of the reference speech could be transcribed reliably" in err
+    assert "whisper-fake (test) kept 0 of 6 clips" in err
+    assert "--transcripts FILE" in err and "zero-shot" in err
+    assert fake.calls == len(SENTENCES)
+    assert not (tmp_path / "voices").exists()  # not even the voices folder
+
+
+def test_few_shot_needs_whisper_not_pocketsphinx(corpus, tmp_path, capsys, monkeypatch):
+    fake = fake_asr(monkeypatch, FakeWhisper([None], name="pocketsphinx 5.1.1 en-us",
+                                             fallback="faster-whisper is not installed"))
+    code, _, err = run(clone_args(corpus, tmp_path, "sphinx", "--minutes", "5", *OVERRIDE),
+                       capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "needs Whisper to hear the reference's words (faster-whisper is not installed)" in err
+    assert "--transcripts" in err
+    assert fake.calls == 0 and not (tmp_path / "voices").exists()
+
+
+def test_unsure_clips_are_left_out_and_the_source_is_recorded(corpus, monkeypatch):
+    import cloning.adapt
+    from cloning.clone import _texts
+
+    fake_asr(monkeypatch, FakeWhisper([0.9, 0.3, 0.8, 0.49, 0.5, 0.95]))
+    monkeypatch.setattr(cloning.adapt, "MIN_ADAPT_SPEECH", 1.0)
+    references = load_reference([corpus["refs"]])
+    lines = []
+    texts, facts = _texts(references, None, lines.append)
+    assert [bool(t) for t in texts] == [True, False, True, False, True, True]
+    assert facts == {"transcripts": "whisper-fake (test)", "transcripts_left_out": 2}
+    assert "whisper-fake (test) heard 4 of 6 clip(s); left out 2: no words heard, or " \
+           "confidence below 0.5" in lines, lines
+    # the guard counts only the speech that kept its words
+    kept = sum(c.speech for c, t in zip(references.clips, texts, strict=True) if t)
+    monkeypatch.setattr(cloning.adapt, "MIN_ADAPT_SPEECH", kept + 0.5)
+    with pytest.raises(DataError, match="kept 4 of 6 clips"):
+        _texts(references, None, lines.append)
+
+
+def test_screen_transcripts_keeps_only_confident_words():
+    from cloning.adapt import screen_transcripts
+
+    scored = [("hello there", 0.9), ("", 0.9), ("  ", 0.8), ("you", 0.1), ("maybe", 0.5),
+              ("no score", None)]
+    assert screen_transcripts(scored) == ["hello there", "", "", "", "maybe", ""]
+    assert screen_transcripts(scored, min_confidence=0.05)[3] == "you"
+
+
+@pytest.mark.slow  # Whisper base on 6 espeak-ng clips (about 20 s of speech)
+def test_whisper_transcribes_the_reference_for_few_shot(corpus, tmp_path, monkeypatch):
+    import importlib.util
+
+    from cloning.clone import _texts
+    from tts.asr import BASE_PARTS
+    from tts.metrics import word_error_rate
+
+    if not all(importlib.util.find_spec(m) for m in ["faster_whisper",
+                                                      *(m for _, m, _ in BASE_PARTS)]):
+        pytest.skip("faster-whisper or the Whisper base packages are not installed")
+    monkeypatch.setenv("VOXCLONE_CACHE", str(tmp_path / "cache"))
+    texts, facts = _texts(load_reference([corpus["refs"]]), None, lambda line: None)
+    assert facts == {"transcripts": "whisper-base (faster-whisper)", "transcripts_left_out": 0}
+    # espeak-ng's robotic voice: 0.11 measured ("the quick round fox"); pocketsphinx hears it
+    # far worse, and a broken join or decoder hears nothing
+    assert word_error_rate(list(SENTENCES), texts) <= 0.2, texts
 
 
 # -- bad input: one line, exit 2, nothing saved -------------------------------------------------

@@ -403,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="whose voice, or which licence (required with --override)")
     clo.add_argument("--transcripts", default=None, metavar="FILE",
                      help="few-shot: 'file|text' lines for the reference clips (default: "
-                          "offline ASR)")
+                          "Whisper hears them; clips it is unsure of are left out, and the "
+                          "clone is refused if too little speech remains)")
     clo.add_argument("--minutes", type=float, default=None,
                      help="few-shot: fine-tune, with this time budget for the whole clone")
     clo.add_argument("--acoustic", default=None, metavar="CKPT",
