@@ -1,12 +1,13 @@
 """Speed and memory benchmarks: ``python scripts/benchmark.py SUBCOMMAND ...``.
 
-``vocoder``: every vocoder on the same 10 s of mel, in one run: HiFi-GAN V1/V2/V3, iSTFT
-small/base (freshly initialised: their speed does not depend on the weights; ``--checkpoint
+``vocoder``: every vocoder on the same 10 s of mel, in one run: the pitch-driven source-filter
+vocoder (given a synthetic F0 track), HiFi-GAN V1/V2/V3, iSTFT small/base (freshly initialised: their speed does not depend on the weights; ``--checkpoint
 NAME=PATH`` measures a trained one instead, or adds a row under a new NAME) and Griffin-Lim.
 Reported per vocoder: parameter count; speed as a real-time factor (seconds of audio per second
 of compute, median of ``--repeats`` calls after a warm-up) and its ratio to HiFi-GAN V1 measured
-in the same run; the first-chunk latency when streaming (``tts.streaming.stream_vocode`` with
-32-frame chunks and the context that makes the model exact); peak memory. Each vocoder is
+in the same run; the first-chunk latency when streaming (``tts.vocoder.vocode_stream`` with
+32-frame chunks and the context that makes the model exact; for the source-filter vocoder it
+includes making the whole utterance's excitation); peak memory. Each vocoder is
 measured in a fresh process of this script (``--one NAME``, which prints JSON), so that its peak
 resident memory (``getrusage``) is its own: "+MiB" is the peak minus the resident memory after
 imports and a tiny warm-up of the library code it runs (so: weights plus activations), "total"
@@ -37,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,12 +48,12 @@ from _common import note as _note
 PROG = "benchmark.py"
 ROOT = Path(__file__).resolve().parent.parent
 
-VOCODERS = {"hifigan-v1": ("hifigan", "v1"), "hifigan-v2": ("hifigan", "v2"),
+VOCODERS = {"sourcefilter-small": ("sourcefilter", "small"), "hifigan-v1": ("hifigan", "v1"), "hifigan-v2": ("hifigan", "v2"),
             "hifigan-v3": ("hifigan", "v3"), "istft-small": ("istft", "small"),
             "istft-base": ("istft", "base"), "griffinlim": ("griffinlim", "")}
 """Benchmark names -> ``(kind, preset)`` for ``tts.vocoder.vocoder_model_config``."""
 
-QUICK = ("hifigan-v2", "istft-small", "griffinlim")
+QUICK = ("sourcefilter-small", "hifigan-v2", "istft-small", "griffinlim")
 BASELINE = "hifigan-v1"
 
 
@@ -66,7 +68,15 @@ def _measure_one(args: argparse.Namespace) -> dict:
     from tts import metrics
     from tts.config import AudioConfig, from_dict
     from tts.errors import ConfigError
-    from tts.vocoder import build_vocoder, context_frames, load_vocoder, vocoder_model_config
+    from tts.vocoder import (
+        build_vocoder,
+        context_frames,
+        load_vocoder,
+        needs_f0,
+        vocode,
+        vocode_stream,
+        vocoder_model_config,
+    )
 
     folder = Path(args.input)
     audio = from_dict(AudioConfig, json.loads((folder / "audio.json").read_text()))
@@ -91,11 +101,20 @@ def _measure_one(args: argparse.Namespace) -> dict:
                           f"--checkpoint {name}=PATH")
     context = context_frames(model)
     seconds = mel.shape[-1] * audio.hop_length / audio.sample_rate
+    f0 = _bench_f0(mel.shape[-1]) if needs_f0(model) else None
+
+    def first_chunk() -> float:
+        start = time.perf_counter()
+        chunks = vocode_stream(model, mel, audio.hop_length, f0, chunk_frames=args.chunk_frames)
+        next(chunks)
+        elapsed = time.perf_counter() - start
+        chunks.close()
+        return elapsed
+
     with torch.inference_mode():
-        compute = metrics.median_seconds(lambda: model(mel), args.repeats, args.warmup)
-        latencies = [metrics.first_chunk_seconds(model, mel, audio.hop_length,
-                                                 args.chunk_frames, context)
-                     for _ in range(args.repeats + 1)][1:]  # the first call warms up
+        compute = metrics.median_seconds(lambda: vocode(model, mel, f0), args.repeats,
+                                         args.warmup)
+        latencies = [first_chunk() for _ in range(args.repeats + 1)][1:]  # the first warms up
     peak_mib = metrics.peak_rss_mib()
     return {"name": name, "checkpoint": checkpoints.get(name),
             "params": sum(p.numel() for p in model.parameters()),
@@ -106,7 +125,17 @@ def _measure_one(args: argparse.Namespace) -> dict:
             "memory_total_mib": peak_mib, "threads": args.threads, "repeats": args.repeats}
 
 
-_MODULES = {"hifigan": "tts.models.hifigan", "istft": "tts.models.istft_vocoder",
+def _bench_f0(frames: int):
+    """``(1, frames)`` F0 for pitch-driven vocoders: a 120-220 Hz glide, unvoiced one frame in
+    five (a pitch track's shape; the speed does not depend on its values)."""
+    import torch
+
+    t = torch.arange(frames, dtype=torch.float32)
+    f0 = 170.0 + 50.0 * torch.sin(2 * math.pi * t / 200.0)
+    return torch.where(t % 5 == 4, torch.zeros_like(f0), f0).unsqueeze(0)
+
+
+_MODULES = {"sourcefilter": "tts.models.source_filter", "hifigan": "tts.models.hifigan", "istft": "tts.models.istft_vocoder",
             "griffinlim": "tts.models.griffinlim"}
 
 

@@ -172,7 +172,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
             if report.failed:
                 failures.append(report)
                 _note(f"  failure ({', '.join(report.reasons)}): {text[:70]}")
-            long_heard.append(transcriber.transcribe(engine.vocode(out.mel),
+            long_heard.append(transcriber.transcribe(engine.vocode(out.mel, out.f0),
                                                      acoustic.audio.sample_rate))
         if long_texts:
             row["long_wer"] = metrics.word_error_rate(long_texts, long_heard)

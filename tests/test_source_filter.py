@@ -184,3 +184,37 @@ def test_training_without_pitch_tracks_is_a_clear_error(prepared_ljspeech, tmp_p
     with pytest.raises(DataError, match="voxclone pitch"):
         train_vocoder(TINY, prepared_ljspeech, tmp_path / "run",
                       RunOptions(accelerator="cpu", progress=False))
+
+
+BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "acoustic"
+
+
+def test_a_pairing_that_does_not_fit_is_refused(audio_config):
+    from tts.acoustic import load_acoustic
+    from tts.neural_engine import NeuralEngine
+
+    vocoder = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config).eval()
+    with pytest.raises(ConfigError, match="predicts no pitch"):
+        NeuralEngine(load_acoustic(BUNDLED / "kathleen.pt"), vocoder, audio_config)
+
+
+@pytest.mark.slow
+def test_the_pitch_option_moves_the_voice_by_exactly_that_many_semitones(audio_config):
+    """The bundled pitch model's frame F0 drives the vocoder: ``pitch=+4`` moves the median F0
+    of the output by 4 semitones (the source sets the pitch; the tiny vocoder is untrained)."""
+    from tts.acoustic import load_acoustic
+    from tts.neural_engine import NeuralEngine
+
+    acoustic = load_acoustic(BUNDLED / "multispeaker.pt")
+    vocoder = SourceFilterVocoder(SourceFilterConfig.preset("tiny"), audio_config).eval()
+    text = "She sells a lovely yellow umbrella on the main road."
+    medians = {}
+    for shift in (0.0, 4.0):
+        engine = NeuralEngine(acoustic, vocoder, audio_config, speaker="kathleen", pitch=shift)
+        result = engine.mel(text)
+        voiced = result.f0[result.f0 > 0]
+        assert 0.4 < len(voiced) / len(result.f0) < 0.95
+        wav, _ = engine.speak(text)
+        medians[shift] = _median_f0(torch.from_numpy(wav), audio_config)
+    assert 150 < medians[0.0] < 260  # kathleen's range
+    assert abs(12 * np.log2(medians[4.0] / medians[0.0]) - 4.0) < 0.5, medians

@@ -365,13 +365,12 @@ def first_audio_seconds(synthesizer, text: str, chunk_frames: int = 32) -> float
     """Wall-clock seconds from ``text`` to the first streamed samples of a ``Synthesizer`` with a
     neural engine (``tts.neural_engine.NeuralEngine``: ``engine.mel``, ``engine.vocoder``): the
     first speakable chunk of ``tts.text.split_text`` is normalized and turned into a mel
-    ``(n_mels, frames)``, and ``tts.streaming.stream_vocode`` vocodes its first ``chunk_frames``
-    frames with the context that makes it exact (``tts.vocoder.context_frames``). Loudness
+    ``(n_mels, frames)`` (with its F0), and ``tts.vocoder.vocode_stream`` vocodes its first
+    ``chunk_frames`` frames with the context that makes it exact. Loudness
     normalization and the watermark work on whole utterances in ``Synthesizer.synthesize``, so
     they are not in this time (about 40 ms per 3 s of audio for the watermark)."""
-    from tts.streaming import stream_vocode
     from tts.text import normalize, split_text
-    from tts.vocoder import context_frames
+    from tts.vocoder import vocode_stream
 
     engine = synthesizer.engine
     if not hasattr(engine, "mel") or not hasattr(engine, "vocoder"):
@@ -383,9 +382,10 @@ def first_audio_seconds(synthesizer, text: str, chunk_frames: int = 32) -> float
             break
     else:
         raise VoxcloneError("nothing to say: the text has no speakable words")
-    mel = engine.mel(words).mel
-    chunks = stream_vocode(engine.vocoder, mel, engine.audio.hop_length,
-                           chunk_frames=chunk_frames, context_frames=context_frames(engine.vocoder))
+    out = engine.mel(words)
+    f0 = None if out.f0 is None else out.f0[None]
+    chunks = vocode_stream(engine.vocoder, out.mel[None], engine.audio.hop_length, f0,
+                           chunk_frames=chunk_frames)
     next(chunks)
     elapsed = time.perf_counter() - start
     chunks.close()

@@ -38,11 +38,12 @@ PUNCTUATION_END = {".", "?", "!"}
 class MelResult:
     """One chunk's mel ``(n_mels, frames)`` with what the model did to make it: ``tokens``
     (the ids the model read, boundary tokens included), ``alignment`` ``(frames or decoder
-    steps, tokens)``."""
+    steps, tokens)``, and ``f0 (frames,)`` Hz (0 = unvoiced) from models with pitch."""
 
     mel: torch.Tensor
     tokens: list[int]
     alignment: torch.Tensor
+    f0: torch.Tensor | None = None
 
 
 class NeuralEngine:
@@ -74,6 +75,12 @@ class NeuralEngine:
         if pitch and not acoustic.model.config.pitch:
             raise ConfigError("pitch control needs an acoustic model trained with pitch; this "
                               "voice's model has none")
+        from tts.vocoder import needs_f0
+
+        if needs_f0(vocoder) and not acoustic.model.config.pitch:
+            raise ConfigError("this vocoder is pitch-driven but the acoustic model predicts no "
+                              "pitch: pair it with a pitch model, or choose a vocoder that "
+                              "reads the pitch from the mel (--vocoder)")
         self.acoustic = acoustic
         self.vocoder = vocoder
         self.audio = acoustic.audio
@@ -128,15 +135,21 @@ class NeuralEngine:
         frames = int(out["mel_lengths"][0])
         if self.acoustic.model.config.boundary_tokens:
             ids = [BOS_ID, *ids, EOS_ID]
+        f0 = out["f0"][0, :frames] if "f0" in out else None
         return MelResult(mel=out["mel"][0, :, :frames], tokens=ids,
-                         alignment=out["alignment"][0])
+                         alignment=out["alignment"][0], f0=f0)
 
     @torch.no_grad()
-    def vocode(self, mel: torch.Tensor) -> np.ndarray:
-        """``mel (n_mels, frames)`` -> ``wav (frames * hop_length,)`` float32."""
-        wav = self.vocoder(mel[None].float())[0, :mel.shape[-1] * self.audio.hop_length]
+    def vocode(self, mel: torch.Tensor, f0: torch.Tensor | None = None) -> np.ndarray:
+        """``mel (n_mels, frames)`` [and ``f0 (frames,)`` Hz, for pitch-driven vocoders] ->
+        ``wav (frames * hop_length,)`` float32."""
+        from tts.vocoder import vocode
+
+        f0 = None if f0 is None else f0[None].float()
+        wav = vocode(self.vocoder, mel[None].float(), f0)[0, :mel.shape[-1] * self.audio.hop_length]
         return wav.clamp(-1.0, 1.0).numpy().astype(np.float32)
 
     def speak(self, text: str) -> tuple[np.ndarray, int]:
         """Speak normalized ``text``; returns ``(wav (num_samples,), sample_rate)``."""
-        return self.vocode(self.mel(text).mel), self.audio.sample_rate
+        result = self.mel(text)
+        return self.vocode(result.mel, result.f0), self.audio.sample_rate

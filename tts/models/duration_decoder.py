@@ -17,7 +17,13 @@ from tts.errors import ConfigError
 from tts.layers.alignment import Aligner, beta_binomial_log_prior, monotonic_alignment_search
 from tts.layers.convnext import ConvNeXtBlock
 from tts.layers.tacotron_blocks import ConvStack, lengths_to_mask
-from tts.models.pitch import PitchEmbedding, PitchPredictor, semitones_to_log, token_pitch
+from tts.models.pitch import (
+    PitchEmbedding,
+    PitchPredictor,
+    frame_f0,
+    semitones_to_log,
+    token_pitch,
+)
 
 NEG_INF = -1e9
 MAX_FRAMES_PER_TOKEN = 60
@@ -72,7 +78,8 @@ class DurationDecoder(nn.Module):
     predicted and ``pitch_target`` ``(B, T, 2)`` (``tts.models.pitch``), and the decoder reads
     the target pitch (predicted at inference).
     ``infer(memory, mask, duration_scale, pitch_shift=semitones)`` -> ``(mel (B, n_mels, F),
-    mel_lengths (B,), alignment (B, F, T))``.
+    mel_lengths (B,), alignment (B, F, T), f0)``: ``f0 (B, F)`` Hz (0 = unvoiced) from the
+    predicted token pitch (``tts.models.pitch.frame_f0``), ``None`` without ``pitch``.
     """
 
     def __init__(self, memory_dim: int, embedding_dim: int, n_mels: int, dim: int, layers: int,
@@ -158,15 +165,17 @@ class DurationDecoder(nn.Module):
 
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
               durations: torch.Tensor | None = None, pitch_shift: float = 0.0
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         if durations is None:
             durations = self.predict_durations(memory, mask, duration_scale)
+        pitch = None
         if self.pitch_predictor is not None:
-            memory = memory + self.pitch_embedding(
-                self.predict_pitch(memory, mask, pitch_shift), mask)
+            pitch = self.predict_pitch(memory, mask, pitch_shift)
+            memory = memory + self.pitch_embedding(pitch, mask)
         elif pitch_shift:
             raise ConfigError("pitch control needs a model trained with pitch (model.pitch)")
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
-        return mel, mel_lengths, weights
+        f0 = None if pitch is None else frame_f0(pitch, weights) * frame_mask
+        return mel, mel_lengths, weights, f0

@@ -49,6 +49,31 @@ def token_pitch(frame_f0: torch.Tensor, durations: torch.Tensor) -> torch.Tensor
     return torch.stack([pitch, share], dim=-1)
 
 
+VOICED_SHARE = 0.5
+"""A frame is voiced when the tokens it reads (by the upsampling weights) are voiced for at
+least this share of their frames."""
+
+
+def frame_f0(pitch: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Frame F0 from token pitch features, for a pitch-driven vocoder.
+
+    ``pitch (B, T, 2)`` (``token_pitch``'s features, a shift already applied), ``weights (B, F,
+    T)`` (the decoder's upsampling weights: which tokens each frame reads) -> ``(B, F)`` Hz, 0 =
+    unvoiced. A frame's log F0 is the weighted mean over the tokens with any voicing, so the
+    contour glides between phonemes instead of stepping; it is voiced when the weighted voiced
+    share reaches ``VOICED_SHARE``. A shift of the features' log F0 by N semitones moves every
+    voiced frame by exactly N semitones.
+    """
+    share = pitch[..., 1].clamp(0.0, 1.0)
+    has_voice = (share > 0.1).to(pitch.dtype)
+    voiced = (weights @ share.unsqueeze(-1)).squeeze(-1) >= VOICED_SHARE
+    mass = (weights @ has_voice.unsqueeze(-1)).squeeze(-1)
+    log_f0 = (weights @ (pitch[..., 0] * has_voice).unsqueeze(-1)).squeeze(-1) / mass.clamp(
+        min=1e-6)
+    return torch.where(voiced & (mass > 1e-3), REFERENCE_HZ * torch.exp(log_f0),
+                       torch.zeros_like(log_f0))
+
+
 class PitchPredictor(nn.Module):
     """``(B, T, in_dim)``, mask ``(B, T)`` -> ``(B, T, 2)`` predicted token pitch features
     (see ``token_pitch``), zero on padding."""

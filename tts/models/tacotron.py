@@ -280,7 +280,9 @@ class Tacotron(nn.Module):
 
         Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
         ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
-        attention; ``T' = T + 2`` with ``boundary_tokens``).
+        attention; ``T' = T + 2`` with ``boundary_tokens``); models with ``config.pitch`` also
+        return ``f0 (B, F)``, Hz, 0 = unvoiced, with the shift applied (for pitch-driven
+        vocoders).
         """
         batch = tokens.shape[0]
         tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
@@ -288,14 +290,18 @@ class Tacotron(nn.Module):
         style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
         if self.config.decoder == "duration":
-            mel, mel_lengths, alignment = self.decoder.infer(memory, mask, duration_scale,
-                                                             pitch_shift=pitch_shift)
+            mel, mel_lengths, alignment, f0 = self.decoder.infer(memory, mask, duration_scale,
+                                                                 pitch_shift=pitch_shift)
         else:
             if duration_scale != 1.0 or pitch_shift:
                 raise ConfigError("speed and pitch control need the duration decoder; this "
                                   "model uses attention")
             mel, mel_lengths, alignment = self.decoder.infer(memory, mask)
+            f0 = None
         frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
         mel = self.refine(mel, frame_mask)
         mel = mel.masked_fill(~frame_mask.unsqueeze(1), self.mel_floor)
-        return {"mel": mel, "mel_lengths": mel_lengths, "alignment": alignment}
+        out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": alignment}
+        if f0 is not None:
+            out["f0"] = f0
+        return out
