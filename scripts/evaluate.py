@@ -31,6 +31,13 @@ speaker kept out of training, next to real same- and different-speaker speech::
     python scripts/evaluate.py clone --data prepared/commonvoice-en prepared/librispeech-251 \
         prepared/speechocean762-adults --few-shot 7275df3ab293 --minutes 10 --wer
 
+``pitch``: issue 24's pitch targets for every bundled voice: its median F0 against its
+recordings' (within a semitone) and the shift ``--pitch -4/+4`` realises (4 +- 0.5 semitones);
+see ``evaluate_pitch``::
+
+    python scripts/evaluate.py pitch --data prepared/kathleen-arctic prepared/ljspeech-sample \\
+        prepared/commonvoice-en --sentences 3
+
 Bad paths and checkpoints are one line on stderr and exit status 2.
 """
 
@@ -42,6 +49,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import evaluate_pitch
 import evaluate_vocoder
 import evaluate_voices
 from _common import default_vocoder, print_table
@@ -469,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.set_defaults(func=cmd_encoder)
 
     evaluate_voices.add_parsers(sub)
+    evaluate_pitch.add_parser(sub)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

@@ -3,7 +3,6 @@
 ``clone``: speaker similarity of cloned voices on speakers no model saw (``cloning.evaluation``).
 ``voices``: the bundled voices' table (WER, speaker similarity, DNSMOS, speed) for the README.
 ``emotions``: whether named emotions move pitch and loudness the way the recordings do.
-``pitch``: whether ``say --pitch N`` moves a voice's pitch by N semitones, at what cost in WER.
 """
 
 from __future__ import annotations
@@ -212,51 +211,8 @@ def cmd_emotions(args: argparse.Namespace) -> int:
     return 0
 
 
-PITCH_TEXTS = (
-    "A quiet morning settles over the harbour before the boats go out.",
-    "Please bring the green folder to the second meeting room.",
-    "We counted eleven birds along the fence this afternoon.",
-    "The old bridge was painted red and opened again in spring.",
-)
-"""Sentences for the pitch-control check (written for this script)."""
-
-
-def cmd_pitch(args: argparse.Namespace) -> int:
-    """Median pYIN F0 of a voice at each ``--shifts`` semitone setting, the shift realised
-    against the unshifted speech (12 log2 of the F0 ratio) and the ASR WER."""
-    import numpy as np
-    import torch
-
-    from tts import metrics
-    from tts.prosody import prosody
-    from tts.voices import voice_engine
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    transcriber = metrics.Transcriber()
-    texts = list(args.text) or list(PITCH_TEXTS)
-    lines = ["| voice | shift, semitones | median F0 Hz | realised shift, semitones | WER |",
-             "|---|---:|---:|---:|---:|"]
-    for voice in args.voice:
-        base = None
-        for shift in sorted(set(args.shifts) | {0.0}, key=lambda x: (abs(x), x)):
-            engine = voice_engine(voice, vocoder=args.vocoder, acoustic=args.acoustic,
-                                  pitch=shift)
-            spoken = [engine.speak(t) for t in texts]
-            f0 = float(np.nanmedian([prosody(w, r).f0_hz for w, r in spoken]))
-            wer = metrics.word_error_rate(texts, [transcriber.transcribe(w, r)
-                                                  for w, r in spoken])
-            base = f0 if shift == 0 else base
-            realised = 12 * np.log2(f0 / base)
-            lines.append(f"| {voice} | {shift:+g} | {f0:.0f} | {realised:+.2f} | {wer:.3f} |")
-            _note(lines[-1])
-    print_table("\n".join(lines), args.out)
-    return 0
-
-
 def add_parsers(sub) -> None:
-    """Register ``clone``, ``voices``, ``emotions`` and ``pitch`` on ``evaluate.py``'s
-    subparsers."""
+    """Register ``clone``, ``voices`` and ``emotions`` on ``evaluate.py``'s subparsers."""
     from data.holdout import HOLDOUT_FRACTION
 
     clo = sub.add_parser(
@@ -323,18 +279,3 @@ def add_parsers(sub) -> None:
     emo.add_argument("--out", metavar="FILE")
     emo.add_argument("--threads", type=int, default=None)
     emo.set_defaults(func=cmd_emotions)
-
-    pit = sub.add_parser(
-        "pitch", help="does say --pitch N move a voice by N semitones?",
-        description="Speak a few sentences with each voice at each pitch shift; report the "
-                    "median F0, the shift realised against the unshifted speech, and the WER.")
-    pit.add_argument("--voice", action="append", required=True, help="voice name (repeatable)")
-    pit.add_argument("--acoustic", default=None, metavar="CKPT",
-                     help="a candidate model to speak the voices with (default: their own)")
-    pit.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT")
-    pit.add_argument("--shifts", type=float, nargs="+", default=[-4.0, 4.0],
-                     help="semitones (0 is always added; default -4 4)")
-    pit.add_argument("--text", action="append", default=[], help="sentences (default: 4 own)")
-    pit.add_argument("--out", metavar="FILE")
-    pit.add_argument("--threads", type=int, default=None)
-    pit.set_defaults(func=cmd_pitch)
