@@ -50,6 +50,13 @@ PITCH_TEXTS = (
 PASS, FAIL = "✓", "✗"
 
 
+def within(value: float, target: float, tolerance: float) -> bool:
+    """``|value - target| <= tolerance`` with room for rounding: pYIN's F0 lies on a 10-cent
+    grid, so medians differ by whole tenths of a semitone, and a difference of exactly the
+    tolerance must not miss by 1e-15 (NaN never lies within)."""
+    return abs(value - target) <= tolerance + 1e-9
+
+
 @dataclasses.dataclass
 class VoiceRow:
     """One voice's measurements. ``recordings_hz`` is None when no recording of its speaker was
@@ -91,9 +98,9 @@ def checks(row: VoiceRow, shifts: list[float]) -> list[bool | None]:
     if row.recordings_hz is None or not spoken:
         found: list[bool | None] = [None]
     else:
-        found = [abs(offset_semitones(row)) <= OFFSET_TARGET]  # NaN compares False
+        found = [within(offset_semitones(row), 0.0, OFFSET_TARGET)]
     if row.pitch_control:
-        found += [abs(realised_shift(row, s) - s) <= SHIFT_TOLERANCE if spoken else None
+        found += [within(realised_shift(row, s), s, SHIFT_TOLERANCE) if spoken else None
                   for s in shifts]
     return found
 
@@ -146,14 +153,14 @@ def pitch_table(rows: list[VoiceRow], shifts: list[float], vocoder: str, sentenc
         else:
             offset = offset_semitones(row)
             offset_cell = "–" if row.recordings_hz is None else \
-                f"{_signed(offset)} {_mark(abs(offset) <= OFFSET_TARGET)}"
+                f"{_signed(offset)} {_mark(within(offset, 0.0, OFFSET_TARGET))}"
             cells = [row.voice, recordings, _hz(row.speech_hz[0.0]), offset_cell]
             for s in shifts:
                 if not row.pitch_control:
                     cells.append("no pitch control")
                     continue
                 moved = realised_shift(row, s)
-                cells.append(f"{_signed(moved)} {_mark(abs(moved - s) <= SHIFT_TOLERANCE)}")
+                cells.append(f"{_signed(moved)} {_mark(within(moved, s, SHIFT_TOLERANCE))}")
         cells.append(verdict(row, shifts))
         if wer:
             cells.append(" / ".join(f"{row.wer[s]:.3f}" if s in row.wer else "–"
