@@ -14,19 +14,20 @@ def benchmark():
     return load_script("benchmark")
 
 
-@pytest.mark.slow  # three fresh torch processes: about 10 s on an idle 2-core machine
+@pytest.mark.slow  # four fresh torch processes: about 10 s on an idle 2-core machine
 def test_quick_vocoder_benchmark(benchmark, tmp_path, capsys):
     table_file = tmp_path / "bench.md"
     assert benchmark.main(["vocoder", "--quick", "--threads", "1", "--json",
                            "--out", str(table_file)]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {row["name"]: row for row in report["results"]}
-    assert list(rows) == ["hifigan-v2", "istft-small", "griffinlim"]
+    assert list(rows) == ["hifigan-v2", "istft-small", "griffinlim", "sourcefilter-small"]
     assert report["baseline"] == "hifigan-v2" and report["repeats"] == 1
     assert report["frames"] == 64
     assert rows["hifigan-v2"]["vs_baseline"] == pytest.approx(1.0)
     assert 0.5e6 < rows["hifigan-v2"]["params"] < 1.5e6  # published V2: 0.93M
     assert rows["istft-small"]["context_frames"] == 23 and rows["griffinlim"]["params"] == 0
+    assert rows["sourcefilter-small"]["context_frames"] == 23  # (6 + 1) * 3 + 2
     for row in rows.values():
         assert row["rtf"] > 0 and row["vs_baseline"] > 0 and row["first_chunk_seconds"] > 0
         # measured in its own process: a whole torch process, of which a part is the vocoder's

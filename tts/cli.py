@@ -60,10 +60,9 @@ def _engine(args: argparse.Namespace):
     if args.acoustic is None and args.vocoder is None and voice == {
             "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
-    from tts.neural_engine import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, NeuralEngine
+    from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
 
-    return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder or DEFAULT_VOCODER,
-                             **voice)
+    return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
 
 
 def _voices_root(args: argparse.Namespace) -> Path | None:

@@ -26,12 +26,25 @@ speaker is kathleen (it speaks her better than the single-speaker kathleen.pt; s
 DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
 """The vocoder of ``voxclone say``: on the acoustic models' mels it still scores best on DNSMOS,
 although it puts out the frame rate as pitch (see checkpoints/vocoder/README.md)."""
+PITCH_VOCODER = CHECKPOINTS / "vocoder" / "sourcefilter.pt"
+"""The pitch-driven vocoder (``tts.models.source_filter``): given the F0, so voices keep their
+pitch and ``--pitch`` moves it exactly. The vocoder of every model with pitch (``default_vocoder``)
+and of ``voxclone vocode``."""
 RESYNTHESIS_VOCODER = CHECKPOINTS / "vocoder" / "istft-small.pt"
 """The vocoder of ``voxclone vocode``: keeps the pitch, and on real speech's mels it beats the
 other and Griffin-Lim on PESQ, DNSMOS and pitch error."""
 CLONING_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
 """The bundled multi-speaker model, conditioned on speaker embeddings: the base of cloned voices."""
 PUNCTUATION_END = {".", "?", "!"}
+
+
+def default_vocoder(acoustic: AcousticModel) -> Path:
+    """The bundled vocoder for ``acoustic``: the pitch-driven ``PITCH_VOCODER`` when the model
+    predicts pitch (and the checkpoint is there), else ``DEFAULT_VOCODER``, which reads the pitch
+    from the mel."""
+    if acoustic.model.config.pitch and PITCH_VOCODER.is_file():
+        return PITCH_VOCODER
+    return DEFAULT_VOCODER
 
 
 @dataclasses.dataclass
@@ -102,11 +115,13 @@ class NeuralEngine:
 
     @classmethod
     def load(cls, acoustic_path: str | Path = DEFAULT_ACOUSTIC,
-             vocoder_path: str | Path = DEFAULT_VOCODER, **voice: Any) -> NeuralEngine:
+             vocoder_path: str | Path | None = None, **voice: Any) -> NeuralEngine:
+        """An engine from checkpoint paths; without ``vocoder_path``, ``default_vocoder``."""
         from tts.vocoder import load_vocoder
 
-        vocoder, vocoder_audio = load_vocoder(vocoder_path)
-        return cls(load_acoustic(acoustic_path), vocoder, vocoder_audio, **voice)
+        acoustic = load_acoustic(acoustic_path)
+        vocoder, vocoder_audio = load_vocoder(vocoder_path or default_vocoder(acoustic))
+        return cls(acoustic, vocoder, vocoder_audio, **voice)
 
     def tokens(self, text: str) -> list[int]:
         """Phoneme ids of normalized ``text``, ending in sentence punctuation."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tts.errors import CheckpointError, ConfigError
-from tts.neural_engine import CHECKPOINTS, DEFAULT_VOCODER, NeuralEngine
+from tts.neural_engine import CHECKPOINTS, NeuralEngine, default_vocoder
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
            "list_voices"]
@@ -106,7 +106,7 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
     speaker = voice.speaker
     if voice.kind == "cloned" and voice.name in acoustic.speakers:
         speaker = voice.name
-    generator, vocoder_audio = load_vocoder(vocoder or DEFAULT_VOCODER)
+    generator, vocoder_audio = load_vocoder(vocoder or default_vocoder(acoustic))
     return NeuralEngine(acoustic, generator, vocoder_audio, speaker=speaker,
                         speaker_embedding=voice.embedding, style_weights=voice.style_weights,
                         voice=voice.name, **style)
