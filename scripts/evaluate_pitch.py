@@ -284,7 +284,24 @@ def cmd_pitch(args: argparse.Namespace) -> int:
     table = pitch_table(rows, args.shifts, _display(args.vocoder), len(texts),
                         [str(f) for f in folders])
     print_table(table, args.out)
+    if args.calibrate:
+        _calibrate(rows, voices)
     return 0
+
+
+def _calibrate(rows: list[VoiceRow], voices: list) -> None:
+    """Write each measured bundled voice's ``pitch_offset`` (``tts.voices``) so that its median
+    F0 at shift 0 becomes its recordings': the offset it was spoken with minus the measured
+    difference. Voices without pitch control or recordings are left as they are."""
+    from tts.voices import write_pitch_offsets
+
+    spoken_with = {v.name: v.pitch_offset for v in voices if v.kind == "bundled"}
+    offsets = {row.voice: spoken_with[row.voice] - offset_semitones(row) for row in rows
+               if row.voice in spoken_with and row.pitch_control
+               and math.isfinite(offset_semitones(row))}
+    write_pitch_offsets(offsets)
+    for name, value in offsets.items():
+        _note(f"{name}: pitch_offset {value:+.2f} semitones written to checkpoints/voices.json")
 
 
 def add_parser(sub) -> None:
@@ -313,6 +330,9 @@ def add_parser(sub) -> None:
     pit.add_argument("--shifts", type=float, nargs="+", default=[-4.0, 4.0],
                      metavar="SEMITONES", help="--pitch values besides 0 (default -4 4)")
     pit.add_argument("--wer", action="store_true", help="also the ASR WER at each shift")
+    pit.add_argument("--calibrate", action="store_true",
+                     help="write each bundled voice's pitch_offset into checkpoints/voices.json "
+                          "so that its median F0 matches its recordings' (measure again after)")
     pit.add_argument("--out", metavar="FILE", help="also write the report to FILE")
     pit.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     pit.set_defaults(func=cmd_pitch)

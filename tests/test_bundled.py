@@ -103,3 +103,28 @@ def test_a_voice_can_be_spoken_by_a_candidate_model_that_knows_its_speaker():
     assert engine.acoustic.model.config.speaker_embedding_dim > 0  # not kathleen.pt
     with pytest.raises(ConfigError, match="no speaker 'LJ'"):
         voice_engine("lj", vocoder="griffinlim", acoustic=acoustic / "kathleen.pt")
+
+
+def test_pitch_offsets_are_applied_and_rewritten(tmp_path):
+    """A bundled voice's pitch_offset (voices.json) is added to every --pitch of a pitch model,
+    and write_pitch_offsets rewrites only the named voices' offsets."""
+    import json
+    import shutil
+
+    import pytest
+
+    from tts.errors import ConfigError
+    from tts.voices import BUNDLED_VOICES, bundled_voices, voice_engine, write_pitch_offsets
+
+    kathleen = next(v for v in bundled_voices() if v.name == "kathleen")
+    engine = voice_engine("kathleen", pitch=2.0, vocoder="griffinlim")
+    assert engine.pitch_shift == pytest.approx(2.0 + kathleen.pitch_offset)
+    copy = tmp_path / "voices.json"
+    shutil.copy(BUNDLED_VOICES, copy)
+    write_pitch_offsets({"lj": 1.234}, copy)
+    rewritten = {v.name: v for v in bundled_voices(copy)}
+    assert rewritten["lj"].pitch_offset == pytest.approx(1.25)
+    assert rewritten["kathleen"].pitch_offset == kathleen.pitch_offset
+    assert json.loads(copy.read_text())["format"] == 1
+    with pytest.raises(ConfigError, match="no bundled voice"):
+        write_pitch_offsets({"nobody": 1.0}, copy)

@@ -18,7 +18,10 @@ from tts.errors import CheckpointError, ConfigError
 from tts.neural_engine import CHECKPOINTS, NeuralEngine, default_vocoder
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
-           "list_voices"]
+           "list_voices", "write_pitch_offsets", "DEFAULT_VOICE"]
+
+DEFAULT_VOICE = "kathleen"
+"""The bundled voice ``voxclone say`` speaks with when no voice or model is named."""
 
 BUNDLED_VOICES = CHECKPOINTS / "voices.json"
 VOICES_FORMAT = 1
@@ -37,6 +40,10 @@ class Voice:
     speaker: str | None = None
     embedding: np.ndarray | None = None
     style_weights: np.ndarray | None = None
+    pitch_offset: float = 0.0
+    """Semitones added to every ``--pitch`` of this voice, so that its median F0 is its
+    recordings' (the model's pitch predictor is biased for some speakers; measured and written
+    by ``scripts/evaluate.py pitch --calibrate``). Only for models with pitch."""
 
 
 def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
@@ -49,7 +56,8 @@ def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
             raise ValueError(f"format {data.get('format')!r}")
         return [Voice(name=v["name"], kind="bundled", acoustic=path.parent / v["acoustic"],
                       license=v["license"], description=v["description"],
-                      speaker=v["speaker"]) for v in data["voices"]]
+                      speaker=v["speaker"], pitch_offset=float(v.get("pitch_offset", 0.0)))
+                for v in data["voices"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: broken list of bundled voices ({exc})") from None
 
@@ -107,9 +115,26 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
     if voice.kind == "cloned" and voice.name in acoustic.speakers:
         speaker = voice.name
     generator, vocoder_audio = load_vocoder(vocoder or default_vocoder(acoustic))
+    if voice.pitch_offset and acoustic.model.config.pitch and path == voice.acoustic:
+        style = {**style, "pitch": style.get("pitch", 0.0) + voice.pitch_offset}
     return NeuralEngine(acoustic, generator, vocoder_audio, speaker=speaker,
                         speaker_embedding=voice.embedding, style_weights=voice.style_weights,
                         voice=voice.name, **style)
+
+
+def write_pitch_offsets(offsets: dict[str, float], path: Path = BUNDLED_VOICES) -> None:
+    """Set the ``pitch_offset`` (semitones, rounded to 0.05) of the bundled voices named in
+    ``offsets`` in ``path`` (written whole to a temporary file, then renamed over it)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    unknown = set(offsets) - {v["name"] for v in data["voices"]}
+    if unknown:
+        raise ConfigError(f"{path}: no bundled voice {sorted(unknown)[0]!r}")
+    for entry in data["voices"]:
+        if entry["name"] in offsets:
+            entry["pitch_offset"] = round(round(offsets[entry["name"]] / 0.05) * 0.05, 2)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def list_voices(root: Path | None = None) -> list[dict[str, Any]]:
