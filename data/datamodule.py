@@ -195,6 +195,8 @@ class VocoderDataModule(L.LightningDataModule):
                      for u in group if u is not None]
             self.val_set = vals[0]
             self.val_set.utterances = turns[:self.val_clips]
+            if self.pitch:  # the turns come from every folder: so must their pitch tracks
+                self.val_set.pitch = {uid: track for v in vals for uid, track in v.pitch.items()}
 
     def train_dataloader(self) -> DataLoader:
         self.setup()

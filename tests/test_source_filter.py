@@ -218,3 +218,30 @@ def test_the_pitch_option_moves_the_voice_by_exactly_that_many_semitones(audio_c
         medians[shift] = _median_f0(torch.from_numpy(wav), audio_config)
     assert 150 < medians[0.0] < 260  # kathleen's range
     assert abs(12 * np.log2(medians[4.0] / medians[0.0]) - 4.0) < 0.5, medians
+
+
+def test_validation_clips_of_several_folders_carry_their_own_pitch(prepared_with_pitch,
+                                                                    tmp_path):
+    """The validation set takes clips in turn from every folder: each must find its F0 track
+    (the clip ids of two corpora differ, so one folder's tracks do not serve another's)."""
+    import json
+
+    from data.datamodule import VocoderDataModule
+    from data.pitch import pitch_prepared
+
+    other = tmp_path / "other"
+    shutil.copytree(prepared_with_pitch, other)
+    for name in ("manifest.jsonl", "train.jsonl", "val.jsonl"):
+        lines = (other / name).read_text().splitlines()
+        records = [json.loads(line) for line in lines]
+        for record in records:
+            record["id"] = "other-" + record["id"]
+        (other / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+    pitch_prepared(other)
+    module = VocoderDataModule([prepared_with_pitch, other], val_clips=4, pitch=True)
+    module.setup()
+    ids = [u.id for u in module.val_set.utterances]
+    assert any(i.startswith("other-") for i in ids) and not all(i.startswith("other-")
+                                                                for i in ids)
+    for index in range(len(ids)):
+        assert module.val_set[index]["f0"].ndim == 1
