@@ -28,7 +28,13 @@ import numpy as np
 import torch
 
 from cloning.consent import ConsentRecord, check_consent, consent_sentence, override_record
-from cloning.profile import ProfileError, VoiceProfile, new_profile_path, save_profile
+from cloning.profile import (
+    ADAPTED_FILE,
+    ProfileError,
+    VoiceProfile,
+    new_profile_path,
+    save_profile,
+)
 from cloning.reference import REFERENCE_RATE, ReferenceSet, load_reference
 from tts.errors import ConfigError, ConsentError, DataError
 
@@ -236,9 +242,48 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                                         deadline, encoder=encoder, progress=progress, **options)
             facts.update(transcript_facts)
             profile.adapted = facts
+        spoken_by = (load_acoustic(adapted_file), Path(ADAPTED_FILE)) if adapted_file \
+            else (model, base)
+        pitch = _pitch_offset(*spoken_by, profile, references)
+        profile.reference["pitch_offset"] = pitch
+        if pitch["reference_f0_hz"] is None:
+            report("pitch: no voiced speech found in the reference; the voice keeps the model's")
+        else:
+            report(f"pitch: reference median {pitch['reference_f0_hz']:g} Hz; the voice is moved "
+                   f"{pitch['semitones']:+.2f} semitones to match it")
         saved = save_profile(profile, folder, adapted_file, overwrite=force)
     report(f"saved voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
     return profile
+
+
+PITCH_REFERENCE_SECONDS = 60.0
+"""At most this much reference audio is pitch-tracked for a voice's pitch offset."""
+
+
+def _pitch_offset(acoustic, path: Path, profile: VoiceProfile,
+                  references: ReferenceSet) -> dict:
+    """How far the voice must be moved (semitones) for its predicted F0 to sit at the median F0
+    of the reference (``tts.voices.pitch_offset_for``), with the model file it holds for:
+    ``{"reference_f0_hz", "semitones", "acoustic"}``. A model without pitch gives 0."""
+    from tts.models.griffinlim import GriffinLim
+    from tts.neural_engine import NeuralEngine
+    from tts.pitch_stats import speech_median_f0
+    from tts.voices import pitch_offset_for
+
+    clips, total = [], 0.0
+    for clip in references.clips:
+        if total >= PITCH_REFERENCE_SECONDS:
+            break
+        clips.append((clip.wav, REFERENCE_RATE))
+        total += clip.seconds
+    target = speech_median_f0(clips).median_hz
+    speaker = profile.name if profile.name in acoustic.speakers else None
+    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, speaker=speaker,
+                          speaker_embedding=profile.embedding,
+                          style_weights=profile.style_weights)
+    semitones = pitch_offset_for(engine, target) if target == target else 0.0
+    return {"reference_f0_hz": round(target, 1) if target == target else None,
+            "semitones": round(semitones, 2), "acoustic": path.name}
 
 
 def _workdir_parent(folder: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -398,3 +399,28 @@ def test_a_long_recording_is_cut_at_pauses_into_pieces(corpus, tmp_path):
     assert abs(found.speech - whole.speech) < 1.0
     assert "from 1 file(s)" in found.summary()
     assert len(found.clips[0].wav) == round((spans[0][1] - spans[0][0]) * REFERENCE_RATE)
+
+
+@pytest.mark.slow
+def test_a_clone_speaks_at_the_pitch_of_its_reference(corpus, tmp_path, capsys):
+    """The profile records the reference's median F0 and the offset that moves the model's
+    predicted F0 onto it: the clone's frame F0 then sits within a semitone of the reference."""
+    from tts.pitch_stats import semitones
+    from tts.text import normalize
+    from tts.voices import voice_engine
+
+    bundled = Path(__file__).resolve().parents[1] / "checkpoints" / "acoustic" / "multispeaker.pt"
+    argv = ["clone", "--name", "espeak_pitch", "--audio", str(corpus["refs"]), "--acoustic",
+            str(bundled), "--voices-dir", str(tmp_path / "voices"), "-q", *OVERRIDE]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    pitch = load_profile("espeak_pitch", tmp_path / "voices").reference["pitch_offset"]
+    assert 70 < pitch["reference_f0_hz"] < 200 and pitch["acoustic"] == "multispeaker.pt"
+    engine = voice_engine("espeak_pitch", tmp_path / "voices", vocoder="griffinlim")
+    assert engine.pitch_shift == pytest.approx(pitch["semitones"])
+    texts = ("I will see you at noon.", "Where did you leave the keys?",
+             "The children played in the garden all afternoon.", "Thank you for your help.",
+             "We need two more chairs for the meeting tomorrow.", "Is it going to rain today?")
+    f0 = torch.cat([engine.mel(normalize(t)).f0 for t in texts])
+    spoken = float(f0[f0 > 0].median())
+    assert abs(semitones(spoken, pitch["reference_f0_hz"])) < 1.0, (spoken, pitch)

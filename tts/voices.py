@@ -18,7 +18,7 @@ from tts.errors import CheckpointError, ConfigError
 from tts.neural_engine import CHECKPOINTS, NeuralEngine, default_vocoder
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
-           "list_voices", "write_pitch_offsets", "DEFAULT_VOICE"]
+           "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE"]
 
 DEFAULT_VOICE = "kathleen"
 """The bundled voice ``voxclone say`` speaks with when no voice or model is named."""
@@ -78,11 +78,14 @@ def _from_profile(profile) -> Voice:
                 file_fingerprint(acoustic) != profile.base_acoustic.get("fingerprint"):
             style = None
     how = "few-shot" if profile.adapted else "zero-shot"
+    offset = profile.reference.get("pitch_offset", {})
     return Voice(name=profile.name, kind="cloned", acoustic=acoustic,
                  license=f"consent: {profile.consent.decision}",
                  description=f"{how} clone of {profile.reference.get('speech_seconds', 0):g} s "
                              f"of speech, {profile.created[:10]}",
-                 embedding=profile.embedding, style_weights=style)
+                 embedding=profile.embedding, style_weights=style,
+                 pitch_offset=float(offset.get("semitones", 0.0))
+                 if offset.get("acoustic") == acoustic.name else 0.0)
 
 
 def find_voice(name: str, root: Path | None = None) -> Voice:
@@ -120,6 +123,39 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
     return NeuralEngine(acoustic, generator, vocoder_audio, speaker=speaker,
                         speaker_embedding=voice.embedding, style_weights=voice.style_weights,
                         voice=voice.name, **style)
+
+
+CALIBRATION_SENTENCES = (
+    "We walked along the river until the evening light was gone.",
+    "Could you tell me where the nearest train station is, please?",
+    "My brother always orders the same meal when we go out to eat.",
+    "The weather was warm enough for a long ride in the country.",
+    "Please remember to close the window before you leave.",
+    "Nobody knew how the old clock in the hall had stopped.",
+    "It takes about twenty minutes to walk to the market from here.",
+    "Are you sure this is the right road to the lake?",
+)
+"""What ``pitch_offset_for`` has a model say to learn how high it speaks a voice."""
+
+
+def pitch_offset_for(engine: NeuralEngine, target_hz: float,
+                     texts: tuple[str, ...] = CALIBRATION_SENTENCES) -> float:
+    """Semitones that move ``engine``'s predicted speech (its frame F0 over ``texts``, median of
+    the voiced frames, no vocoder needed) onto ``target_hz`` (e.g. the median F0 of a clone's
+    reference audio). 0 for a model without pitch, or when nothing comes out voiced."""
+    from tts.text import normalize
+
+    if not engine.acoustic.model.config.pitch or not target_hz > 0:
+        return 0.0
+    voiced = []
+    for text in texts:
+        f0 = engine.mel(normalize(text)).f0
+        voiced.append(f0[f0 > 0].numpy())
+    pooled = np.concatenate(voiced)
+    if not len(pooled):
+        return 0.0
+    predicted = float(np.median(pooled)) * 2 ** (-engine.pitch_shift / 12)  # as if unshifted
+    return float(12 * np.log2(target_hz / predicted))
 
 
 def write_pitch_offsets(offsets: dict[str, float], path: Path = BUNDLED_VOICES) -> None:
