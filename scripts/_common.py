@@ -17,13 +17,6 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def default_vocoder() -> Path:
-    """The bundled vocoder checkpoint (imported only when asked: ``--help`` needs no torch)."""
-    from tts.neural_engine import DEFAULT_VOCODER
-
-    return DEFAULT_VOCODER
-
-
 def print_table(table: str, out: str | None) -> None:
     """Print ``table`` to stdout and, given ``out`` (``--out``), write it there too."""
     print(table)

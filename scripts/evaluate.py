@@ -52,8 +52,8 @@ from pathlib import Path
 import evaluate_pitch
 import evaluate_vocoder
 import evaluate_voices
-from _common import default_vocoder, print_table
 from _common import note as _note
+from _common import print_table
 
 PROG = "evaluate.py"
 
@@ -110,7 +110,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     from tts.acoustic import load_acoustic
     from tts.audio import load_audio
     from tts.errors import ConfigError
-    from tts.neural_engine import NeuralEngine
+    from tts.neural_engine import NeuralEngine, default_vocoder
     from tts.robustness import analyse_alignment
     from tts.synthesizer import Synthesizer
     from tts.text import normalize
@@ -128,7 +128,9 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     long_texts = _long_sentences(args.long_text, args.min_words, args.long) if args.long_text else []
     train = read_manifest(data / "train.jsonl")
     frames_per_token = statistics.median(u.num_frames / max(len(u.phonemes), 1) for u in train)
-    vocoder, vocoder_audio = load_vocoder(args.vocoder)
+    from tts.config import AudioConfig
+
+    vocoder_audio = load_vocoder(args.vocoder)[1] if args.vocoder else AudioConfig()
     transcriber = metrics.Transcriber()
     texts = [u.text for u in held_out]
     rows = []
@@ -150,6 +152,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
                      **_dnsmos_columns(args, spoken, vocoder_audio.sample_rate, "espeak-ng")})
     for path in args.acoustic:
         acoustic = load_acoustic(path)
+        vocoder, vocoder_audio = load_vocoder(args.vocoder or default_vocoder(acoustic))
         engine = NeuralEngine(acoustic, vocoder, vocoder_audio, speaker=args.speaker)
         synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
         synthesizer.synthesize("Warm up.")  # loads the G2P data: not part of the speed
@@ -428,8 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the prepared folder the models were trained on")
     aco.add_argument("--acoustic", action="append", default=[], metavar="CKPT",
                      help="acoustic checkpoint (repeatable)")
-    aco.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT",
-                     help="vocoder checkpoint (default: the bundled one)")
+    aco.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="vocoder checkpoint (default: the bundled one for each model)")
     aco.add_argument("--sentences", type=int, default=20, help="held-out sentences (default 20)")
     aco.add_argument("--speaker", default=None,
                      help="a training speaker of the models (default: each model's first)")

@@ -25,8 +25,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from _common import default_vocoder, print_table
 from _common import note as _note
+from _common import print_table
 
 PROG = "evaluate.py"
 
@@ -265,7 +265,8 @@ def cmd_pitch(args: argparse.Namespace) -> int:
     if args.sentences < 1:
         raise ConfigError("--sentences must be at least 1")
     texts = _texts(args)
-    load_vocoder(args.vocoder)  # an unreadable vocoder fails here, before any work
+    if args.vocoder:
+        load_vocoder(args.vocoder)  # an unreadable vocoder fails here, before any work
     voices = [find_voice(name) for name in args.voice] if args.voice else bundled_voices()
     if not voices:
         raise ConfigError("no voices: checkpoints/voices.json is missing; name one with --voice")
@@ -281,7 +282,9 @@ def cmd_pitch(args: argparse.Namespace) -> int:
         else:
             _note(f"{voice.name}: no recordings of speaker {voice.speaker!r} in --data")
         rows.append(row)
-    table = pitch_table(rows, args.shifts, _display(args.vocoder), len(texts),
+    table = pitch_table(rows, args.shifts,
+                        _display(args.vocoder) if args.vocoder else "each voice's bundled one",
+                        len(texts),
                         [str(f) for f in folders])
     print_table(table, args.out)
     if args.calibrate:
@@ -319,8 +322,9 @@ def add_parser(sub) -> None:
     pit.add_argument("--data", nargs="+", default=[], metavar="DIR",
                      help="prepared folders with the voices' recordings and pitch.npz "
                           "('voxclone pitch DIR')")
-    pit.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT",
-                     help="vocoder checkpoint, or griffinlim (default: say's)")
+    pit.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="vocoder checkpoint, or griffinlim (default: each voice's bundled one, "
+                          "as say uses)")
     pit.add_argument("--acoustic", default=None, metavar="CKPT",
                      help="a candidate model to speak the voices with (default: their own)")
     pit.add_argument("--sentences", type=int, default=5, help="sentences per voice (default 5)")

@@ -11,8 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
-from _common import default_vocoder, print_table
 from _common import note as _note
+from _common import print_table
 
 PROG = "evaluate.py"
 
@@ -162,7 +162,7 @@ def cmd_emotions(args: argparse.Namespace) -> int:
     from tts.acoustic import load_acoustic
     from tts.audio import load_audio
     from tts.errors import VoxcloneError
-    from tts.neural_engine import NeuralEngine
+    from tts.neural_engine import NeuralEngine, default_vocoder
     from tts.prosody import prosody
     from tts.vocoder import load_vocoder
 
@@ -171,7 +171,7 @@ def cmd_emotions(args: argparse.Namespace) -> int:
     acoustic = load_acoustic(args.acoustic)
     if not acoustic.emotions:
         raise VoxcloneError(f"{args.acoustic} has no named emotions")
-    vocoder, vocoder_audio = load_vocoder(args.vocoder)
+    vocoder, vocoder_audio = load_vocoder(args.vocoder or default_vocoder(acoustic))
     by_emotion: dict[str, list] = {}
     for utt in read_manifest(Path(args.data) / "manifest.jsonl"):
         if utt.emotion in acoustic.emotions:
@@ -271,7 +271,8 @@ def add_parsers(sub) -> None:
                     "prepared/ravdess-speech), per emotion and as rank correlations.")
     emo.add_argument("--acoustic", required=True, metavar="CKPT", help="model with emotions")
     emo.add_argument("--data", required=True, metavar="DIR", help="emotion-labelled prepared folder")
-    emo.add_argument("--vocoder", default=str(default_vocoder()), metavar="CKPT")
+    emo.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="vocoder checkpoint (default: the bundled one for the model)")
     emo.add_argument("--speaker", default=None, help="training speaker to speak with")
     emo.add_argument("--intensity", type=float, default=1.0)
     emo.add_argument("--clips", type=int, default=12, help="recordings per emotion")
