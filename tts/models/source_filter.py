@@ -135,14 +135,16 @@ def pulse_train(f0_samples: torch.Tensor, sample_rate: int) -> torch.Tensor:
     Hz: the sum of every harmonic under Nyquist, each of amplitude ``2 sqrt(f0 / sample_rate)``
     (the power density of unit-variance white noise), in cosine phase from the accumulated
     phase. Closed form (Dirichlet kernel), so the cost does not grow with the harmonic count."""
-    cycles = torch.cumsum(f0_samples.double() / sample_rate, dim=-1)
-    theta = 2 * math.pi * (cycles - torch.floor(cycles))
-    harmonics = (torch.ceil(0.5 * sample_rate / f0_samples.double()) - 1).clamp(min=1)
+    cycles = torch.cumsum(f0_samples.double() / sample_rate, dim=-1)  # float64: no drift
+    theta = (2 * math.pi * (cycles - torch.floor(cycles))).float()
+    f0 = f0_samples.float()
+    harmonics = (torch.ceil(0.5 * sample_rate / f0) - 1).clamp(min=1)
     half = torch.sin(theta / 2)
-    safe = torch.where(half.abs() < 1e-6, torch.ones_like(half), half)
+    near_zero = half.abs() < 1e-4
+    safe = torch.where(near_zero, torch.ones_like(half), half)
     kernel = torch.sin((harmonics + 0.5) * theta) / (2 * safe) - 0.5
-    kernel = torch.where(half.abs() < 1e-6, harmonics, kernel)
-    return (kernel * 2 * torch.sqrt(f0_samples.double() / sample_rate)).to(f0_samples.dtype)
+    kernel = torch.where(near_zero, harmonics, kernel)
+    return (kernel * 2 * torch.sqrt(f0 / sample_rate)).to(f0_samples.dtype)
 
 
 def minimum_phase(log_magnitude: torch.Tensor, n_fft: int, lifter: int = 0) -> torch.Tensor:
