@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from audio_fixtures import voiced_signal
 
 from tts.config import AudioConfig
@@ -54,17 +55,36 @@ def test_every_bundled_voice_is_in_its_checkpoint_and_speaks():
     assert rate == 22050 and len(wav) > rate // 4 and np.isfinite(wav).all()
 
 
-def test_resynthesis_vocoder_keeps_the_pitch():
-    """The bundled resynthesis vocoder (phase iterations) keeps a voiced signal's F0, where the
-    say vocoder's frame-rate buzz does not always; a vocoder that lost the pitch fails this."""
+@pytest.mark.parametrize("name", ["istft-small.pt", "sourcefilter.pt"])
+def test_pitch_true_vocoders_keep_the_pitch(name):
+    """The pitch-true bundled vocoders (phase iterations; the pitch-driven one, which
+    ``voxclone vocode`` uses) keep a voiced signal's F0, where the old say vocoder's
+    frame-rate buzz does not always; a vocoder that lost the pitch fails this."""
     from tts import metrics
-    from tts.neural_engine import RESYNTHESIS_VOCODER
 
-    vocoder, audio = load_vocoder(RESYNTHESIS_VOCODER)
-    assert vocoder.config.phase_iterations == 2
+    vocoder, audio = load_vocoder(VOCODER.parent / name)
     wav = voiced_signal(1.5, audio.sample_rate)
     out = resynthesize(wav, vocoder, audio)
     assert metrics.pitch_error(wav[:len(out)], out, audio.sample_rate) < 0.05
+
+
+def test_say_and_vocode_use_the_pitch_driven_vocoder():
+    from tts.acoustic import load_acoustic
+    from tts.neural_engine import (
+        DEFAULT_ACOUSTIC,
+        DEFAULT_VOCODER,
+        PITCH_VOCODER,
+        RESYNTHESIS_VOCODER,
+        default_vocoder,
+    )
+    from tts.synthesizer import Synthesizer
+    from tts.vocoder import needs_f0
+
+    assert RESYNTHESIS_VOCODER == PITCH_VOCODER
+    assert default_vocoder(load_acoustic(DEFAULT_ACOUSTIC)) == PITCH_VOCODER
+    assert default_vocoder(load_acoustic(ROOT / "checkpoints" / "acoustic" /
+                                         "expressive.pt")) == DEFAULT_VOCODER
+    assert needs_f0(Synthesizer().engine.vocoder)
 
 
 def test_voice_report_gives_pitch_of_speech_and_recordings(tmp_path):
@@ -76,14 +96,13 @@ def test_voice_report_gives_pitch_of_speech_and_recordings(tmp_path):
     from cloning.evaluation import voice_report
     from data.manifest import Utterance
     from tts import metrics
-    from tts.neural_engine import RESYNTHESIS_VOCODER
     from tts.voices import voice_engine
 
     path = tmp_path / "rec.wav"
     sf.write(path, voiced_signal(2.0, 22050, f0=140.0), 22050)
     held = [Utterance(id="a", audio_path=str(path), text="Rice is often served in round bowls.",
                       speaker="kathleen")]
-    row = voice_report(voice_engine("kathleen", vocoder=RESYNTHESIS_VOCODER), held,
+    row = voice_report(voice_engine("kathleen"), held,
                        load_default(), metrics.Transcriber(), [path], with_pitch=True)
     assert 120 < row["real_f0"] < 170
     assert 120 < row["f0"] < 220  # kathleen's own pitch (about 156 Hz), not the frame rate

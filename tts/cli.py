@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output file (default: %(default)s)")
     vocode.add_argument("--vocoder", default=None, metavar="CKPT",
                         help="vocoder checkpoint, or griffinlim (default: the bundled "
-                             "checkpoints/vocoder/istft-small.pt)")
+                             "checkpoints/vocoder/sourcefilter.pt)")
     vocode.add_argument("--stream", action="store_true", help="vocode in chunks, as streaming")
     vocode.add_argument("--no-watermark", action="store_true",
                         help="do not watermark the output (recorded in the file's comment tag)")

@@ -24,15 +24,16 @@ DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
 """The default voice's model: the multi-speaker model with explicit pitch, whose first training
 speaker is kathleen (it speaks her better than the single-speaker kathleen.pt; see its card)."""
 DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
-"""The vocoder of ``voxclone say``: on the acoustic models' mels it still scores best on DNSMOS,
-although it puts out the frame rate as pitch (see checkpoints/vocoder/README.md)."""
+"""The vocoder of models without pitch (``default_vocoder``): it reads the pitch from the mel,
+and on those models' mels puts out the frame rate (see checkpoints/vocoder/README.md)."""
 PITCH_VOCODER = CHECKPOINTS / "vocoder" / "sourcefilter.pt"
 """The pitch-driven vocoder (``tts.models.source_filter``): given the F0, so voices keep their
 pitch and ``--pitch`` moves it exactly. The vocoder of every model with pitch (``default_vocoder``)
 and of ``voxclone vocode``."""
-RESYNTHESIS_VOCODER = CHECKPOINTS / "vocoder" / "istft-small.pt"
-"""The vocoder of ``voxclone vocode``: keeps the pitch, and on real speech's mels it beats the
-other and Griffin-Lim on PESQ, DNSMOS and pitch error."""
+RESYNTHESIS_VOCODER = PITCH_VOCODER
+"""The vocoder of ``voxclone vocode`` (copy synthesis, F0 tracked from the input): on held-out
+clips of three corpora it beats both iSTFT vocoders on DNSMOS and pitch error at the same WER
+(see checkpoints/vocoder/README.md)."""
 CLONING_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
 """The bundled multi-speaker model, conditioned on speaker embeddings: the base of cloned voices."""
 PUNCTUATION_END = {".", "?", "!"}
