@@ -130,7 +130,8 @@ def vocode(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None = None
 
 
 def vocode_stream(vocoder: nn.Module, mel: torch.Tensor, hop_length: int,
-           f0: torch.Tensor | None = None, chunk_frames: int = 32) -> Iterator[torch.Tensor]:
+                  f0: torch.Tensor | None = None,
+                  chunk_frames: int = 32) -> Iterator[torch.Tensor]:
     """``vocode`` chunk by chunk (``tts.streaming.stream_windows``) with the context that makes
     the joined chunks equal the whole output: ``mel (1, n_mels, frames)`` [``f0 (1, frames)``]
     -> 1-D sample tensors. A pitch-driven vocoder's excitation is made once for the whole
@@ -157,8 +158,8 @@ def resynthesize(wav: np.ndarray, vocoder: nn.Module, audio: AudioConfig,
     ``(samples',)``: copy synthesis. A pitch-driven vocoder is given the input's own F0 (pYIN on
     the mel frames, ``tts.prosody.frame_pitch``).
 
-    ``stream=True`` vocodes in chunks (``vocode_stream``), as a streaming player would; the result is
-    the same up to float rounding.
+    ``stream=True`` vocodes in chunks (``vocode_stream``), as a streaming player would; the
+    result is the same up to float rounding.
     """
     from tts.audio import MelSpectrogram
 
