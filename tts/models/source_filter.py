@@ -22,7 +22,7 @@ Streaming: the sources depend on the whole F0 track (phase accumulates from the 
 ``excitation(f0)`` is made once per utterance (cheap: O(samples)) and ``synthesize`` runs on
 frame windows of mel and excitation. The network and the synthesis window see
 ``receptive_field`` frames on each side, so windows with that much context give the whole
-utterance's samples (``tts.vocoder.stream``). Inference noise is seeded: the same input gives
+utterance's samples (``tts.vocoder.vocode_stream``). Inference noise is seeded: the same input gives
 the same waveform.
 """
 
