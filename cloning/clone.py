@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -281,8 +282,8 @@ def _pitch_offset(acoustic, path: Path, profile: VoiceProfile,
     engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, speaker=speaker,
                           speaker_embedding=profile.embedding,
                           style_weights=profile.style_weights)
-    semitones = pitch_offset_for(engine, target) if target == target else 0.0
-    return {"reference_f0_hz": round(target, 1) if target == target else None,
+    semitones = pitch_offset_for(engine, target)  # 0 when nothing in the reference is voiced
+    return {"reference_f0_hz": round(target, 1) if math.isfinite(target) else None,
             "semitones": round(semitones, 2), "acoustic": path.name}
 
 

@@ -1,8 +1,9 @@
 """Speed and memory benchmarks: ``python scripts/benchmark.py SUBCOMMAND ...``.
 
-``vocoder``: every vocoder on the same 10 s of mel, in one run: the pitch-driven source-filter
-vocoder (given a synthetic F0 track), HiFi-GAN V1/V2/V3, iSTFT small/base (freshly initialised: their speed does not depend on the weights; ``--checkpoint
-NAME=PATH`` measures a trained one instead, or adds a row under a new NAME) and Griffin-Lim.
+``vocoder``: every vocoder on the same 10 s of mel, in one run: HiFi-GAN V1/V2/V3, iSTFT
+small/base, Griffin-Lim and the pitch-driven source-filter vocoder (given a synthetic F0 track);
+freshly initialised: their speed does not depend on the weights; ``--checkpoint NAME=PATH``
+measures a trained one instead, or adds a row under a new NAME.
 Reported per vocoder: parameter count; speed as a real-time factor (seconds of audio per second
 of compute, median of ``--repeats`` calls after a warm-up) and its ratio to HiFi-GAN V1 measured
 in the same run; the first-chunk latency when streaming (``tts.vocoder.vocode_stream`` with
@@ -38,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,7 +75,6 @@ def _measure_one(args: argparse.Namespace) -> dict:
         load_vocoder,
         needs_f0,
         vocode,
-        vocode_stream,
         vocoder_model_config,
     )
 
@@ -103,19 +102,12 @@ def _measure_one(args: argparse.Namespace) -> dict:
     context = context_frames(model)
     seconds = mel.shape[-1] * audio.hop_length / audio.sample_rate
     f0 = _bench_f0(mel.shape[-1]) if needs_f0(model) else None
-
-    def first_chunk() -> float:
-        start = time.perf_counter()
-        chunks = vocode_stream(model, mel, audio.hop_length, f0, chunk_frames=args.chunk_frames)
-        next(chunks)
-        elapsed = time.perf_counter() - start
-        chunks.close()
-        return elapsed
-
     with torch.inference_mode():
         compute = metrics.median_seconds(lambda: vocode(model, mel, f0), args.repeats,
                                          args.warmup)
-        latencies = [first_chunk() for _ in range(args.repeats + 1)][1:]  # the first warms up
+        latencies = [metrics.first_chunk_seconds(model, mel, audio.hop_length, f0,
+                                                 args.chunk_frames)
+                     for _ in range(args.repeats + 1)][1:]  # the first call warms up
     peak_mib = metrics.peak_rss_mib()
     return {"name": name, "checkpoint": checkpoints.get(name),
             "params": sum(p.numel() for p in model.parameters()),
@@ -136,8 +128,8 @@ def _bench_f0(frames: int):
     return torch.where(t % 5 == 4, torch.zeros_like(f0), f0).unsqueeze(0)
 
 
-_MODULES = {"sourcefilter": "tts.models.source_filter", "hifigan": "tts.models.hifigan", "istft": "tts.models.istft_vocoder",
-            "griffinlim": "tts.models.griffinlim"}
+_MODULES = {"sourcefilter": "tts.models.source_filter", "hifigan": "tts.models.hifigan",
+            "istft": "tts.models.istft_vocoder", "griffinlim": "tts.models.griffinlim"}
 
 
 def _warm_up(audio, kind: str | None) -> None:

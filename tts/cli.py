@@ -61,12 +61,11 @@ def _engine(args: argparse.Namespace):
             "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
     from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
-    from tts.voices import DEFAULT_VOICE, bundled_voices, voice_engine
+    from tts.voices import default_voice_engine
 
-    if args.acoustic is None and args.speaker is None and \
-            any(v.name == DEFAULT_VOICE for v in bundled_voices()):
-        return voice_engine(DEFAULT_VOICE, None, args.vocoder, emotion=args.emotion,
-                            intensity=args.intensity, speed=args.speed, pitch=args.pitch)
+    if args.acoustic is None and args.speaker is None:
+        return default_voice_engine(args.vocoder, emotion=args.emotion,
+                                    intensity=args.intensity, speed=args.speed, pitch=args.pitch)
     return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
 
 

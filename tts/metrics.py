@@ -346,15 +346,16 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
-def first_chunk_seconds(vocode: Callable[[torch.Tensor], torch.Tensor], mel: torch.Tensor,
-                        hop_length: int, chunk_frames: int = 32, context_frames: int = 16) -> float:
-    """Wall-clock seconds until ``tts.streaming.stream_vocode`` yields its first chunk of
-    ``mel (1, n_mels, frames)``: the latency before a streaming player can start."""
-    from tts.streaming import stream_vocode
+def first_chunk_seconds(vocoder: Callable[[torch.Tensor], torch.Tensor], mel: torch.Tensor,
+                        hop_length: int, f0: torch.Tensor | None = None,
+                        chunk_frames: int = 32) -> float:
+    """Wall-clock seconds until ``tts.vocoder.vocode_stream`` yields its first chunk of
+    ``mel (1, n_mels, frames)`` [with ``f0 (1, frames)`` for a pitch-driven vocoder], with the
+    context that makes the vocoder exact: the latency before a streaming player can start."""
+    from tts.vocoder import vocode_stream
 
     start = time.perf_counter()
-    chunks = stream_vocode(vocode, mel, hop_length, chunk_frames=chunk_frames,
-                           context_frames=context_frames)
+    chunks = vocode_stream(vocoder, mel, hop_length, f0, chunk_frames=chunk_frames)
     next(chunks)
     elapsed = time.perf_counter() - start
     chunks.close()

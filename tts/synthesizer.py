@@ -76,14 +76,12 @@ class EspeakEngine:
 def default_engine():
     """The bundled default voice (``tts.voices.DEFAULT_VOICE``, or the default model's first
     speaker) when its checkpoint is present, else the espeak-ng fallback."""
-    from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
+    from tts.neural_engine import DEFAULT_ACOUSTIC
 
     if DEFAULT_ACOUSTIC.is_file():
-        from tts.voices import DEFAULT_VOICE, bundled_voices, voice_engine
+        from tts.voices import default_voice_engine
 
-        if any(v.name == DEFAULT_VOICE for v in bundled_voices()):
-            return voice_engine(DEFAULT_VOICE)
-        return NeuralEngine.load()
+        return default_voice_engine()
     return EspeakEngine()
 
 

@@ -3,7 +3,7 @@
 A vocoder's ``model_config`` (stored in its checkpoint) is ``{"type": TYPE, "config": {...}}``
 with TYPE one of ``VOCODER_TYPES``; ``"griffinlim"`` needs no checkpoint. Every vocoder maps
 ``mel (B, n_mels, frames) -> wav (B, frames * hop_length)``; the pitch-driven ones
-(``F0_VOCODER_TYPES``, ``needs_f0``) are also given ``f0 (B, frames)`` Hz, 0 = unvoiced.
+(``needs_f0``, ``type_needs_f0``) are also given ``f0 (B, frames)`` Hz, 0 = unvoiced.
 ``vocode`` and ``vocode_stream`` are the one way callers run either kind.
 """
 
@@ -22,8 +22,6 @@ from tts.config import AudioConfig, from_dict, to_dict
 from tts.errors import CheckpointError, ConfigError
 
 VOCODER_TYPES = ("sourcefilter", "hifigan", "istft", "griffinlim")
-F0_VOCODER_TYPES = ("sourcefilter",)
-"""Vocoders that are given the pitch: their checkpoints need an F0 track with every mel."""
 
 
 def _classes(kind: str) -> tuple[type, type]:
@@ -108,6 +106,12 @@ def context_frames(vocoder: nn.Module) -> int:
 def needs_f0(vocoder: nn.Module) -> bool:
     """Whether ``vocoder`` is pitch-driven: it must be given an F0 track with every mel."""
     return bool(getattr(vocoder, "needs_f0", False))
+
+
+def type_needs_f0(kind: str) -> bool:
+    """``needs_f0`` of the vocoder type ``kind``, before one is built (its training data must
+    carry F0 tracks)."""
+    return kind != "griffinlim" and bool(getattr(_classes(kind)[1], "needs_f0", False))
 
 
 def _check_f0(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None) -> None:

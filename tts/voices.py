@@ -18,7 +18,8 @@ from tts.errors import CheckpointError, ConfigError
 from tts.neural_engine import CHECKPOINTS, NeuralEngine, default_vocoder
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
-           "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE"]
+           "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE",
+           "default_voice_engine"]
 
 DEFAULT_VOICE = "kathleen"
 """The bundled voice ``voxclone say`` speaks with when no voice or model is named."""
@@ -125,6 +126,17 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
                         voice=voice.name, **style)
 
 
+def default_voice_engine(vocoder: str | Path | None = None, **style: Any) -> NeuralEngine:
+    """The engine of ``voxclone say`` when no voice or model is named: the bundled
+    ``DEFAULT_VOICE`` (with its pitch offset), or, without a voices list that has it, the
+    default model's first speaker. ``style``: emotion, intensity, speed, pitch."""
+    from tts.neural_engine import DEFAULT_ACOUSTIC
+
+    if any(v.name == DEFAULT_VOICE for v in bundled_voices()):
+        return voice_engine(DEFAULT_VOICE, None, vocoder, **style)
+    return NeuralEngine.load(DEFAULT_ACOUSTIC, vocoder, **style)
+
+
 CALIBRATION_SENTENCES = (
     "We walked along the river until the evening light was gone.",
     "Could you tell me where the nearest train station is, please?",
@@ -143,19 +155,15 @@ def pitch_offset_for(engine: NeuralEngine, target_hz: float,
     """Semitones that move ``engine``'s predicted speech (its frame F0 over ``texts``, median of
     the voiced frames, no vocoder needed) onto ``target_hz`` (e.g. the median F0 of a clone's
     reference audio). 0 for a model without pitch, or when nothing comes out voiced."""
+    from tts.pitch_stats import semitones, voiced_median
     from tts.text import normalize
 
     if not engine.acoustic.model.config.pitch or not target_hz > 0:
         return 0.0
-    voiced = []
-    for text in texts:
-        f0 = engine.mel(normalize(text)).f0
-        voiced.append(f0[f0 > 0].numpy())
-    pooled = np.concatenate(voiced)
-    if not len(pooled):
+    predicted = voiced_median(engine.mel(normalize(text)).f0.numpy() for text in texts)
+    if not predicted.voiced_frames:
         return 0.0
-    predicted = float(np.median(pooled)) * 2 ** (-engine.pitch_shift / 12)  # as if unshifted
-    return float(12 * np.log2(target_hz / predicted))
+    return semitones(target_hz, predicted.median_hz) + engine.pitch_shift  # as if unshifted
 
 
 def write_pitch_offsets(offsets: dict[str, float], path: Path = BUNDLED_VOICES) -> None:

@@ -133,7 +133,7 @@ def train_vocoder(config_path: str | Path, data: str | Path | Sequence[str | Pat
     """
     from data.datamodule import VocoderDataModule
     from tts.training.vocoder_task import VocoderExperimentConfig, VocoderTask
-    from tts.vocoder import F0_VOCODER_TYPES
+    from tts.vocoder import type_needs_f0
 
     out = Path(out)
     config = load_yaml(VocoderExperimentConfig, config_path)
@@ -141,7 +141,7 @@ def train_vocoder(config_path: str | Path, data: str | Path | Sequence[str | Pat
     datamodule = VocoderDataModule(data, batch_size=cfg.batch_size,
                                    segment_frames=cfg.segment_frames, num_workers=cfg.num_workers,
                                    mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1),
-                                   pitch=config.model.type in F0_VOCODER_TYPES,
+                                   pitch=type_needs_f0(config.model.type),
                                    hold_out=cfg.hold_out)
     if datamodule.audio != config.audio:
         raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "

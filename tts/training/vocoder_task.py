@@ -21,7 +21,7 @@ from tts.config import AudioConfig, to_dict
 from tts.errors import ConfigError
 from tts.models.discriminators import PERIOD_CHANNELS, SCALE_CHANNELS
 from tts.training.run import ScheduleConfig
-from tts.vocoder import build_vocoder, vocoder_model_config
+from tts.vocoder import build_vocoder, needs_f0, vocoder_model_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +122,7 @@ class VocoderTask(L.LightningModule):
         the real one's length, and, with ``phase_weight``, the ``PhaseLoss`` terms by name."""
         wav = batch["wav"]
         mel = self.input_mel(batch)
-        if getattr(self.generator, "needs_f0", False):
+        if needs_f0(self.generator):
             if "f0" not in batch:
                 raise ConfigError("this vocoder is given the pitch: its data needs an F0 track "
                                   "(voxclone pitch DATA)")
