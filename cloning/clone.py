@@ -184,7 +184,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     """
     from cloning.encoder import average_embeddings, load_default
     from tts.acoustic import load_acoustic
-    from tts.neural_engine import CLONING_ACOUSTIC
+    from tts.bundled import DEFAULT_ACOUSTIC
 
     started = time.monotonic()
     folder = new_profile_path(name, root)
@@ -193,7 +193,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                            "name, or pass --force to replace it)")
     if minutes is not None and minutes <= 0:
         raise ConfigError(f"--minutes must be positive, got {minutes}")
-    base = Path(acoustic) if acoustic is not None else CLONING_ACOUSTIC
+    base = Path(acoustic) if acoustic is not None else DEFAULT_ACOUSTIC
     model = load_acoustic(base)
     if not model.model.config.speaker_embedding_dim:
         raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone "

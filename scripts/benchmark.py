@@ -649,6 +649,8 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tts.bundled import DEFAULT_VOCODER
+
     parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
                                      "voxclone components.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -696,8 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and PESQ of the mark.")
     wm.add_argument("--data", default=str(ROOT / "prepared" / "kathleen-arctic"),
                     help="prepared folder whose wavs/ the vocoder resynthesizes")
-    wm.add_argument("--vocoder", default=str(ROOT / "checkpoints" / "vocoder" /
-                                              "istft-small-kathleen.pt"), help="vocoder checkpoint")
+    wm.add_argument("--vocoder", default=str(DEFAULT_VOCODER), help="vocoder checkpoint")
     wm.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"),
                     help="corpora of unmarked real speech for false positives (and "
                          "text/ljspeech-transcripts.txt, the marked clips' sentences)")

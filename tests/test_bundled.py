@@ -38,7 +38,7 @@ def test_shipped_voice_speaks_through_the_default_synthesizer():
 
 def test_every_bundled_voice_is_in_its_checkpoint_and_speaks():
     from tts.acoustic import load_acoustic
-    from tts.neural_engine import CLONING_ACOUSTIC
+    from tts.bundled import DEFAULT_ACOUSTIC
     from tts.voices import bundled_voices, voice_engine
 
     voices = bundled_voices()
@@ -49,7 +49,7 @@ def test_every_bundled_voice_is_in_its_checkpoint_and_speaks():
         assert voice.license and voice.description
     expressive = [v for v in voices if load_acoustic(v.acoustic).emotions]
     assert expressive and all("non-commercial" in v.license for v in expressive)  # RAVDESS
-    assert load_acoustic(CLONING_ACOUSTIC).model.config.speaker_embedding_dim == 256
+    assert load_acoustic(DEFAULT_ACOUSTIC).model.config.speaker_embedding_dim == 256
     engine = voice_engine(expressive[0].name, emotion="angry", intensity=1.5)
     wav, rate = engine.speak("Open the door.")
     assert rate == 22050 and len(wav) > rate // 4 and np.isfinite(wav).all()

@@ -56,7 +56,7 @@ import torch
 
 from tts.audio import MelSpectrogram, resample
 from tts.config import AudioConfig
-from tts.errors import VoxcloneError
+from tts.errors import TextError, VoxcloneError
 
 __all__ = [
     "Transcriber", "normalize_for_scoring", "word_error_rate", "char_error_rate", "pesq_wb",
@@ -365,24 +365,21 @@ def first_chunk_seconds(vocoder: Callable[[torch.Tensor], torch.Tensor], mel: to
 def first_audio_seconds(synthesizer, text: str, chunk_frames: int = 32) -> float:
     """Wall-clock seconds from ``text`` to the first streamed samples of a ``Synthesizer`` with a
     neural engine (``tts.neural_engine.NeuralEngine``: ``engine.mel``, ``engine.vocoder``): the
-    first speakable chunk of ``tts.text.split_text`` is normalized and turned into a mel
-    ``(n_mels, frames)`` (with its F0), and ``tts.vocoder.vocode_stream`` vocodes its first
-    ``chunk_frames`` frames with the context that makes it exact. Loudness
-    normalization and the watermark work on whole utterances in ``Synthesizer.synthesize``, so
-    they are not in this time (about 40 ms per 3 s of audio for the watermark)."""
-    from tts.text import normalize, split_text
+    first of ``Synthesizer.speakable_chunks`` is turned into a mel ``(n_mels, frames)`` (with its
+    F0), and ``tts.vocoder.vocode_stream`` vocodes its first ``chunk_frames`` frames with the
+    context that makes it exact. Loudness normalization and the watermark work on whole
+    utterances in ``Synthesizer.synthesize``, so they are not in this time (about 40 ms per 3 s
+    of audio for the watermark)."""
+    from tts.synthesizer import NOTHING_TO_SAY
     from tts.vocoder import vocode_stream
 
     engine = synthesizer.engine
     if not hasattr(engine, "mel") or not hasattr(engine, "vocoder"):
         raise VoxcloneError(f"first-audio latency needs a neural engine, not {engine.name}")
     start = time.perf_counter()
-    for chunk in split_text(text, max_chars=synthesizer.max_chunk_chars):
-        words = normalize(chunk)
-        if any(ch.isalnum() for ch in words):
-            break
-    else:
-        raise VoxcloneError("nothing to say: the text has no speakable words")
+    words = next(synthesizer.speakable_chunks(text), None)
+    if words is None:
+        raise TextError(NOTHING_TO_SAY)
     out = engine.mel(words)
     f0 = None if out.f0 is None else out.f0[None]
     chunks = vocode_stream(engine.vocoder, out.mel[None], engine.audio.hop_length, f0,

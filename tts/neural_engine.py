@@ -15,27 +15,16 @@ import numpy as np
 import torch
 
 from tts.acoustic import AcousticModel, load_acoustic
+from tts.bundled import (
+    DEFAULT_ACOUSTIC,
+    DEFAULT_VOCODER,
+    PITCH_VOCODER,
+    RESYNTHESIS_VOCODER,  # noqa: F401 (tts.cli imports it from here)
+)
 from tts.config import AudioConfig
 from tts.errors import ConfigError, TextError
 from tts.models.tacotron import BOS_ID, EOS_ID
 
-CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
-"""The default voice's model: the multi-speaker model with explicit pitch, whose first training
-speaker is kathleen (it speaks her better than the single-speaker kathleen.pt; see its card)."""
-DEFAULT_VOCODER = CHECKPOINTS / "vocoder" / "istft-small-kathleen.pt"
-"""The vocoder of models without pitch (``default_vocoder``): it reads the pitch from the mel,
-and on those models' mels puts out the frame rate (see checkpoints/vocoder/README.md)."""
-PITCH_VOCODER = CHECKPOINTS / "vocoder" / "sourcefilter.pt"
-"""The pitch-driven vocoder (``tts.models.source_filter``): given the F0, so voices keep their
-pitch and ``--pitch`` moves it exactly. The vocoder of every model with pitch (``default_vocoder``)
-and of ``voxclone vocode``."""
-RESYNTHESIS_VOCODER = PITCH_VOCODER
-"""The vocoder of ``voxclone vocode`` (copy synthesis, F0 tracked from the input): on held-out
-clips of three corpora it beats both iSTFT vocoders on DNSMOS and pitch error at the same WER
-(see checkpoints/vocoder/README.md)."""
-CLONING_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
-"""The bundled multi-speaker model, conditioned on speaker embeddings: the base of cloned voices."""
 PUNCTUATION_END = {".", "?", "!"}
 
 

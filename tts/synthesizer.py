@@ -15,6 +15,7 @@ import dataclasses
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ MAX_TEXT_CHARS = 100_000
 
 SENTENCE_PAUSE_S = 0.12
 """Silence inserted between synthesized chunks."""
+
+NOTHING_TO_SAY = "nothing to say: the text has no speakable words after normalization"
 
 
 @dataclasses.dataclass
@@ -76,7 +79,7 @@ class EspeakEngine:
 def default_engine():
     """The bundled default voice (``tts.voices.DEFAULT_VOICE``, or the default model's first
     speaker) when its checkpoint is present, else the espeak-ng fallback."""
-    from tts.neural_engine import DEFAULT_ACOUSTIC
+    from tts.bundled import DEFAULT_ACOUSTIC
 
     if DEFAULT_ACOUSTIC.is_file():
         from tts.voices import default_voice_engine
@@ -107,8 +110,11 @@ class Synthesizer:
                      "no neural voice is available: speaking with the espeak-ng fallback "
                      "through voxclone's text front end")
 
-    def synthesize(self, text: str) -> SynthesisResult:
-        """Speak ``text``; raises ``TextError`` when it is empty, too long or has nothing to say."""
+    def speakable_chunks(self, text: str) -> Iterator[str]:
+        """The chunks ``synthesize`` speaks, in order and one at a time: ``text`` split at
+        sentence and clause boundaries into at most ``max_chunk_chars`` characters
+        (``tts.text.split_text``), each normalized, those without a letter or digit left out.
+        ``TextError`` when ``text`` is empty or too long."""
         from tts.text import normalize, split_text
 
         if not text or not text.strip():
@@ -116,17 +122,21 @@ class Synthesizer:
         if len(text) > MAX_TEXT_CHARS:
             raise TextError(f"text is too long ({len(text):,} characters; the limit is "
                             f"{MAX_TEXT_CHARS:,}): split it into several files")
+        for chunk in split_text(text, max_chars=self.max_chunk_chars):
+            words = normalize(chunk)
+            if any(ch.isalnum() for ch in words):
+                yield words
+
+    def synthesize(self, text: str) -> SynthesisResult:
+        """Speak ``text``; raises ``TextError`` when it is empty, too long or has nothing to say."""
         rate = self.audio.sample_rate
         pause = np.zeros(int(SENTENCE_PAUSE_S * rate), dtype=np.float32)
         pieces: list[np.ndarray] = []
-        for chunk in split_text(text, max_chars=self.max_chunk_chars):
-            words = normalize(chunk)
-            if not any(ch.isalnum() for ch in words):
-                continue
+        for words in self.speakable_chunks(text):
             wav, engine_rate = self.engine.speak(words)
             pieces += [resample(wav, engine_rate, rate), pause]
         if not pieces:
-            raise TextError("nothing to say: the text has no speakable words after normalization")
+            raise TextError(NOTHING_TO_SAY)
         wav = normalize_loudness(np.concatenate(pieces[:-1]), rate)
         if self.watermark:
             from tts.watermark import DEFAULT_KEY, embed

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from tts.bundled import BUNDLED_VOICES, DEFAULT_ACOUSTIC
 from tts.errors import CheckpointError, ConfigError
-from tts.neural_engine import CHECKPOINTS, NeuralEngine, default_vocoder
+from tts.neural_engine import NeuralEngine, default_vocoder
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
            "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE",
@@ -24,7 +25,6 @@ __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_eng
 DEFAULT_VOICE = "kathleen"
 """The bundled voice ``voxclone say`` speaks with when no voice or model is named."""
 
-BUNDLED_VOICES = CHECKPOINTS / "voices.json"
 VOICES_FORMAT = 1
 
 
@@ -68,13 +68,12 @@ def _from_profile(profile) -> Voice:
     there), else the bundled multi-speaker model. Style weights belong to the model that made
     them: they are dropped when the profile is spoken by another one."""
     from cloning.clone import file_fingerprint
-    from tts.neural_engine import CLONING_ACOUSTIC
 
     style = profile.style_weights
     acoustic = profile.acoustic_path
     if acoustic is None:
         made_with = Path(profile.base_acoustic.get("path", ""))
-        acoustic = made_with if made_with.is_file() else CLONING_ACOUSTIC
+        acoustic = made_with if made_with.is_file() else DEFAULT_ACOUSTIC
         if not acoustic.is_file() or \
                 file_fingerprint(acoustic) != profile.base_acoustic.get("fingerprint"):
             style = None
@@ -130,8 +129,6 @@ def default_voice_engine(vocoder: str | Path | None = None, **style: Any) -> Neu
     """The engine of ``voxclone say`` when no voice or model is named: the bundled
     ``DEFAULT_VOICE`` (with its pitch offset), or, without a voices list that has it, the
     default model's first speaker. ``style``: emotion, intensity, speed, pitch."""
-    from tts.neural_engine import DEFAULT_ACOUSTIC
-
     if any(v.name == DEFAULT_VOICE for v in bundled_voices()):
         return voice_engine(DEFAULT_VOICE, None, vocoder, **style)
     return NeuralEngine.load(DEFAULT_ACOUSTIC, vocoder, **style)
