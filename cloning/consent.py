@@ -26,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import importlib
-import importlib.metadata
 import math
 import re
 import warnings
@@ -37,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from tts.audio import load_audio, resample, to_mono, trim_silence
-from tts.errors import AudioError, ConsentError, TextError, VoxcloneError
+from tts.asr import ASR_SAMPLE_RATE, PocketsphinxTranscriber
+from tts.audio import SILENCE_DBFS, load_audio, resample, to_mono, trim_silence
+from tts.errors import AudioError, ConsentError, TextError
 
 RECORD_FORMAT = 1
 """Version of the ``ConsentRecord`` dict layout."""
@@ -73,7 +72,6 @@ OVERRIDE_REASONS = {
 }
 """The only accepted reasons to skip the consent check, with what each asserts."""
 
-ASR_RATE = 16000
 _PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH "
            "UH UW V W Y Z ZH").split()
 _GARBAGE_PREFIX = "phoneloop-"
@@ -140,18 +138,13 @@ class ConsentSentenceChecker:
 
     def __init__(self, word_weight: float = WORD_WEIGHT) -> None:
         self.word_weight = word_weight
-        try:
-            pocketsphinx = importlib.import_module("pocketsphinx")
-        except ImportError:
-            raise VoxcloneError("the consent check needs the pocketsphinx package: "
-                                "pip install pocketsphinx") from None
-        self._decoder = pocketsphinx.Decoder(samprate=ASR_RATE, loglevel="FATAL", **_BEAMS)
-        self._initial_cmn = self._decoder.get_cmn()
+        self._asr = PocketsphinxTranscriber(**_BEAMS)
+        self._decoder = self._asr.decoder
         words = [(_GARBAGE_PREFIX + p.lower(), p) for p in _PHONES] + list(_EXTRA_WORDS.items())
         for i, (word, phones) in enumerate(words):
             self._decoder.add_word(word, phones, i == len(words) - 1)  # the last one commits
         self._searches: dict[str, str] = {}
-        self.version = "pocketsphinx " + _package_version("pocketsphinx") + " en-us"
+        self.version = self._asr.name
 
     def _pronunciation(self, word: str) -> list[str]:
         found = self._decoder.lookup_word(word)
@@ -179,19 +172,9 @@ class ConsentSentenceChecker:
             self._searches[key] = name
         return self._searches[key]
 
-    def _decode(self, pcm: bytes, search: str) -> str:
-        decoder = self._decoder
-        decoder.activate_search(search)
-        decoder.set_cmn(self._initial_cmn)
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        hypothesis = decoder.hyp()
-        return " ".join(hypothesis.hypstr.split()) if hypothesis is not None else ""
-
     def transcribe(self, wav: np.ndarray, sample_rate: int) -> str:
         """Free decoding (the bundled n-gram language model) of mono ``wav``."""
-        return self._decode(_pcm16(wav, sample_rate), "_default")
+        return self._asr.decode(wav, sample_rate)
 
     def check(self, wav: np.ndarray, sample_rate: int, sentence: str,
               transcribe: bool = True) -> SentenceMatch:
@@ -199,9 +182,7 @@ class ConsentSentenceChecker:
         words = sentence_words(sentence)
         if not words:
             raise TextError("the consent sentence has no words")
-        search = self._search(words)
-        pcm = _pcm16(wav, sample_rate)
-        heard = [w for w in self._decode(pcm, search).split()
+        heard = [w for w in self._asr.decode(wav, sample_rate, self._search(words)).split()
                  if not w.startswith(_GARBAGE_PREFIX)]
         score = _phone_share(heard, words, self._pronunciation)
         name_words = words[len(words) - words[::-1].index("named"):] if "named" in words else []
@@ -210,7 +191,7 @@ class ConsentSentenceChecker:
         else:
             tail = heard[-(len(name_words) + 1):]
         name_score = _phone_share(tail, name_words, self._pronunciation) if name_words else 1.0
-        transcript = self._decode(pcm, "_default") if transcribe else ""
+        transcript = self.transcribe(wav, sample_rate) if transcribe else ""
         return SentenceMatch(score=score, heard=tuple(heard), transcript=transcript,
                              name_score=name_score)
 
@@ -227,11 +208,6 @@ def _phone_share(heard: Sequence[str], words: Sequence[str], pronounce) -> float
                           previous[j - 1] + weight if token == word else 0)
     total = sum(weights)
     return best[-1] / total if total else 0.0
-
-
-def _pcm16(wav: np.ndarray, sample_rate: int) -> bytes:
-    wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, ASR_RATE)
-    return (np.clip(wav, -1.0, 1.0) * 32767.0).round().astype(np.int16).tobytes()
 
 
 # -- (b) the speaker check ---------------------------------------------------------------------
@@ -323,10 +299,11 @@ def _sha256(item: AudioInput) -> str:
 
 
 def _load(item: AudioInput, what: str, sample_rate: int | None, min_seconds: float) -> np.ndarray:
-    """Mono float32 at ``ASR_RATE``, silence trimmed (not loudness-normalised); ``AudioError``."""
+    """Mono float32 at ``ASR_SAMPLE_RATE``, silence trimmed (not loudness-normalised);
+    ``AudioError``."""
     if isinstance(item, (str, Path)):
         try:
-            return load_audio(item, ASR_RATE, normalize=False, min_duration=min_seconds)
+            return load_audio(item, ASR_SAMPLE_RATE, normalize=False, min_duration=min_seconds)
         except AudioError as exc:
             raise AudioError(f"{what}: {exc}") from None
     if not isinstance(item, np.ndarray):
@@ -338,20 +315,13 @@ def _load(item: AudioInput, what: str, sample_rate: int | None, min_seconds: flo
     if wav.size == 0 or not np.isfinite(wav).all():
         raise AudioError(f"{what}: audio is empty or has NaN/infinite samples")
     peak = float(np.abs(wav).max())
-    if peak <= 0 or 20 * math.log10(peak) < -60.0:
+    if peak <= 0 or 20 * math.log10(peak) < SILENCE_DBFS:
         raise AudioError(f"{what}: audio is silent")
-    wav = trim_silence(resample(wav, int(sample_rate), ASR_RATE), ASR_RATE)
-    if len(wav) / ASR_RATE < min_seconds:
-        raise AudioError(f"{what}: audio too short: {len(wav) / ASR_RATE:.2f} s of sound, "
-                         f"need at least {min_seconds:.2f} s")
+    wav = trim_silence(resample(wav, int(sample_rate), ASR_SAMPLE_RATE), ASR_SAMPLE_RATE)
+    if len(wav) / ASR_SAMPLE_RATE < min_seconds:
+        raise AudioError(f"{what}: audio too short: {len(wav) / ASR_SAMPLE_RATE:.2f} s of "
+                         f"sound, need at least {min_seconds:.2f} s")
     return wav
-
-
-def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _voxclone_version() -> str:
@@ -391,8 +361,8 @@ def check_consent(recording: AudioInput, reference_audio: Sequence[AudioInput], 
     refs = [_load(item, f"reference audio {i + 1}", sample_rate, min_ref)
             for i, item in enumerate(reference_audio)]
     checker = checker if checker is not None else ConsentSentenceChecker()
-    match = checker.check(wav, ASR_RATE, sentence)
-    similarity = speaker_similarity(encoder, wav, refs, ASR_RATE)
+    match = checker.check(wav, ASR_SAMPLE_RATE, sentence)
+    similarity = speaker_similarity(encoder, wav, refs, ASR_SAMPLE_RATE)
     failures = []
     if not match.score >= sentence_threshold:
         failures.append(f"the consent sentence was not found in the recording (sentence match "

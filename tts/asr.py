@@ -50,6 +50,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -170,34 +171,45 @@ class PocketsphinxTranscriber(Transcriber):
     """pocketsphinx's bundled US-English model (a small 2010s-era recogniser: about 15% WER on
     clean read speech). The decoder is built once (about a second) and reused; every utterance
     is decoded whole with its own cepstral mean, so results do not depend on what came before.
-    It has no calibrated confidence: ``transcribe_scored`` gives None."""
+    It has no calibrated confidence: ``transcribe_scored`` gives None.
 
-    def __init__(self) -> None:
+    ``options`` are further ``pocketsphinx.Decoder`` settings (e.g. narrower beams). ``decoder``
+    is open to callers that add words and grammars to it (``cloning.consent``), and ``decode``
+    runs one of its searches."""
+
+    def __init__(self, **options: Any) -> None:
         try:
             pocketsphinx = importlib.import_module("pocketsphinx")
         except ImportError:
             raise VoxcloneError("speech recognition needs the pocketsphinx package: "
                                 "pip install pocketsphinx") from None
-        self._decoder = pocketsphinx.Decoder(samprate=ASR_SAMPLE_RATE, loglevel="FATAL")
-        self._initial_cmn = self._decoder.get_cmn()
+        self.decoder = pocketsphinx.Decoder(samprate=ASR_SAMPLE_RATE, loglevel="FATAL", **options)
+        self._initial_cmn = self.decoder.get_cmn()
         try:
             version = importlib.metadata.version("pocketsphinx")
         except importlib.metadata.PackageNotFoundError:
             version = "?"
         self.name = f"pocketsphinx {version} en-us"
 
-    def transcribe_scored(self, wav: np.ndarray, sample_rate: int) -> tuple[str, float | None]:
+    def decode(self, wav: np.ndarray, sample_rate: int, search: str | None = None) -> str:
+        """Words heard in mono ``wav (samples,)`` at ``sample_rate`` Hz by the search named
+        ``search`` (one added to ``decoder``; None: the bundled language model), ``""`` when
+        nothing is heard."""
         audio = _mono16k(wav, sample_rate)
         if audio.size == 0:
-            return "", None
+            return ""
         pcm = (audio * 32767.0).round().astype(np.int16)
-        decoder = self._decoder
+        decoder = self.decoder
+        decoder.activate_search(search)
         decoder.set_cmn(self._initial_cmn)
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), full_utt=True)
         decoder.end_utt()
         hypothesis = decoder.hyp()
-        return (" ".join(hypothesis.hypstr.split()) if hypothesis is not None else ""), None
+        return " ".join(hypothesis.hypstr.split()) if hypothesis is not None else ""
+
+    def transcribe_scored(self, wav: np.ndarray, sample_rate: int) -> tuple[str, float | None]:
+        return self.decode(wav, sample_rate), None
 
 
 # --- the model files ----------------------------------------------------------------------

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tts.asr import ASR_SAMPLE_RATE
 from tts.audio import MelSpectrogram, resample
 from tts.config import AudioConfig
 from tts.errors import TextError, VoxcloneError
@@ -64,9 +65,6 @@ __all__ = [
     "first_chunk_seconds", "first_audio_seconds", "peak_rss_mib", "current_rss_mib",
     "speech_like_mel", "DnsmosScore", "dnsmos", "dnsmos_available", "ASR_SAMPLE_RATE",
 ]
-
-ASR_SAMPLE_RATE = 16000
-"""The recognisers (``tts.asr``) and wide-band PESQ all work at 16 kHz."""
 
 Signal = np.ndarray | torch.Tensor
 
