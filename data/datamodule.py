@@ -7,7 +7,6 @@ vocoder (waveform segments, optionally with ground-truth-aligned predicted mels)
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,19 +14,28 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from data.dataset import LengthBucketSampler, TTSDataset, read_prepare_info
+from data.dataset import LengthBucketSampler, TTSDataset
 from data.holdout import held_out_speakers
+from data.prepared import PreparedFolder, check_same_preparation
 from data.vocoder_data import VocoderDataset, collate_segments
-from tts.config import AudioConfig, from_dict
+from tts.config import AudioConfig
 from tts.errors import DataError
 from tts.text import SymbolTable
 
 __all__ = ["TTSDataModule", "VocoderDataModule"]
 
 
+def _folders(roots: str | Path | Sequence[str | Path]) -> list[PreparedFolder]:
+    """The prepared folder(s) ``roots`` names; at least one."""
+    paths = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    if not paths:
+        raise DataError("no prepared folder given")
+    return [PreparedFolder(path) for path in paths]
+
+
 class TTSDataModule(L.LightningDataModule):
     """Train/val loaders over one or more prepared folders ``roots`` (train.jsonl, val.jsonl,
-    prepare.json, speakers.json each), batches as described in ``data.dataset.collate_batch``.
+    prepare.json, speakers.json each), yielding ``data.batch.TTSBatch``.
 
     The symbol table, speaker list (all folders' speakers, in order; a name in two folders is an
     error), emotion list (union) and audio config come from the folders (which must agree) and
@@ -47,10 +55,7 @@ class TTSDataModule(L.LightningDataModule):
                  embeddings: bool = False, hold_out: float = 0.0,
                  hold_out_names: Sequence[str] = (), pitch: bool = False) -> None:
         super().__init__()
-        self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
-                      else [Path(r) for r in roots])
-        if not self.roots:
-            raise DataError("no prepared folder given")
+        self.folders = _folders(roots)
         if batch_size < 1:
             raise DataError(f"batch_size must be positive, got {batch_size}")
         self.batch_size = batch_size
@@ -59,29 +64,24 @@ class TTSDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.embeddings = embeddings
         self.pitch = pitch
-        infos = [read_prepare_info(root) for root in self.roots]
-        self.audio: AudioConfig = from_dict(AudioConfig, infos[0]["audio"],
-                                            where="prepare.json audio")
-        self.symbols = SymbolTable.from_dict(infos[0]["symbols"])
+        self.audio: AudioConfig = self.folders[0].audio
+        self.symbols: SymbolTable = self.folders[0].symbols
+        check_same_preparation(self.folders, symbols=True)
         self.emotions: list[str] = []
         self.speakers: list[str] = []
         self.held_out: set[str] = set()
         owner: dict[str, Path] = {}
-        for root, info in zip(self.roots, infos, strict=True):
-            if info["audio"] != infos[0]["audio"] or info["symbols"] != infos[0]["symbols"]:
-                raise DataError(f"{root} was prepared with another audio config or symbol set "
-                                f"than {self.roots[0]}")
-            self.emotions += [e for e in info["emotions"] if e not in self.emotions]
-            speakers_file = root / "speakers.json"
-            if not speakers_file.is_file():
-                raise DataError(f"{root} is not a prepared folder: speakers.json not found")
-            skip = held_out_speakers(root, hold_out) if hold_out > 0 else set()
+        for folder in self.folders:
+            self.emotions += [e for e in folder.emotions if e not in self.emotions]
+            names = folder.speakers
+            skip = held_out_speakers(folder.path, hold_out) if hold_out > 0 else set()
             skip |= set(hold_out_names)
             self.held_out |= skip
-            for name in json.loads(speakers_file.read_text(encoding="utf-8")):
+            for name in names:
                 if name in owner:
-                    raise DataError(f"speaker {name!r} is in both {owner[name]} and {root}")
-                owner[name] = root
+                    raise DataError(f"speaker {name!r} is in both {owner[name]} and "
+                                    f"{folder.path}")
+                owner[name] = folder.path
                 if name not in skip:
                     self.speakers.append(name)
         self.train_set: TTSDataset | None = None
@@ -89,11 +89,11 @@ class TTSDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
-            self.train_set = self._dataset("train.jsonl")
-            self.val_set = self._dataset("val.jsonl")
+            self.train_set = self._dataset("train")
+            self.val_set = self._dataset("val")
 
     def _dataset(self, name: str) -> TTSDataset:
-        manifests = [root / name for root in self.roots]
+        manifests = [folder.manifest(name) for folder in self.folders]
         return TTSDataset(manifests, self.symbols, self.speakers, self.emotions,
                           embeddings=self.embeddings, exclude=frozenset(self.held_out),
                           pitch=self.pitch)
@@ -139,9 +139,10 @@ class TTSDataModule(L.LightningDataModule):
 
 class VocoderDataModule(L.LightningDataModule):
     """Random waveform segments for training and whole clips (cut to ``val_max_frames``) for
-    validation, from one or more prepared folders ``roots`` (all with one audio config); see
-    ``data.vocoder_data``. Training draws uniformly over the clips of all folders; validation
-    takes ``val_clips`` clips in turn from each folder's val.jsonl.
+    validation, from one or more prepared folders ``roots`` (all with one audio config), as
+    ``data.batch.VocoderBatch``; see ``data.vocoder_data``. Training draws uniformly over the
+    clips of all folders; validation takes ``val_clips`` clips in turn from each folder's
+    val.jsonl.
 
     ``audio`` (from prepare.json) is exposed so that the task can refuse a model whose audio
     config differs from the data's. ``pitch=True`` adds each folder's frame F0 to the items
@@ -154,19 +155,11 @@ class VocoderDataModule(L.LightningDataModule):
                  mel_dir: str | Path | None = None, val_max_frames: int = 400,
                  val_clips: int = 8, pitch: bool = False, hold_out: bool = False) -> None:
         super().__init__()
-        self.roots = ([Path(roots)] if isinstance(roots, (str, Path))
-                      else [Path(r) for r in roots])
-        if not self.roots:
-            raise DataError("no prepared folder given")
-        if mel_dir is not None and len(self.roots) > 1:
+        self.folders = _folders(roots)
+        if mel_dir is not None and len(self.folders) > 1:
             raise DataError("--mel-dir needs a single prepared folder (its mels are by clip id)")
-        infos = [read_prepare_info(root) for root in self.roots]
-        for root, info in zip(self.roots, infos, strict=True):
-            if info["audio"] != infos[0]["audio"]:
-                raise DataError(f"{root} was prepared with another audio config than "
-                                f"{self.roots[0]}")
-        self.audio: AudioConfig = from_dict(AudioConfig, infos[0]["audio"],
-                                            where="prepare.json audio")
+        check_same_preparation(self.folders)
+        self.audio: AudioConfig = self.folders[0].audio
         self.batch_size = batch_size
         self.segment_frames = segment_frames
         self.num_workers = num_workers
@@ -181,16 +174,16 @@ class VocoderDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             hop = self.audio.hop_length
-            held = {root: held_out_speakers(root) if self.hold_out else set()
-                    for root in self.roots}
-            parts = [VocoderDataset(root / "train.jsonl", hop, self.segment_frames, train=True,
-                                    mel_dir=self.mel_dir, pitch=self.pitch,
-                                    exclude_speakers=held[root]) for root in self.roots]
+            held = {folder: held_out_speakers(folder.path) if self.hold_out else set()
+                    for folder in self.folders}
+            parts = [VocoderDataset(folder.manifest("train"), hop, self.segment_frames,
+                                    train=True, mel_dir=self.mel_dir, pitch=self.pitch,
+                                    exclude_speakers=held[folder]) for folder in self.folders]
             self.train_set = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
-            vals = [VocoderDataset(root / "val.jsonl", hop, self.segment_frames, train=False,
+            vals = [VocoderDataset(folder.manifest("val"), hop, self.segment_frames, train=False,
                                    mel_dir=self.mel_dir, max_frames=self.val_max_frames,
-                                   pitch=self.pitch, exclude_speakers=held[root])
-                    for root in self.roots]
+                                   pitch=self.pitch, exclude_speakers=held[folder])
+                    for folder in self.folders]
             turns = [u for group in itertools.zip_longest(*(v.utterances for v in vals))
                      for u in group if u is not None]
             self.val_set = vals[0]

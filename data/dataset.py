@@ -1,12 +1,12 @@
 """Training data from a prepared folder: ``TTSDataset``, its ``collate`` and ``LengthBucketSampler``.
 
-A prepared folder (see ``data.prepare``) holds manifests whose utterances carry phonemes and a
-cached log-mel; this module turns them into padded tensor batches. No audio is decoded here.
+A prepared folder (see ``data.prepare``, read through ``data.prepared.PreparedFolder``) holds
+manifests whose utterances carry phonemes and a cached log-mel; this module turns them into
+padded tensor batches (``data.batch.TTSBatch``). No audio is decoded here.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,60 +16,32 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from data.batch import TTSBatch
 from data.manifest import Utterance, read_manifest
-from tts.config import AudioConfig, from_dict
-from tts.errors import ConfigError, DataError, TextError
+from data.prepared import EMBEDDINGS_FILE, PreparedFolder, check_same_preparation
+from tts.errors import DataError, TextError
 from tts.text import SymbolTable
 
 __all__ = ["TTSDataset", "LengthBucketSampler", "collate_batch", "read_prepare_info",
            "read_embeddings", "EMBEDDINGS_FILE"]
 
-EMBEDDINGS_FILE = "speaker_embeddings.npz"
-"""Per-utterance speaker embeddings of a prepared folder (written by ``voxclone embed``)."""
 
-
+# read_prepare_info, read_embeddings and EMBEDDINGS_FILE stay importable from here for callers
+# outside data (new code reads through data.prepared.PreparedFolder)
 def read_prepare_info(folder: str | Path) -> dict[str, Any]:
-    """The ``prepare.json`` of a prepared folder, or a ``DataError`` saying what is missing."""
-    path = Path(folder) / "prepare.json"
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path.parent} is not a prepared folder: prepare.json not found "
-                        f"(run 'voxclone prepare' first)") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg})") from None
-    for key in ("audio", "symbols", "emotions"):
-        if key not in info:
-            raise DataError(f"{path}: missing key '{key}'")
-    return info
+    """``PreparedFolder(folder).info``: the ``prepare.json`` of a prepared folder."""
+    return PreparedFolder(folder).info
 
 
 def read_embeddings(folder: str | Path) -> dict[str, np.ndarray]:
-    """Utterance id -> speaker embedding ``(D,)`` float32 from ``folder/speaker_embeddings.npz``;
-    ``DataError`` if the file is missing or unreadable."""
-    path = Path(folder) / EMBEDDINGS_FILE
-    if not path.is_file():
-        raise DataError(f"{path.parent} has no speaker embeddings: run 'voxclone embed "
-                        f"{path.parent}' first")
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            ids, vectors = stored["ids"], stored["vectors"].astype(np.float32)
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: unreadable speaker embeddings ({exc})") from None
-    if vectors.ndim != 2 or len(ids) != len(vectors):
-        raise DataError(f"{path}: ids and vectors disagree")
-    return {str(uid): vector for uid, vector in zip(ids, vectors, strict=True)}
+    """``PreparedFolder(folder).embeddings``: utterance id -> speaker embedding ``(D,)``."""
+    return PreparedFolder(folder).embeddings
 
 
-def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict[str, Any]:
-    """Pad a list of ``TTSDataset`` items into one batch (B = ``len(batch)``).
-
-    Returns ``tokens`` LongTensor ``(B, T_max)`` padded with 0, ``token_lengths`` ``(B,)``,
-    ``mels`` FloatTensor ``(B, n_mels, F_max)`` padded with ``mel_pad_value``, ``mel_lengths``
-    ``(B,)``, ``speakers`` ``(B,)``, ``emotions`` ``(B,)`` (-1 = none), ``ids`` (list of str)
-    and, when the items carry them, ``speaker_embeddings`` ``(B, D)`` and ``pitch`` ``(B,
-    F_max)`` (frame F0 in Hz, padded with 0 = unvoiced).
-    """
+def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> TTSBatch:
+    """Pad a list of ``TTSDataset`` items into one ``TTSBatch`` (B = ``len(batch)``; shapes
+    there), mels padded with ``mel_pad_value``; ``speaker_embeddings`` and ``pitch`` are set
+    when the items carry them."""
     if not batch:
         raise DataError("cannot collate an empty batch")
     token_lengths = torch.tensor([len(item["tokens"]) for item in batch], dtype=torch.long)
@@ -81,22 +53,22 @@ def collate_batch(batch: Sequence[dict[str, Any]], mel_pad_value: float) -> dict
     for i, item in enumerate(batch):
         tokens[i, : len(item["tokens"])] = item["tokens"]
         mels[i, :, : item["mel"].shape[1]] = item["mel"]
-    out = {
-        "tokens": tokens,
-        "token_lengths": token_lengths,
-        "mels": mels,
-        "mel_lengths": mel_lengths,
-        "speakers": torch.tensor([item["speaker"] for item in batch], dtype=torch.long),
-        "emotions": torch.tensor([item["emotion"] for item in batch], dtype=torch.long),
-        "ids": [item["id"] for item in batch],
-    }
+    out = TTSBatch(
+        tokens=tokens,
+        token_lengths=token_lengths,
+        mels=mels,
+        mel_lengths=mel_lengths,
+        speakers=torch.tensor([item["speaker"] for item in batch], dtype=torch.long),
+        emotions=torch.tensor([item["emotion"] for item in batch], dtype=torch.long),
+        ids=[item["id"] for item in batch],
+    )
     if "speaker_embedding" in batch[0]:
-        out["speaker_embeddings"] = torch.stack([item["speaker_embedding"] for item in batch])
+        out.speaker_embeddings = torch.stack([item["speaker_embedding"] for item in batch])
     if "pitch" in batch[0]:
         pitch = torch.zeros(len(batch), int(mel_lengths.max()))
         for i, item in enumerate(batch):
             pitch[i, : len(item["pitch"])] = item["pitch"]
-        out["pitch"] = pitch
+        out.pitch = pitch
     return out
 
 
@@ -110,8 +82,9 @@ class TTSDataset(Dataset):
 
     Item ``i`` is a dict: ``id`` str, ``tokens`` LongTensor ``(T_text,)``, ``mel`` FloatTensor
     ``(n_mels, frames)`` from the cached npy, ``speaker`` int, ``emotion`` int (-1 if none) and,
-    with ``embeddings``, ``speaker_embedding`` FloatTensor ``(D,)`` (see ``read_embeddings``),
-    with ``pitch``, ``pitch`` FloatTensor ``(frames,)`` F0 in Hz (``data.pitch.read_pitch``).
+    with ``embeddings``, ``speaker_embedding`` FloatTensor ``(D,)``
+    (``PreparedFolder.embeddings``), with ``pitch``, ``pitch`` FloatTensor ``(frames,)`` F0 in
+    Hz (``PreparedFolder.pitch``).
     ``exclude`` drops the utterances of those speakers (held-out voices).
     """
 
@@ -123,39 +96,29 @@ class TTSDataset(Dataset):
                  else [Path(p) for p in manifest_path])
         if not paths:
             raise DataError("no manifest given")
-        infos = [read_prepare_info(path.parent) for path in paths]
-        try:
-            self.audio = from_dict(AudioConfig, infos[0]["audio"], where="prepare.json audio")
-        except ConfigError as exc:
-            raise DataError(str(exc)) from None
-        for path, info in zip(paths[1:], infos[1:], strict=True):
-            if info["audio"] != infos[0]["audio"]:
-                raise DataError(f"{path.parent} was prepared with another audio config than "
-                                f"{paths[0].parent}")
+        folders = [PreparedFolder(path.parent) for path in paths]
+        self.audio = folders[0].audio
+        check_same_preparation(folders)
         self.mel_pad_value = math.log(self.audio.log_floor)
         """Value of padded mel frames: log of the floor, i.e. silence."""
-        if speakers is None and len(paths) == 1:
-            speakers_file = paths[0].parent / "speakers.json"
-            if speakers_file.is_file():
-                speakers = json.loads(speakers_file.read_text(encoding="utf-8"))
+        if speakers is None and len(folders) == 1 and folders[0].has_speakers:
+            speakers = folders[0].speakers
         self.utterances: list[Utterance] = []
         sources: list[Path] = []
         self._embeddings: dict[str, np.ndarray] | None = {} if embeddings else None
         self._pitch: dict[str, np.ndarray] | None = {} if pitch else None
-        for path in paths:
+        for path, folder in zip(paths, folders, strict=True):
             kept = [u for u in read_manifest(path) if u.speaker not in exclude]
             self.utterances += kept
             sources += [path] * len(kept)
             if self._embeddings is not None:
-                self._embeddings.update(read_embeddings(path.parent))
+                self._embeddings.update(folder.embeddings)
             if self._pitch is not None:
-                from data.pitch import read_pitch
-
-                self._pitch.update(read_pitch(path.parent))
+                self._pitch.update(folder.pitch)
         if speakers is None:
             speakers = sorted({u.speaker for u in self.utterances})
         self.speakers = list(speakers)
-        self.emotions = list(infos[0]["emotions"] if emotions is None else emotions)
+        self.emotions = folders[0].emotions if emotions is None else list(emotions)
         speaker_index = {name: i for i, name in enumerate(self.speakers)}
         emotion_index = {name: i for i, name in enumerate(self.emotions)}
         self._tokens: list[list[int]] = []
@@ -225,7 +188,7 @@ class TTSDataset(Dataset):
             item["pitch"] = torch.from_numpy(self._pitch[utt.id])
         return item
 
-    def collate(self, batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def collate(self, batch: Sequence[dict[str, Any]]) -> TTSBatch:
         """``collate_batch`` with this dataset's mel padding value; see there for shapes."""
         return collate_batch(batch, self.mel_pad_value)
 

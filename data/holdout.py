@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from data.dataset import read_prepare_info
 from data.manifest import read_manifest
+from data.prepared import PreparedFolder
 
 __all__ = ["HOLDOUT_RECIPES", "HOLDOUT_FRACTION", "held_out", "recipe_name", "held_out_speakers"]
 
@@ -29,7 +29,7 @@ def held_out(speaker_key: str, fraction: float = HOLDOUT_FRACTION) -> bool:
 
 def recipe_name(folder: str | Path) -> str:
     """The corpus name of a prepared folder: its prepare.json ``recipe``, else the folder name."""
-    return read_prepare_info(folder).get("recipe") or Path(folder).name
+    return PreparedFolder(folder).recipe or Path(folder).name
 
 
 def held_out_speakers(folder: str | Path, fraction: float = HOLDOUT_FRACTION) -> set[str]:
@@ -37,5 +37,5 @@ def held_out_speakers(folder: str | Path, fraction: float = HOLDOUT_FRACTION) ->
     recipe = recipe_name(folder)
     if recipe not in HOLDOUT_RECIPES or fraction <= 0:
         return set()
-    speakers = {u.speaker for u in read_manifest(Path(folder) / "manifest.jsonl")}
+    speakers = {u.speaker for u in read_manifest(PreparedFolder(folder).manifest())}
     return {s for s in speakers if held_out(f"{recipe}/{s}", fraction)}

@@ -7,8 +7,8 @@
   ``values[offsets[i]:offsets[i + 1]]``;
 - ``values``: F0 in Hz as float16 (0 = unvoiced), ``num_frames`` per utterance.
 
-``read_pitch(folder)`` gives them back as ``{id: (frames,) float32}``; ``data.dataset`` uses it
-for models with ``model.pitch``.
+``PreparedFolder(folder).pitch`` (``data.prepared``) gives them back as ``{id: (frames,)
+float32}``; ``data.dataset`` uses it for models with ``model.pitch``.
 """
 
 from __future__ import annotations
@@ -19,35 +19,32 @@ from pathlib import Path
 
 import numpy as np
 
-from data.manifest import read_prepared
+from data.prepared import PITCH_FILE, PreparedFolder
+from tts.config import AudioConfig
 from tts.errors import DataError
 
 __all__ = ["PITCH_FILE", "pitch_prepared", "read_pitch"]
 
-PITCH_FILE = "pitch.npz"
 
-
-def _track(args: tuple[str, int, dict]) -> np.ndarray:
-    """F0 per mel frame of one saved wav; ``args = (path, num_frames, audio config dict)``."""
+def _track(args: tuple[str, int, AudioConfig]) -> np.ndarray:
+    """F0 per mel frame of one saved wav; ``args = (path, num_frames, audio config)``."""
     import soundfile as sf
 
-    from tts.config import AudioConfig
     from tts.prosody import frame_pitch
 
     path, frames, audio = args
     wav, _ = sf.read(path, dtype="float32", always_2d=True)
-    f0 = frame_pitch(wav.mean(axis=1), AudioConfig(**audio))[:frames]
+    f0 = frame_pitch(wav.mean(axis=1), audio)[:frames]
     return np.pad(f0, (0, frames - len(f0)))
 
 
 def pitch_prepared(folder: str | Path, workers: int = 1, progress=None) -> Path:
-    """Track the pitch of every utterance of prepared ``folder`` (``read_prepared``) and
-    write ``folder/pitch.npz``; returns its path. ``workers`` processes share the work."""
-    from data.dataset import read_prepare_info
-
+    """Track the pitch of every utterance of prepared ``folder`` (``PreparedFolder.utterances``)
+    and write ``folder/pitch.npz``; returns its path. ``workers`` processes share the work."""
     folder = Path(folder)
-    audio = read_prepare_info(folder)["audio"]
-    utterances = read_prepared(folder)
+    prepared = PreparedFolder(folder)
+    audio = prepared.audio
+    utterances = prepared.utterances()
     for utt in utterances.values():
         if utt.num_frames is None:
             raise DataError(f"{folder}: {utt.id} has no mel (not prepared)")
@@ -71,18 +68,6 @@ def pitch_prepared(folder: str | Path, workers: int = 1, progress=None) -> Path:
 
 
 def read_pitch(folder: str | Path) -> dict[str, np.ndarray]:
-    """Utterance id -> F0 per mel frame ``(frames,)`` float32 Hz (0 = unvoiced), from
-    ``folder/pitch.npz``; a missing or unreadable file is a ``DataError``."""
-    path = Path(folder) / PITCH_FILE
-    if not path.is_file():
-        raise DataError(f"{path.parent} has no pitch track: run 'voxclone pitch {path.parent}' "
-                        "first")
-    try:
-        with np.load(path) as data:
-            ids, offsets, values = data["ids"], data["offsets"], data["values"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: unreadable pitch track ({exc})") from None
-    if len(offsets) != len(ids) + 1 or offsets[-1] != len(values):
-        raise DataError(f"{path}: ids and values disagree")
-    values = values.astype(np.float32)
-    return {str(uid): values[offsets[i]:offsets[i + 1]] for i, uid in enumerate(ids)}
+    """``PreparedFolder(folder).pitch``: utterance id -> F0 per mel frame ``(frames,)`` float32
+    Hz (kept for callers outside ``data``; new code reads through ``PreparedFolder``)."""
+    return PreparedFolder(folder).pitch

@@ -20,8 +20,9 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
+from data.batch import VocoderBatch
 from data.manifest import read_manifest
-from data.pitch import read_pitch
+from data.prepared import PITCH_FILE, PreparedFolder
 from tts.errors import DataError
 
 
@@ -43,11 +44,12 @@ class VocoderDataset(Dataset):
                            if u.speaker not in exclude_speakers]
         if not self.utterances:
             raise DataError(f"{manifest_path}: no utterances")
-        self.pitch = read_pitch(Path(manifest_path).parent) if pitch else None
+        folder = PreparedFolder(Path(manifest_path).parent)
+        self.pitch = folder.pitch if pitch else None
         if self.pitch is not None:
             missing = [u.id for u in self.utterances if u.id not in self.pitch]
             if missing:
-                raise DataError(f"{Path(manifest_path).parent}/pitch.npz has no track for "
+                raise DataError(f"{folder.path / PITCH_FILE} has no track for "
                                 f"{len(missing)} utterance(s), e.g. {missing[0]}: run "
                                 "'voxclone pitch' again")
         if segment_frames < 1 or hop_length < 1:
@@ -96,24 +98,23 @@ class VocoderDataset(Dataset):
         return item
 
 
-def collate_segments(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stack items of equal length: ``wav (B, samples)``, ``mel (B, n_mels, frames)`` and
-    ``f0 (B, frames)`` if present, ``lengths (B,)`` in samples; shorter items (validation) are
-    zero-padded to the longest."""
+def collate_segments(batch: Sequence[dict[str, Any]]) -> VocoderBatch:
+    """Stack items into one ``VocoderBatch`` (shapes there), ``mel`` and ``f0`` when the items
+    carry them; shorter items (validation) are zero-padded to the longest."""
     longest = max(item["wav"].shape[0] for item in batch)
     wavs = torch.zeros(len(batch), longest)
     for i, item in enumerate(batch):
         wavs[i, :item["wav"].shape[0]] = item["wav"]
-    out: dict[str, Any] = {"ids": [item["id"] for item in batch], "wav": wavs,
-                           "lengths": torch.tensor([item["wav"].shape[0] for item in batch])}
+    out = VocoderBatch(ids=[item["id"] for item in batch], wav=wavs,
+                       lengths=torch.tensor([item["wav"].shape[0] for item in batch]))
     if "mel" in batch[0]:
         frames = max(item["mel"].shape[1] for item in batch)
         mels = torch.stack([torch.nn.functional.pad(item["mel"], (0, frames - item["mel"].shape[1]),
                                                     value=float(item["mel"].min()))
                             for item in batch])
-        out["mel"] = mels
+        out.mel = mels
     if "f0" in batch[0]:
         frames = max(item["f0"].shape[0] for item in batch)
-        out["f0"] = torch.stack([torch.nn.functional.pad(item["f0"], (0, frames - len(item["f0"])))
-                                 for item in batch])
+        out.f0 = torch.stack([torch.nn.functional.pad(item["f0"], (0, frames - len(item["f0"])))
+                              for item in batch])
     return out
