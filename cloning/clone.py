@@ -4,7 +4,8 @@ Steps: check the name; load and clean the reference audio (``cloning.reference``
 (``cloning.consent``: the speaker reads the consent sentence, or a named override); embed the
 clips with the speaker encoder (zero-shot: the mean embedding is the voice); take the style-token
 weights of the reference; optionally fine-tune the acoustic model on the reference within a time
-budget (``cloning.adapt``, few-shot); save the profile (``cloning.profile``).
+budget (``cloning.adapt``, few-shot); save the profile (``cloning.profile``; its format is
+``tts.profiles``).
 
 Few-shot needs the words of the reference. Without ``--transcripts`` Whisper (``tts.asr``) hears
 them, and a clip whose transcript is empty or unsure is left out (``cloning.adapt.
@@ -18,7 +19,6 @@ and learns in seconds, before any fine-tuning, that the audio cannot give it.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import math
 import tempfile
 import time
@@ -28,31 +28,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cloning.consent import ConsentRecord, check_consent, consent_sentence, override_record
-from cloning.profile import (
-    ADAPTED_FILE,
-    ProfileError,
-    VoiceProfile,
-    new_profile_path,
-    save_profile,
-)
+from cloning.consent import check_consent, consent_sentence, override_record
+from cloning.profile import new_profile_path, save_profile
 from cloning.reference import REFERENCE_RATE, ReferenceSet, load_reference
 from tts.errors import ConfigError, ConsentError, DataError
+from tts.profiles import (
+    ADAPTED_FILE,
+    ConsentRecord,
+    ProfileError,
+    VoiceProfile,
+    file_fingerprint,
+)
 
-__all__ = ["clone_voice", "file_fingerprint", "reference_style"]
+__all__ = ["clone_voice", "reference_style"]
 
 EXPORT_MARGIN = 30.0
 """Seconds of the time budget kept for exporting and saving after training (at most a fifth
 of the budget)."""
-
-
-def file_fingerprint(path: str | Path) -> str:
-    """``sha256:<16 hex>`` of a file's bytes: which base model a profile was made for."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()[:16]
 
 
 def reference_style(acoustic, references: ReferenceSet) -> np.ndarray | None:

@@ -13,11 +13,12 @@
 (b) **it is the same voice**: the cosine between the speaker-encoder embedding of the recording
     and the mean embedding of the reference audio reaches ``SPEAKER_THRESHOLD``.
 
-The result is a ``ConsentRecord`` (hashes of every file, the free transcript, both scores and
-thresholds, the decision, the UTC date and the voxclone version) that a voice profile keeps;
-a rejection raises ``ConsentError`` (one line: which check failed, score vs threshold) with the
-rejected record in ``.record``. ``override_record(reason, note)`` is the one way around the
-check, for a researcher's own voice or licensed data; the record says that it was used and why.
+The result is a ``ConsentRecord`` (``tts.profiles``: hashes of every file, the free transcript,
+both scores and thresholds, the decision, the UTC date and the voxclone version) that a voice
+profile keeps; a rejection raises ``ConsentError`` (one line: which check failed, score vs
+threshold) with the rejected record in ``.record``. ``override_record(reason, note)`` is the one
+way around the check, for a researcher's own voice or licensed data; the record says that it was
+used and why.
 Thresholds and measured rates: ``scripts/evaluate.py consent`` and the README.
 """
 
@@ -31,16 +32,13 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from tts.asr import ASR_SAMPLE_RATE, PocketsphinxTranscriber
 from tts.audio import SILENCE_DBFS, load_audio, resample, to_mono, trim_silence
 from tts.errors import AudioError, ConsentError, TextError
-
-RECORD_FORMAT = 1
-"""Version of the ``ConsentRecord`` dict layout."""
+from tts.profiles import ConsentRecord, file_sha256
 
 CONSENT_TEMPLATE = "I own this voice, and I allow voxclone to create a voice named {name}."
 """The sentence a consent recording reads; ``{name}`` is the voice name as spoken words."""
@@ -222,80 +220,14 @@ def speaker_similarity(encoder, recording: np.ndarray, reference: Sequence[np.nd
     return float(np.dot(embeddings[0], voice))
 
 
-# -- the record --------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class ConsentRecord:
-    """What a voice profile keeps about the consent behind it (JSON-serialisable dict form).
-
-    ``decision`` is ``"accepted"``, ``"rejected"`` or ``"override"`` (the check was bypassed:
-    ``override`` holds the reason, ``override_note`` who/what licence). Scores are ``None`` when
-    not measured (an override).
-    """
-
-    voice_name: str
-    sentence: str
-    decision: str
-    date: str
-    voxclone_version: str
-    recording_sha256: str | None = None
-    reference_sha256: tuple[str, ...] = ()
-    transcript: str | None = None
-    heard: str | None = None
-    sentence_score: float | None = None
-    name_score: float | None = None
-    sentence_threshold: float | None = None
-    speaker_similarity: float | None = None
-    speaker_threshold: float | None = None
-    asr: str | None = None
-    encoder: str | None = None
-    override: str | None = None
-    override_note: str | None = None
-    format: int = RECORD_FORMAT
-
-    @property
-    def accepted(self) -> bool:
-        """True when cloning may go ahead (accepted or overridden)."""
-        return self.decision in ("accepted", "override")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["reference_sha256"] = list(self.reference_sha256)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ConsentRecord:
-        """Strict: unknown or missing fields, or another format, are a ``ConsentError``."""
-        if not isinstance(data, dict):
-            raise ConsentError(f"consent record: expected a dict, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConsentError(f"consent record: unknown field(s) {', '.join(unknown)}")
-        if data.get("format", RECORD_FORMAT) != RECORD_FORMAT:
-            raise ConsentError(f"consent record: format {data.get('format')!r} is not "
-                               f"{RECORD_FORMAT}")
-        try:
-            record = cls(**{**data, "reference_sha256": tuple(data.get("reference_sha256", ()))})
-        except TypeError as exc:
-            raise ConsentError(f"consent record: {str(exc).splitlines()[0]}") from None
-        if record.decision not in ("accepted", "rejected", "override"):
-            raise ConsentError(f"consent record: unknown decision {record.decision!r}")
-        return record
-
-
 # -- inputs ------------------------------------------------------------------------------------
 AudioInput = str | Path | np.ndarray
 
 
 def _sha256(item: AudioInput) -> str:
-    digest = hashlib.sha256()
     if isinstance(item, np.ndarray):
-        digest.update(np.ascontiguousarray(item, dtype=np.float32).tobytes())
-    else:
-        with open(item, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+        return hashlib.sha256(np.ascontiguousarray(item, dtype=np.float32).tobytes()).hexdigest()
+    return file_sha256(item)
 
 
 def _load(item: AudioInput, what: str, sample_rate: int | None, min_seconds: float) -> np.ndarray:

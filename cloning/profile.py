@@ -1,134 +1,26 @@
-"""Voice profiles: what a cloned voice is made of, stored as a folder.
+"""Writing voice profiles: where a new cloned voice is saved, and saving it whole.
 
-A profile folder ``NAME/`` holds ``profile.json`` (format version, name, the speaker embedding,
-style-token weights of the reference, reference statistics, the consent record, which encoder and
-base model made it, creation date) and, after few-shot adaptation, ``acoustic.pt``: an acoustic
-checkpoint in the one voxclone format, fine-tuned on the reference audio. Cloned voices live in
-``voices_dir()`` (``$VOXCLONE_VOICES``, else ``~/.local/share/voxclone/voices``).
+The profile format and reading it back (``VoiceProfile``, ``load_profile``, ``list_profiles``,
+``voices_dir``) are ``tts.profiles``, so that speaking a cloned voice needs nothing from
+``cloning``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
-import re
 import shutil
 from pathlib import Path
-from typing import Any
 
-import numpy as np
+from tts.profiles import (
+    ADAPTED_FILE,
+    PROFILE_FILE,
+    ProfileError,
+    VoiceProfile,
+    check_name,
+    voices_dir,
+)
 
-from cloning.consent import ConsentRecord
-from tts.errors import ConfigError, ConsentError, VoxcloneError
-
-__all__ = ["VoiceProfile", "voices_dir", "profile_path", "new_profile_path", "save_profile", "load_profile",
-           "list_profiles", "check_name", "PROFILE_FORMAT", "ProfileError"]
-
-PROFILE_FORMAT = 1
-PROFILE_FILE = "profile.json"
-ADAPTED_FILE = "acoustic.pt"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-
-
-class ProfileError(VoxcloneError):
-    """A missing, unreadable or foreign voice profile."""
-
-
-def check_name(name: str) -> str:
-    """``name`` if it is a usable voice name (1-40 letters, digits, ``-``, ``_``)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"voice name {name!r} is not usable: use 1-40 letters, digits, '-' or "
-                          "'_', starting with a letter or digit")
-    return name
-
-
-def voices_dir() -> Path:
-    """Where cloned voices live: ``$VOXCLONE_VOICES`` or ``~/.local/share/voxclone/voices``."""
-    env = os.environ.get("VOXCLONE_VOICES")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".local" / "share" / "voxclone" / "voices"
-
-
-@dataclasses.dataclass
-class VoiceProfile:
-    """A cloned voice. ``embedding (D,)`` unit vector (mean over the reference clips),
-    ``style_weights (heads, tokens)`` or None, ``reference`` statistics (clips, speech seconds,
-    files), ``consent`` record, ``encoder`` fingerprint, ``base_acoustic`` (file name and
-    fingerprint of the model the profile was made for), ``adapted`` (few-shot fine-tuning
-    facts, or None for a zero-shot voice), ``created`` (UTC ISO date)."""
-
-    name: str
-    embedding: np.ndarray
-    consent: ConsentRecord
-    reference: dict[str, Any]
-    encoder: str
-    base_acoustic: dict[str, Any]
-    created: str
-    style_weights: np.ndarray | None = None
-    adapted: dict[str, Any] | None = None
-    folder: Path | None = None
-
-    @property
-    def acoustic_path(self) -> Path | None:
-        """The adapted acoustic checkpoint, when the voice was fine-tuned."""
-        if self.adapted is None or self.folder is None:
-            return None
-        return self.folder / ADAPTED_FILE
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": PROFILE_FORMAT,
-            "name": self.name,
-            "embedding": [round(float(x), 6) for x in self.embedding],
-            "style_weights": (None if self.style_weights is None
-                              else np.round(self.style_weights, 6).tolist()),
-            "reference": self.reference,
-            "consent": self.consent.to_dict(),
-            "encoder": self.encoder,
-            "base_acoustic": self.base_acoustic,
-            "adapted": self.adapted,
-            "created": self.created,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str) -> VoiceProfile:
-        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-            raise ProfileError(f"{where} is not a voxclone voice profile (format "
-                               f"{data.get('format') if isinstance(data, dict) else None!r})")
-        try:
-            embedding = np.asarray(data["embedding"], dtype=np.float32)
-            style = data.get("style_weights")
-            profile = cls(
-                name=check_name(data["name"]), embedding=embedding,
-                consent=ConsentRecord.from_dict(data["consent"]),
-                reference=dict(data["reference"]), encoder=str(data["encoder"]),
-                base_acoustic=dict(data["base_acoustic"]), created=str(data["created"]),
-                style_weights=None if style is None else np.asarray(style, dtype=np.float32),
-                adapted=data.get("adapted"))
-        except (KeyError, TypeError, ValueError, ConfigError, ConsentError) as exc:
-            raise ProfileError(f"{where}: broken voice profile ({exc})") from None
-        if embedding.ndim != 1 or not np.isfinite(embedding).all():
-            raise ProfileError(f"{where}: broken voice profile (bad embedding)")
-        if not profile.consent.accepted:
-            raise ProfileError(f"{where}: the profile's consent record is not an acceptance")
-        return profile
-
-
-def profile_path(name_or_path: str | Path, root: Path | None = None) -> Path:
-    """The folder of a profile given by name (under ``root`` or ``voices_dir()``) or by path
-    (a folder holding ``profile.json``, or that file). A plain name means the voices folder
-    unless no such voice exists there and the name is a profile folder here."""
-    path = Path(name_or_path)
-    if path.name == PROFILE_FILE:
-        return path.parent
-    if len(path.parts) == 1 and _NAME.match(str(path)):
-        named = (root or voices_dir()) / str(path)
-        return path if not named.exists() and (path / PROFILE_FILE).is_file() else named
-    if len(path.parts) > 1 or path.is_dir():
-        return path
-    return (root or voices_dir()) / check_name(str(name_or_path))
+__all__ = ["new_profile_path", "save_profile"]
 
 
 def new_profile_path(name: str, root: Path | None = None) -> Path:
@@ -158,37 +50,3 @@ def save_profile(profile: VoiceProfile, folder: Path, adapted_checkpoint: Path |
     staging.rename(folder)
     profile.folder = folder
     return folder
-
-
-def load_profile(name_or_path: str | Path, root: Path | None = None) -> VoiceProfile:
-    """Load a profile by name or folder; ``ProfileError`` (one line) if missing or broken."""
-    folder = profile_path(name_or_path, root)
-    path = folder / PROFILE_FILE
-    if not path.is_file():
-        raise ProfileError(f"no voice named {str(name_or_path)!r} (looked for {path}; "
-                           "'voxclone voices' lists the voices)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProfileError(f"{path}: unreadable voice profile ({exc})") from None
-    profile = VoiceProfile.from_dict(data, str(path))
-    profile.folder = folder
-    if profile.adapted is not None and not (folder / ADAPTED_FILE).is_file():
-        raise ProfileError(f"{folder}: the profile names adapted weights but {ADAPTED_FILE} "
-                           "is missing")
-    return profile
-
-
-def list_profiles(root: Path | None = None) -> list[VoiceProfile | tuple[Path, str]]:
-    """Profiles under ``root`` (default ``voices_dir()``), sorted by name; a broken one is a
-    ``(folder, reason)`` pair instead, so that one bad folder does not hide the others."""
-    root = root or voices_dir()
-    if not root.is_dir():
-        return []
-    found: list[VoiceProfile | tuple[Path, str]] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        try:
-            found.append(load_profile(folder))
-        except ProfileError as exc:
-            found.append((folder, str(exc)))
-    return found

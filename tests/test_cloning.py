@@ -16,13 +16,14 @@ import soundfile as sf
 import torch
 
 from cloning import consent
-from cloning.profile import ProfileError, VoiceProfile, load_profile, save_profile
+from cloning.profile import save_profile
 from cloning.reference import load_reference
 from tts import checkpoint
 from tts.cli import main
 from tts.config import AudioConfig, load_yaml, to_dict
 from tts.errors import AudioError, ConfigError, DataError
 from tts.models.tacotron import Tacotron
+from tts.profiles import ProfileError, VoiceProfile, load_profile
 from tts.text import SymbolTable
 from tts.training.acoustic_task import AcousticExperimentConfig
 

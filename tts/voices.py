@@ -1,7 +1,7 @@
 """Named voices: the bundled ones (``checkpoints/voices.json``) and cloned profiles.
 
 ``find_voice(name)`` resolves a name to a ``Voice`` (bundled voices first, then the profiles in
-``cloning.profile.voices_dir()``); ``voice_engine`` turns it into a ``NeuralEngine``;
+``tts.profiles.voices_dir()``); ``voice_engine`` turns it into a ``NeuralEngine``;
 ``list_voices`` is what ``voxclone voices`` prints.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 from tts.bundled import BUNDLED_VOICES, DEFAULT_ACOUSTIC
 from tts.errors import CheckpointError, ConfigError
 from tts.neural_engine import NeuralEngine, default_vocoder
+from tts.profiles import VoiceProfile, file_fingerprint, list_profiles, load_profile
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
            "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE",
@@ -63,12 +64,10 @@ def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
         raise CheckpointError(f"{path}: broken list of bundled voices ({exc})") from None
 
 
-def _from_profile(profile) -> Voice:
+def _from_profile(profile: VoiceProfile) -> Voice:
     """A cloned voice: its adapted checkpoint, else the model it was cloned with (when still
     there), else the bundled multi-speaker model. Style weights belong to the model that made
     them: they are dropped when the profile is spoken by another one."""
-    from cloning.clone import file_fingerprint
-
     style = profile.style_weights
     acoustic = profile.acoustic_path
     if acoustic is None:
@@ -93,8 +92,6 @@ def find_voice(name: str, root: Path | None = None) -> Voice:
     for voice in bundled_voices():
         if voice.name == name:
             return voice
-    from cloning.profile import load_profile
-
     return _from_profile(load_profile(name, root))
 
 
@@ -180,7 +177,6 @@ def write_pitch_offsets(offsets: dict[str, float], path: Path = BUNDLED_VOICES) 
 
 def list_voices(root: Path | None = None) -> list[dict[str, Any]]:
     """Rows for ``voxclone voices``: name, kind, license, description, emotions."""
-    from cloning.profile import list_profiles
     from tts.acoustic import load_acoustic
 
     rows, emotions_of = [], {}
