@@ -3,8 +3,9 @@
 ``adapt(clips, transcripts, name, base, workdir, seconds)`` writes the clips and their texts as
 a small corpus, prepares it with the ``folder`` recipe (the same mels and phonemes as every
 training run), embeds it with the speaker encoder, and fine-tunes the base model with
-``train_acoustic`` (``--init``) under a wall-time budget; the result is exported as an fp16
-acoustic checkpoint. One training code path: the same one ``voxclone train acoustic`` runs.
+``tts.training.acoustic_task.train`` (``--init``) under a wall-time budget; the result is
+exported as an fp16 acoustic checkpoint. One training code path: the same one ``voxclone train
+acoustic`` runs.
 Transcripts come from the caller, or from the offline recogniser (``transcribe``: Whisper
 through ``tts.asr``), screened by ``screen_transcripts``: a clip whose transcript is empty or
 unsure is left out, because training on wrong words ruins the voice (pocketsphinx's transcripts
@@ -17,12 +18,17 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from cloning.reference import REFERENCE_RATE, ReferenceClip
 from tts.audio import load_audio, save_audio
 from tts.errors import ConfigError, DataError, VoxcloneError
+
+if TYPE_CHECKING:
+    from tts.checkpoint import Checkpoint
+    from tts.training.acoustic_task import AcousticExperimentConfig
 
 __all__ = ["read_transcripts", "transcribe", "screen_transcripts", "adapt", "FINETUNE_CONFIG",
            "MIN_ADAPT_SPEECH", "MIN_CONFIDENCE"]
@@ -80,16 +86,23 @@ def screen_transcripts(scored: Sequence[tuple[str, float | None]],
             and confidence >= min_confidence else "" for text, confidence in scored]
 
 
-def _experiment(base_config: dict, config_path: Path, out: Path) -> Path:
-    """The fine-tuning YAML: the base model's architecture with ``config_path``'s training."""
+def _experiment(base: Checkpoint, base_path: Path, config_path: Path
+                ) -> AcousticExperimentConfig:
+    """The fine-tuning experiment: the architecture and audio config of ``base`` (the
+    checkpoint at ``base_path``) with ``config_path``'s training."""
+    from tts.config import from_dict
+    from tts.models.tacotron import TacotronConfig
+    from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTrainingConfig
+
     try:
         training = (yaml.safe_load(config_path.read_text(encoding="utf-8")) or {})["training"]
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read the fine-tuning config {config_path}: {exc}") from None
-    path = out / "finetune.yaml"
-    path.write_text(yaml.safe_dump({"audio": base_config["audio"], "model": base_config["model"],
-                                    "training": training}, sort_keys=False))
-    return path
+    return AcousticExperimentConfig(
+        audio=base.audio_config,
+        model=from_dict(TacotronConfig, base.model_config, where=f"{base_path} model_config"),
+        training=from_dict(AcousticTrainingConfig, training,
+                           where=f"{config_path.name}.training"))
 
 
 def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base: Path,
@@ -102,8 +115,8 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     from cloning.corpus_embeddings import embed_prepared
     from data.prepare import prepare
     from tts import checkpoint
-    from tts.config import to_dict
-    from tts.training.run import RunOptions, export, train_acoustic
+    from tts.training.acoustic_task import train
+    from tts.training.run import RunOptions, export
 
     pairs = [(c, t) for c, t in zip(clips, texts, strict=True) if t.strip()]
     speech = sum(c.speech for c, _ in pairs)
@@ -140,8 +153,7 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
         from data.pitch import pitch_prepared
 
         pitch_prepared(prepared)
-    base_config = {"audio": to_dict(ckpt.audio_config), "model": ckpt.model_config}
-    experiment = _experiment(base_config, Path(config), workdir)
+    experiment = _experiment(ckpt, base, Path(config))
     started = time.monotonic()
     seconds = deadline - started
     if seconds < 10:
@@ -149,7 +161,7 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
                           "fine-tuning after preparing the audio: give more --minutes")
     options = RunOptions(max_seconds=seconds, progress=progress, accelerator="cpu")
     try:
-        final = train_acoustic(experiment, [prepared], workdir / "run", options, init_from=base)
+        final = train(experiment, [prepared], workdir / "run", options, init_from=base)
     except KeyboardInterrupt:
         raise VoxcloneError("few-shot adaptation interrupted; nothing was saved") from None
     steps = _steps(final)

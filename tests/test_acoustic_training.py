@@ -15,7 +15,8 @@ from tts import checkpoint
 from tts.acoustic import load_acoustic
 from tts.cli import main
 from tts.config import load_yaml
-from tts.training.run import RunOptions, find_resume_checkpoint, train_acoustic
+from tts.training import acoustic_task
+from tts.training.run import RunOptions, find_resume_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {name: ROOT / "configs" / "acoustic" / "tiny" / f"{name}.yaml"
@@ -29,6 +30,12 @@ def prepared(prepared_ljspeech):
 
 def _options(**kw):
     return RunOptions(accelerator="cpu", progress=False, **kw)
+
+
+def train_acoustic(config_path, *args, **kwargs):
+    """``acoustic_task.train`` on the experiment in ``config_path``, as the CLI runs it."""
+    config = load_yaml(acoustic_task.AcousticExperimentConfig, config_path)
+    return acoustic_task.train(config, *args, **kwargs)
 
 
 @pytest.mark.parametrize("decoder", ["duration", "attention"])
@@ -243,13 +250,12 @@ def test_multi_speaker_training_with_embeddings_and_held_out_speakers(prepared, 
     assert by_name["mel"].shape[1] == unseen["mel"].shape[1] == 80
     # --init added the projection at zero: the initial model equals the source
     from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
-    from tts.training.run import _init_acoustic
 
     experiment = load_yaml(AcousticExperimentConfig, multi_yaml)
     experiment = dataclasses.replace(experiment, model=dataclasses.replace(
         experiment.model, num_speakers=1))
     task = AcousticTask(experiment, data.symbols, ["LJ"], [])
-    _init_acoustic(task, single)
+    task.init_from(single)
     source = load_acoustic(single).model
     torch.manual_seed(0)
     a = source.infer(tokens, torch.tensor([5]), speakers=torch.tensor([0]))["mel"]

@@ -180,6 +180,15 @@ def _options(**kw):
     return RunOptions(accelerator="cpu", progress=False, **kw)
 
 
+def train_encoder(config_path, *args, **kwargs):
+    """``encoder_task.train`` on the experiment in ``config_path``, as the CLI runs it."""
+    from tts.config import load_yaml
+    from tts.training import encoder_task
+
+    config = load_yaml(encoder_task.EncoderExperimentConfig, config_path)
+    return encoder_task.train(config, *args, **kwargs)
+
+
 def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "encoder", str(prepared), str(out), "-c", str(TINY), "--fast-dev-run",
@@ -194,8 +203,6 @@ def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path
 
 @pytest.mark.slow
 def test_resume_and_init(prepared, tmp_path):
-    from tts.training.encoder_task import train_encoder
-
     out = tmp_path / "run"
     train_encoder(TINY, [prepared], out, _options(max_steps=2))
     first = checkpoint.load(find_resume_checkpoint(out))

@@ -125,14 +125,14 @@ def test_pitch_data_training_init_and_say_end_to_end(prepared_ljspeech, tmp_path
     """``voxclone pitch`` on a prepared folder, a pitch model fine-tuned from one without pitch
     (starting exactly where it was), and ``say --pitch`` through the CLI."""
     import soundfile
-    from test_acoustic_training import TINY
+    from test_acoustic_training import TINY, train_acoustic
 
     from data.datamodule import TTSDataModule
     from data.pitch import read_pitch
     from tts.acoustic import load_acoustic
     from tts.cli import main
     from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
-    from tts.training.run import RunOptions, _init_acoustic, train_acoustic
+    from tts.training.run import RunOptions
 
     local = tmp_path / "lj"
     shutil.copytree(prepared_ljspeech, local)
@@ -166,7 +166,7 @@ def test_pitch_data_training_init_and_say_end_to_end(prepared_ljspeech, tmp_path
 
     experiment = load_yaml(AcousticExperimentConfig, pitch_yaml)
     task = AcousticTask(experiment, data.symbols, ["LJ"], [])
-    _init_acoustic(task, base)
+    task.init_from(base)
     tokens = torch.tensor([data.symbols.encode(["HH", "AH0", "L", "OW1", "."])])
     source = load_acoustic(base).model
     a = source.infer(tokens, torch.tensor([5]), speakers=torch.tensor([0]))["mel"]

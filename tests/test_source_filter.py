@@ -161,7 +161,9 @@ def prepared_with_pitch(prepared_ljspeech, tmp_path_factory):
 
 
 def test_trains_end_to_end_and_loads_through_the_one_loader(prepared_with_pitch, tmp_path):
-    from tts.training.run import RunOptions, train_vocoder
+    from test_vocoder_training import train_vocoder
+
+    from tts.training.run import RunOptions
 
     options = RunOptions(accelerator="cpu", progress=False)
     final = train_vocoder(TINY, prepared_with_pitch, tmp_path / "run", options)
@@ -178,8 +180,10 @@ def test_trains_end_to_end_and_loads_through_the_one_loader(prepared_with_pitch,
 
 
 def test_training_without_pitch_tracks_is_a_clear_error(prepared_ljspeech, tmp_path):
+    from test_vocoder_training import train_vocoder
+
     from tts.errors import DataError
-    from tts.training.run import RunOptions, train_vocoder
+    from tts.training.run import RunOptions
 
     with pytest.raises(DataError, match="voxclone pitch"):
         train_vocoder(TINY, prepared_ljspeech, tmp_path / "run",

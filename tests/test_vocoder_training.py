@@ -9,7 +9,9 @@ from audio_fixtures import voiced_signal
 
 from tts import checkpoint
 from tts.cli import main
-from tts.training.run import RunOptions, find_resume_checkpoint, train_vocoder
+from tts.config import load_yaml
+from tts.training import vocoder_task
+from tts.training.run import RunOptions, find_resume_checkpoint
 from tts.vocoder import build_vocoder, load_vocoder, resynthesize
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "vocoder" / "tiny" / "istft.yaml"
@@ -22,6 +24,12 @@ def prepared(prepared_ljspeech):
 
 def _options(**kw):
     return RunOptions(accelerator="cpu", progress=False, **kw)
+
+
+def train_vocoder(config_path, *args, **kwargs):
+    """``vocoder_task.train`` on the experiment in ``config_path``, as the CLI runs it."""
+    config = load_yaml(vocoder_task.VocoderExperimentConfig, config_path)
+    return vocoder_task.train(config, *args, **kwargs)
 
 
 def test_fast_dev_run_checkpoint_loads_through_the_one_loader(prepared, tmp_path):

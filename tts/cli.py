@@ -244,23 +244,28 @@ def cmd_pitch(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tts.training.run import RunOptions, train_vocoder
+    from tts.config import load_yaml
+    from tts.training.run import RunOptions
 
     options = RunOptions(resume=args.resume, max_steps=args.max_steps, accelerator=args.accelerator,
                          devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
                          precision=args.precision, fast_dev_run=args.fast_dev_run,
                          progress=not args.quiet)
     if args.model == "encoder":
-        from tts.training.encoder_task import train_encoder
+        from tts.training.encoder_task import EncoderExperimentConfig, train
 
-        final = train_encoder(args.config, args.data, args.out, options, init_from=args.init)
+        final = train(load_yaml(EncoderExperimentConfig, args.config), args.data, args.out,
+                      options, init_from=args.init)
     elif args.model == "acoustic":
-        from tts.training.run import train_acoustic
+        from tts.training.acoustic_task import AcousticExperimentConfig, train
 
-        final = train_acoustic(args.config, args.data, args.out, options, init_from=args.init)
+        final = train(load_yaml(AcousticExperimentConfig, args.config), args.data, args.out,
+                      options, init_from=args.init)
     else:
-        final = train_vocoder(args.config, args.data, args.out, options, mel_dir=args.mel_dir,
-                              init_from=args.init)
+        from tts.training.vocoder_task import VocoderExperimentConfig, train
+
+        final = train(load_yaml(VocoderExperimentConfig, args.config), args.data, args.out,
+                      options, mel_dir=args.mel_dir, init_from=args.init)
     print(f"training checkpoint: {final}")
     return 0
 

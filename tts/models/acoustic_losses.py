@@ -1,9 +1,12 @@
 """Losses of the acoustic model, per decoder; each returns a dict of named scalar tensors.
 
-Mels are ``(B, n_mels, F)``; every loss counts valid (unpadded) frames or tokens only.
+Mels are ``(B, n_mels, F)``; every loss counts valid (unpadded) frames or tokens only. The
+weights that sum them (``AcousticLossConfig``) are applied by each decoder's ``losses``.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch.nn import functional as F
@@ -11,6 +14,24 @@ from torch.nn import functional as F
 from tts.layers.alignment import durations_to_alignment, forward_sum_loss
 from tts.layers.attention import guided_attention_loss
 from tts.layers.tacotron_blocks import lengths_to_mask
+
+
+@dataclasses.dataclass(frozen=True)
+class AcousticLossConfig:
+    """Weights and schedule of the decoders' losses (beside the mel L1, weight 1): a base of
+    ``AcousticTrainingConfig``, so these are keys of an acoustic config's ``training``."""
+
+    duration_weight: float = 1.0
+    pitch_weight: float = 1.0
+    """Weight of the token pitch and voicing losses (models with ``model.pitch``)."""
+    align_weight: float = 1.0
+    binarization_start_step: int = 1_000
+    """Steps after the aligner warm-up before the soft alignment is pulled onto the hard one."""
+    binarization_weight: float = 1.0
+    stop_weight: float = 1.0
+    stop_pos_weight: float = 5.0
+    guided_attention_weight: float = 10.0
+    guided_attention_decay_steps: int = 5_000
 
 
 def masked_l1(prediction: torch.Tensor, target: torch.Tensor,

@@ -8,41 +8,67 @@ window keeps the attention from skipping ahead or going back.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tts.errors import ConfigError
 from tts.layers.attention import LocationSensitiveAttention
 from tts.layers.tacotron_blocks import Prenet
+from tts.models.acoustic_losses import AcousticLossConfig, attention_losses
 
 RNN_DROPOUT = 0.1
+STOP_THRESHOLD = 0.5
+"""Stop-token probability at which inference ends an utterance (near its last tokens)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionDecoderConfig:
+    """Sizes of an ``AttentionDecoder``: the ``TacotronConfig`` fields of the same names (which
+    hold the defaults and the documentation)."""
+
+    encoder_dim: int
+    reduction_factor: int
+    prenet_dims: tuple[int, ...]
+    attention_rnn_dim: int
+    decoder_rnn_dim: int
+    attention_dim: int
+    location_filters: int
+    location_kernel_size: int
+    max_frames_per_token: float
+    inference_window: tuple[int, ...]
 
 
 class AttentionDecoder(nn.Module):
-    """``forward(memory (B, T, D), mask (B, T), mels (B, n_mels, F))`` (teacher forcing) ->
-    ``(mel (B, n_mels, S * r), stop_logits (B, S), alignments (B, S, T))`` with ``S =
-    ceil(F / r)`` decoder steps; ``infer(memory, mask)`` -> ``(mel (B, n_mels, F), mel_lengths
-    (B,), alignments (B, S, T))``.
+    """Encoder memory -> mel frames, ``r`` frames per autoregressive step.
+
+    The decoder interface of ``tts.models.tacotron`` (``Decoder``); ``forward``'s dict holds
+    ``mel (B, n_mels, S * r)``, ``stop_logits (B, S)`` and ``alignments (B, S, T)`` with ``S =
+    ceil(F / r)`` steps; ``infer``'s ``alignment`` is ``(B, S, T)``. No aligner, no pitch.
     """
 
-    def __init__(self, memory_dim: int, n_mels: int, reduction_factor: int,
-                 prenet_dims: tuple[int, ...], attention_rnn_dim: int, decoder_rnn_dim: int,
-                 attention_dim: int, location_filters: int, location_kernel_size: int,
-                 max_frames_per_token: float, window: tuple[int, int]) -> None:
+    config_class = AttentionDecoderConfig
+    has_aligner = False
+
+    def __init__(self, config: AttentionDecoderConfig, n_mels: int, output_bias: float) -> None:
         super().__init__()
+        c = config
         self.n_mels = n_mels
-        self.r = reduction_factor
-        self.prenet = Prenet(n_mels, prenet_dims)
-        self.attention_rnn = nn.LSTMCell(prenet_dims[-1] + memory_dim, attention_rnn_dim)
-        self.attention = LocationSensitiveAttention(attention_rnn_dim, memory_dim, attention_dim,
-                                                    location_filters, location_kernel_size)
-        self.decoder_rnn = nn.LSTMCell(attention_rnn_dim + memory_dim, decoder_rnn_dim)
-        self.projection = nn.Linear(decoder_rnn_dim + memory_dim, n_mels * reduction_factor)
-        self.stop = nn.Linear(decoder_rnn_dim + memory_dim, 1)
-        self.max_frames_per_token = max_frames_per_token
-        self.window = tuple(window)
+        self.r = c.reduction_factor
+        self.prenet = Prenet(n_mels, c.prenet_dims)
+        self.attention_rnn = nn.LSTMCell(c.prenet_dims[-1] + c.encoder_dim, c.attention_rnn_dim)
+        self.attention = LocationSensitiveAttention(c.attention_rnn_dim, c.encoder_dim,
+                                                    c.attention_dim, c.location_filters,
+                                                    c.location_kernel_size)
+        self.decoder_rnn = nn.LSTMCell(c.attention_rnn_dim + c.encoder_dim, c.decoder_rnn_dim)
+        self.projection = nn.Linear(c.decoder_rnn_dim + c.encoder_dim, n_mels * self.r)
+        self.stop = nn.Linear(c.decoder_rnn_dim + c.encoder_dim, 1)
+        nn.init.constant_(self.projection.bias, output_bias)
+        self.max_frames_per_token = c.max_frames_per_token
+        self.window = tuple(c.inference_window)
 
     def _initial_state(self, memory: torch.Tensor) -> dict[str, torch.Tensor]:
         batch, tokens, dim = memory.shape
@@ -80,8 +106,11 @@ class AttentionDecoder(nn.Module):
         batch, num_steps, _ = stacked.shape
         return stacked.view(batch, num_steps * self.r, self.n_mels).transpose(1, 2)
 
-    def forward(self, memory: torch.Tensor, mask: torch.Tensor, mels: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
+                mels: torch.Tensor, mel_lengths: torch.Tensor,
+                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Teacher forcing on ``mels``; ``embedded``, ``mel_lengths`` and ``pitch`` are not
+        read (the interface's arguments for decoders with an aligner)."""
         batch, n_mels, frames = mels.shape
         num_steps = math.ceil(frames / self.r)
         padded = F.pad(mels, (0, num_steps * self.r - frames), value=float(mels.min()))
@@ -97,11 +126,17 @@ class AttentionDecoder(nn.Module):
             outputs.append(out)
             stops.append(stop)
             alignments.append(state["weights"])
-        return self._frames(outputs), torch.stack(stops, 1), torch.stack(alignments, 1)
+        return {"mel": self._frames(outputs), "stop_logits": torch.stack(stops, 1),
+                "alignments": torch.stack(alignments, 1)}
 
     @torch.no_grad()
-    def infer(self, memory: torch.Tensor, mask: torch.Tensor, stop_threshold: float = 0.5
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
+              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
+        """Free-running steps until each utterance stops (see the module docstring); speed and
+        pitch cannot be controlled (``duration_scale`` must be 1, ``pitch_shift`` 0)."""
+        if duration_scale != 1.0 or pitch_shift:
+            raise ConfigError("speed and pitch control need the duration decoder; this "
+                              "model uses attention")
         batch = memory.shape[0]
         text_lengths = mask.sum(dim=1)
         max_steps = torch.ceil(text_lengths.float() * self.max_frames_per_token / self.r).long()
@@ -118,9 +153,21 @@ class AttentionDecoder(nn.Module):
             alignments.append(state["weights"])
             steps_taken = torch.where(done, steps_taken, steps_taken + 1)
             near_end = state["weights"].argmax(dim=1) >= text_lengths - 2
-            finished = (torch.sigmoid(stop) > stop_threshold) & near_end
+            finished = (torch.sigmoid(stop) > STOP_THRESHOLD) & near_end
             done = done | finished | (steps_taken >= max_steps)
             if bool(done.all()):
                 break
             frame = out[:, -self.n_mels:]
-        return self._frames(outputs), steps_taken * self.r, torch.stack(alignments, 1)
+        return {"mel": self._frames(outputs), "mel_lengths": steps_taken * self.r,
+                "alignment": torch.stack(alignments, 1)}
+
+    def losses(self, out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
+               mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Stop-token BCE and guided attention (its weight fading to 0 over
+        ``guided_attention_decay_steps``) on ``forward``'s ``out``."""
+        named = attention_losses(out, token_lengths, mel_lengths, self.r, weights.stop_pos_weight)
+        decay = max(0.0, 1.0 - step / max(weights.guided_attention_decay_steps, 1))
+        total = (weights.stop_weight * named["stop_loss"]
+                 + weights.guided_attention_weight * decay * named["guided_attention_loss"])
+        return total, named

@@ -9,6 +9,8 @@ once, so it is fast on a CPU.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -17,6 +19,7 @@ from tts.errors import ConfigError
 from tts.layers.alignment import Aligner, beta_binomial_log_prior, monotonic_alignment_search
 from tts.layers.convnext import ConvNeXtBlock
 from tts.layers.tacotron_blocks import ConvStack, lengths_to_mask
+from tts.models.acoustic_losses import AcousticLossConfig, duration_losses, pitch_losses
 from tts.models.pitch import (
     PitchEmbedding,
     PitchPredictor,
@@ -67,40 +70,61 @@ def gaussian_upsample(memory: torch.Tensor, durations: torch.Tensor, sigma: torc
     return upsampled, weights, torch.stack([relative, absolute], dim=-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class DurationDecoderConfig:
+    """Sizes of a ``DurationDecoder``: the ``TacotronConfig`` fields of the same names (which
+    hold the defaults and the documentation)."""
+
+    encoder_dim: int
+    embedding_dim: int
+    decoder_dim: int
+    decoder_layers: int
+    decoder_kernel_size: int
+    duration_predictor_dim: int
+    duration_predictor_layers: int
+    aligner_dim: int
+    pitch: bool
+
+
 class DurationDecoder(nn.Module):
     """Encoder memory -> mel frames without attention.
 
-    ``forward(memory (B, T, D), embedded (B, T, E), mask (B, T), mels (B, n_mels, F),
-    mel_lengths (B,))`` -> dict with ``mel (B, n_mels, F)``, ``log_durations`` predicted ``(B,
-    T)``, ``durations`` from the alignment search ``(B, T)``, ``alignment_log_probs`` and
-    ``soft_alignment`` ``(B, F, T)`` and ``alignment`` (the upsampling weights, ``(B, F, T)``);
-    with ``pitch``, ``forward`` also takes ``frame_f0 (B, F)`` Hz and returns ``pitch``
-    predicted and ``pitch_target`` ``(B, T, 2)`` (``tts.models.pitch``), and the decoder reads
-    the target pitch (predicted at inference).
-    ``infer(memory, mask, duration_scale, pitch_shift=semitones)`` -> ``(mel (B, n_mels, F),
-    mel_lengths (B,), alignment (B, F, T), f0)``: ``f0 (B, F)`` Hz (0 = unvoiced) from the
-    predicted token pitch (``tts.models.pitch.frame_f0``), ``None`` without ``pitch``.
+    The decoder interface of ``tts.models.tacotron`` (``Decoder``). ``forward``'s dict holds
+    ``mel (B, n_mels, F)``, ``log_durations`` predicted ``(B, T)``, ``durations`` from the
+    alignment search ``(B, T)``, ``alignment_log_probs`` and ``soft_alignment`` ``(B, F, T)``
+    and ``alignment`` (the upsampling weights, ``(B, F, T)``); with ``config.pitch`` it reads
+    ``pitch (B, F)`` (frame F0, Hz) and also holds ``pitch`` predicted and ``pitch_target``
+    ``(B, T, 2)`` (``tts.models.pitch``), and the decoder reads the target pitch (predicted at
+    inference). ``infer``'s ``alignment`` is ``(B, F, T)``; with ``config.pitch`` it also
+    returns ``f0 (B, F)``, Hz (0 = unvoiced), from the predicted token pitch
+    (``tts.models.pitch.frame_f0``).
     """
 
-    def __init__(self, memory_dim: int, embedding_dim: int, n_mels: int, dim: int, layers: int,
-                 kernel_size: int, predictor_dim: int, predictor_layers: int,
-                 aligner_dim: int, pitch: bool = False) -> None:
+    config_class = DurationDecoderConfig
+    has_aligner = True
+
+    def __init__(self, config: DurationDecoderConfig, n_mels: int, output_bias: float) -> None:
         super().__init__()
-        self.aligner = Aligner(embedding_dim, n_mels, aligner_dim)
-        self.duration_predictor = DurationPredictor(memory_dim, predictor_dim, predictor_layers)
-        self.pitch_predictor = (PitchPredictor(memory_dim, predictor_dim, predictor_layers)
-                                if pitch else None)
-        self.pitch_embedding = PitchEmbedding(memory_dim) if pitch else None
+        c = config
+        memory_dim, dim = c.encoder_dim, c.decoder_dim
+        self.aligner = Aligner(c.embedding_dim, n_mels, c.aligner_dim)
+        self.duration_predictor = DurationPredictor(memory_dim, c.duration_predictor_dim,
+                                                    c.duration_predictor_layers)
+        self.pitch_predictor = (PitchPredictor(memory_dim, c.duration_predictor_dim,
+                                               c.duration_predictor_layers)
+                                if c.pitch else None)
+        self.pitch_embedding = PitchEmbedding(memory_dim) if c.pitch else None
         self.range_predictor = nn.Sequential(
-            nn.Conv1d(memory_dim + 1, predictor_dim, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(predictor_dim, 1, 1))
+            nn.Conv1d(memory_dim + 1, c.duration_predictor_dim, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(c.duration_predictor_dim, 1, 1))
         self.input = nn.Linear(memory_dim, dim)
         self.position = nn.Linear(2, dim)
-        self.blocks = nn.ModuleList(ConvNeXtBlock(dim, 2 * dim, kernel_size,
-                                                  layer_scale_init=1.0 / layers)
-                                    for _ in range(layers))
+        self.blocks = nn.ModuleList(ConvNeXtBlock(dim, 2 * dim, c.decoder_kernel_size,
+                                                  layer_scale_init=1.0 / c.decoder_layers)
+                                    for _ in range(c.decoder_layers))
         self.norm = nn.LayerNorm(dim)
         self.output = nn.Linear(dim, n_mels)
+        nn.init.constant_(self.output.bias, output_bias)
 
     def decode(self, memory: torch.Tensor, durations: torch.Tensor, mask: torch.Tensor,
                frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,7 +148,9 @@ class DurationDecoder(nn.Module):
 
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
                 mels: torch.Tensor, mel_lengths: torch.Tensor,
-                frame_f0: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Durations from the alignment of ``embedded`` with ``mels``, then the mel decoded
+        from them (see the class docstring)."""
         text_lengths = mask.sum(dim=1)
         frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
         soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
@@ -132,10 +158,10 @@ class DurationDecoder(nn.Module):
         out: dict[str, torch.Tensor] = {}
         decoded = memory
         if self.pitch_predictor is not None:
-            if frame_f0 is None:
+            if pitch is None:
                 raise ConfigError("this model is trained with pitch: the batch needs frame F0 "
                                   "('voxclone pitch DATA')")
-            target = token_pitch(frame_f0[:, :mels.shape[-1]], durations)
+            target = token_pitch(pitch[:, :mels.shape[-1]], durations)
             out["pitch"] = self.pitch_predictor(memory, mask)
             out["pitch_target"] = target
             decoded = memory + self.pitch_embedding(target, mask)
@@ -164,10 +190,10 @@ class DurationDecoder(nn.Module):
                             pitch[..., 1].clamp(0.0, 1.0)], dim=-1) * mask.unsqueeze(-1)
 
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
-              durations: torch.Tensor | None = None, pitch_shift: float = 0.0
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        if durations is None:
-            durations = self.predict_durations(memory, mask, duration_scale)
+              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
+        """Predicted durations (times ``duration_scale``) and, with ``config.pitch``, predicted
+        pitch moved by ``pitch_shift`` semitones, decoded into the mel."""
+        durations = self.predict_durations(memory, mask, duration_scale)
         pitch = None
         if self.pitch_predictor is not None:
             pitch = self.predict_pitch(memory, mask, pitch_shift)
@@ -177,5 +203,22 @@ class DurationDecoder(nn.Module):
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
-        f0 = None if pitch is None else frame_f0(pitch, weights) * frame_mask
-        return mel, mel_lengths, weights, f0
+        out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": weights}
+        if pitch is not None:
+            out["f0"] = frame_f0(pitch, weights) * frame_mask
+        return out
+
+    def losses(self, out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
+               mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Duration, alignment and (from ``binarization_start_step`` on) binarization losses,
+        and with ``config.pitch`` the token pitch and voicing losses, on ``forward``'s ``out``."""
+        named = duration_losses(out, token_lengths, mel_lengths,
+                                step >= weights.binarization_start_step)
+        total = (weights.duration_weight * named["duration_loss"]
+                 + weights.align_weight * named["align_loss"]
+                 + weights.binarization_weight * named.get("bin_loss", 0.0))
+        if self.pitch_predictor is not None:
+            named.update(pitch_losses(out, token_lengths))
+            total = total + weights.pitch_weight * (named["pitch_loss"] + named["voicing_loss"])
+        return total, named

@@ -9,14 +9,16 @@ Tokens), read by one of two decoders chosen in the config:
 - ``"attention"``: the autoregressive Tacotron 2 decoder with location-sensitive attention and a
   stop token (``tts.models.attention_decoder``).
 
-Both end in the same postnet. ``forward`` is the teacher-forced training path, ``infer`` the
-inference path; both take batches. Mels are ``(B, n_mels, frames)``.
+Both decoders have the one interface ``Decoder``; both end in the same postnet. ``forward`` is
+the teacher-forced training path, ``infer`` the inference path, ``losses`` the training loss of
+``forward``'s output; all take batches. Mels are ``(B, n_mels, frames)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -25,10 +27,50 @@ from tts.config import AudioConfig
 from tts.errors import ConfigError
 from tts.layers.style_tokens import ReferenceEncoder, StyleTokens
 from tts.layers.tacotron_blocks import Postnet, TextEncoder, lengths_to_mask
+from tts.models.acoustic_losses import AcousticLossConfig, mel_losses
+from tts.models.attention_decoder import AttentionDecoder, AttentionDecoderConfig
+from tts.models.duration_decoder import DurationDecoder, DurationDecoderConfig
 
-DECODERS = ("duration", "attention")
+DECODERS: dict[str, type[nn.Module]] = {"duration": DurationDecoder,
+                                         "attention": AttentionDecoder}
+"""``model.decoder`` -> the decoder class; each is built from its own config (``config_class``,
+the ``TacotronConfig`` fields of the same names), ``n_mels`` and its output bias."""
 BOS_ID, EOS_ID = 2, 3
 """Ids of ``<bos>`` and ``<eos>``: fixed in every ``SymbolTable``."""
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """What ``Tacotron`` asks of its decoder. ``T`` tokens, ``F`` frames.
+
+    ``has_aligner``: the decoder aligns the text with the target mel (its ``align(embedded,
+    mask, mels, mel_lengths)``), so ``forward``'s frames follow the target's one for one; an
+    aligner warm-up and ground-truth-aligned mels need it.
+    """
+
+    has_aligner: bool
+
+    def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
+                mels: torch.Tensor, mel_lengths: torch.Tensor,
+                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Teacher-forced pass. ``memory (B, T, encoder_dim)`` (text encodings plus
+        conditioning), ``embedded (B, T, embedding_dim)`` (raw token embeddings), ``mask (B,
+        T)``, ``mels (B, n_mels, F)``, ``mel_lengths (B,)``, ``pitch (B, F)`` frame F0 in Hz.
+        Returns ``mel (B, n_mels, F')`` and the decoder's own outputs, all that ``losses``
+        reads."""
+
+    def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
+              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
+        """Free-running pass: ``mel (B, n_mels, F)``, ``mel_lengths (B,)``, ``alignment (B, F
+        or steps, T)`` and, with predicted pitch, ``f0 (B, F)`` Hz (0 = unvoiced).
+        ``duration_scale`` > 1 speaks slower; ``pitch_shift`` moves the pitch in semitones;
+        a decoder that cannot raises ``ConfigError`` for either."""
+
+    def losses(self, out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
+               mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(weighted sum, named terms)`` of the decoder's own losses on ``forward``'s ``out``;
+        ``step``: training steps of the whole model (after any aligner warm-up)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +138,12 @@ class TacotronConfig:
         if self.pitch and self.decoder != "duration":
             raise ConfigError("model.pitch needs the duration decoder")
 
+    def decoder_config(self) -> DurationDecoderConfig | AttentionDecoderConfig:
+        """The chosen decoder's own config, from the fields of the same names."""
+        config_class = DECODERS[self.decoder].config_class
+        return config_class(**{field.name: getattr(self, field.name)
+                               for field in dataclasses.fields(config_class)})
+
 
 class Tacotron(nn.Module):
     """The acoustic model. See the module docstring; ``forward``/``infer`` document the shapes.
@@ -130,22 +178,8 @@ class Tacotron(nn.Module):
                 (c.style.num_heads, c.style.num_tokens), 1.0 / c.style.num_tokens))
             cond_dim += c.style.dim
         self.condition = nn.Linear(cond_dim, c.encoder_dim) if cond_dim else None
-        if c.decoder == "duration":
-            from tts.models.duration_decoder import DurationDecoder
-
-            self.decoder = DurationDecoder(
-                c.encoder_dim, c.embedding_dim, audio.n_mels, c.decoder_dim, c.decoder_layers,
-                c.decoder_kernel_size, c.duration_predictor_dim, c.duration_predictor_layers,
-                c.aligner_dim, pitch=c.pitch)
-            nn.init.constant_(self.decoder.output.bias, self.mel_floor / 2)
-        else:
-            from tts.models.attention_decoder import AttentionDecoder
-
-            self.decoder = AttentionDecoder(
-                c.encoder_dim, audio.n_mels, c.reduction_factor, c.prenet_dims,
-                c.attention_rnn_dim, c.decoder_rnn_dim, c.attention_dim, c.location_filters,
-                c.location_kernel_size, c.max_frames_per_token, tuple(c.inference_window))
-            nn.init.constant_(self.decoder.projection.bias, self.mel_floor / 2)
+        self.decoder = DECODERS[c.decoder](c.decoder_config(), audio.n_mels,
+                                           output_bias=self.mel_floor / 2)
         self.postnet = (Postnet(audio.n_mels, c.postnet_channels, c.postnet_layers,
                                 c.postnet_kernel_size) if c.postnet_layers else None)
 
@@ -239,25 +273,33 @@ class Tacotron(nn.Module):
             with torch.no_grad():
                 self.mean_style_weights.lerp_(style_weights.mean(0).float(), 0.01)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
-        if self.config.decoder == "duration":
-            out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths,
-                               frame_f0=pitch)
-            frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
-        else:
-            mel, stop_logits, alignments = self.decoder(memory, mask, mels)
-            out = {"mel": mel, "stop_logits": stop_logits, "alignments": alignments}
-            frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
+        out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths,
+                           pitch=pitch)
+        frame_mask = lengths_to_mask(mel_lengths, out["mel"].shape[-1])
         out["mel_postnet"] = self.refine(out["mel"], frame_mask)
         out["style_weights"] = style_weights
         out["token_lengths"] = token_lengths
         return out
 
+    def losses(self, out: dict[str, torch.Tensor], mels: torch.Tensor,
+               mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(total, named losses)`` of ``forward``'s ``out`` against the target ``mels (B,
+        n_mels, F)``: the mel L1 of the decoder and the postnet, plus the decoder's own
+        (``Decoder.losses``; ``step`` counts whole-model training steps)."""
+        named = mel_losses(out, mels, mel_lengths)
+        total = sum(named.values())
+        decoder_total, decoder_named = self.decoder.losses(out, out["token_lengths"],
+                                                           mel_lengths, step, weights)
+        named.update(decoder_named)
+        return total + decoder_total, named
+
     def align(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
               mel_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Only the duration decoder's aligner (text embeddings against mel frames), for a
-        cheap alignment warm-up at the start of training: ``soft_alignment`` and
+        """Only the decoder's aligner (text embeddings against mel frames), for a cheap
+        alignment warm-up at the start of training: ``soft_alignment`` and
         ``alignment_log_probs`` ``(B, F, T')``, ``token_lengths (B,)`` with boundaries."""
-        if self.config.decoder != "duration":
+        if not self.decoder.has_aligner:
             raise ConfigError("only the duration decoder has an aligner")
         tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
         mask = lengths_to_mask(token_lengths, tokens.shape[1])
@@ -289,19 +331,8 @@ class Tacotron(nn.Module):
         speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
         style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
-        if self.config.decoder == "duration":
-            mel, mel_lengths, alignment, f0 = self.decoder.infer(memory, mask, duration_scale,
-                                                                 pitch_shift=pitch_shift)
-        else:
-            if duration_scale != 1.0 or pitch_shift:
-                raise ConfigError("speed and pitch control need the duration decoder; this "
-                                  "model uses attention")
-            mel, mel_lengths, alignment = self.decoder.infer(memory, mask)
-            f0 = None
-        frame_mask = lengths_to_mask(mel_lengths, mel.shape[-1])
-        mel = self.refine(mel, frame_mask)
-        mel = mel.masked_fill(~frame_mask.unsqueeze(1), self.mel_floor)
-        out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": alignment}
-        if f0 is not None:
-            out["f0"] = f0
+        out = self.decoder.infer(memory, mask, duration_scale, pitch_shift)
+        frame_mask = lengths_to_mask(out["mel_lengths"], out["mel"].shape[-1])
+        mel = self.refine(out["mel"], frame_mask)
+        out["mel"] = mel.masked_fill(~frame_mask.unsqueeze(1), self.mel_floor)
         return out

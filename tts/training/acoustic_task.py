@@ -1,4 +1,5 @@
-"""``AcousticTask``: training of the ``Tacotron`` acoustic model with Lightning.
+"""``AcousticTask``: training of the ``Tacotron`` acoustic model with Lightning, and its run
+(``train``).
 
 The task wraps the same ``Tacotron`` that the synthesizer loads (``tts.acoustic``); its
 checkpoints are voxclone checkpoints of kind ``"acoustic"`` (weights under ``model.``), carrying
@@ -8,21 +9,27 @@ the symbol table, the speaker and emotion lists and, once learned, per-emotion s
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
+from data.datamodule import TTSDataModule
 from tts import checkpoint
 from tts.config import AudioConfig, to_dict
+from tts.errors import ConfigError
+from tts.models.acoustic_losses import AcousticLossConfig
 from tts.models.tacotron import Tacotron, TacotronConfig
 from tts.text import SymbolTable
-from tts.training.run import ScheduleConfig
+from tts.training.run import RunOptions, ScheduleConfig, check_audio, fit, start_run
 
 
 @dataclasses.dataclass(frozen=True)
-class AcousticTrainingConfig(ScheduleConfig):
-    """Optimisation, loss weights and bookkeeping of an acoustic-model run."""
+class AcousticTrainingConfig(ScheduleConfig, AcousticLossConfig):
+    """Optimisation, loss weights (``AcousticLossConfig``) and bookkeeping of an acoustic-model
+    run."""
 
     batch_size: int = 16
     learning_rate: float = 1e-3
@@ -36,17 +43,6 @@ class AcousticTrainingConfig(ScheduleConfig):
     ``aligner_lr_scale`` x the learning rate; they are cheap, and the decoder then starts on
     sensible durations instead of learning from the aligner's early guesses."""
     aligner_lr_scale: float = 4.0
-    duration_weight: float = 1.0
-    pitch_weight: float = 1.0
-    """Weight of the token pitch and voicing losses (models with ``model.pitch``)."""
-    align_weight: float = 1.0
-    binarization_start_step: int = 1_000
-    """Steps after the aligner warm-up before the soft alignment is pulled onto the hard one."""
-    binarization_weight: float = 1.0
-    stop_weight: float = 1.0
-    stop_pos_weight: float = 5.0
-    guided_attention_weight: float = 10.0
-    guided_attention_decay_steps: int = 5_000
     speaker_table_dropout: float = 0.0
     """Share of training items whose speaker-table row is withheld, so that a model with both a
     table and speaker embeddings learns to speak from the embedding alone (unseen voices)."""
@@ -104,14 +100,6 @@ class AcousticTask(L.LightningModule):
 
     def losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict]:
         """``(total, named losses, model outputs)`` of one batch, teacher-forced."""
-        from tts.models.acoustic_losses import (
-            attention_losses,
-            duration_losses,
-            mel_losses,
-            pitch_losses,
-        )
-
-        cfg = self.config.training
         if self.aligning_only:
             from tts.layers.alignment import forward_sum_loss
 
@@ -126,24 +114,9 @@ class AcousticTask(L.LightningModule):
                          pitch=batch.get("pitch"))
         if self.training:
             self._track_emotions(batch, out["style_weights"])
-        named = mel_losses(out, batch["mels"], batch["mel_lengths"])
-        total = sum(named.values())
-        if self.config.model.decoder == "duration":
-            binarize = self.global_step >= cfg.aligner_warmup_steps + cfg.binarization_start_step
-            extra = duration_losses(out, out["token_lengths"], batch["mel_lengths"], binarize)
-            total = (total + cfg.duration_weight * extra["duration_loss"]
-                     + cfg.align_weight * extra["align_loss"]
-                     + cfg.binarization_weight * extra.get("bin_loss", 0.0))
-            if "pitch" in out:
-                extra.update(pitch_losses(out, out["token_lengths"]))
-                total = total + cfg.pitch_weight * (extra["pitch_loss"] + extra["voicing_loss"])
-        else:
-            extra = attention_losses(out, out["token_lengths"], batch["mel_lengths"],
-                                     self.config.model.reduction_factor, cfg.stop_pos_weight)
-            decay = max(0.0, 1.0 - self.global_step / max(cfg.guided_attention_decay_steps, 1))
-            total = (total + cfg.stop_weight * extra["stop_loss"]
-                     + cfg.guided_attention_weight * decay * extra["guided_attention_loss"])
-        named.update(extra)
+        total, named = self.model.losses(out, batch["mels"], batch["mel_lengths"],
+                                         self.global_step - self.aligner_warmup_steps,
+                                         self.config.training)
         return total, named, out
 
     @torch.no_grad()
@@ -169,10 +142,15 @@ class AcousticTask(L.LightningModule):
         return named
 
     @property
+    def aligner_warmup_steps(self) -> int:
+        """Steps of the aligner warm-up: ``training.aligner_warmup_steps`` for a decoder with an
+        aligner, else 0."""
+        return self.config.training.aligner_warmup_steps if self.model.decoder.has_aligner else 0
+
+    @property
     def aligning_only(self) -> bool:
         """True during the aligner warm-up (training steps only)."""
-        return (self.training and self.config.model.decoder == "duration"
-                and self.global_step < self.config.training.aligner_warmup_steps)
+        return self.training and self.global_step < self.aligner_warmup_steps
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         total, named, _ = self.losses(batch)
@@ -209,7 +187,7 @@ class AcousticTask(L.LightningModule):
         optimizer = torch.optim.AdamW(trained, cfg.learning_rate,
                                       betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
         warmup, decay = max(cfg.warmup_steps, 1), cfg.lr_decay_per_1k_steps
-        aligning = cfg.aligner_warmup_steps if self.config.model.decoder == "duration" else 0
+        aligning = self.aligner_warmup_steps
 
         def factor(step: int) -> float:
             if step < aligning:
@@ -263,6 +241,52 @@ class AcousticTask(L.LightningModule):
                                  self.config.audio.sample_rate)
 
     # -- checkpoints -----------------------------------------------------------------------
+    def init_from(self, path: str | Path) -> None:
+        """Start ``self.model`` from acoustic checkpoint ``path`` (fine-tuning): same
+        architecture and symbols needed. Speaker-table rows are matched by speaker name (new
+        speakers start at the mean row); a speaker-embedding projection or pitch embedding the
+        source lacks starts at zero (the source's behaviour), its pitch predictor fresh; the
+        source's named style weights are kept. ``speaker_means`` is left to the caller (it
+        comes from the data)."""
+        from tts.acoustic import load_acoustic
+
+        source = load_acoustic(path)
+        wanted = dataclasses.replace(self.config.model,
+                                     num_speakers=source.model.config.num_speakers)
+        adding_embeddings = (source.model.config.speaker_embedding_dim == 0
+                             and wanted.speaker_embedding_dim > 0)
+        if adding_embeddings:
+            wanted = dataclasses.replace(wanted, speaker_embedding_dim=0)
+        adding_pitch = wanted.pitch and not source.model.config.pitch
+        if adding_pitch:
+            wanted = dataclasses.replace(wanted, pitch=False)
+        if source.model.config != wanted:
+            raise ConfigError(f"{path} holds a different acoustic model than the config asks for")
+        if source.audio != self.config.audio or source.symbols.to_dict() != self.symbols.to_dict():
+            raise ConfigError(f"{path} was trained with another audio config or symbol set")
+        state = source.model.state_dict()
+        state.pop("speaker_means", None)
+        if hasattr(self.model, "speaker_means"):
+            state["speaker_means"] = self.model.speaker_means
+        if self.model.speaker_table is not None and "speaker_table.weight" in state:
+            old = state.pop("speaker_table.weight")
+            new = old.mean(0, keepdim=True).repeat(len(self.speakers), 1)
+            for row, name in enumerate(self.speakers):
+                if name in source.speakers:
+                    new[row] = old[source.speakers.index(name)]
+            state["speaker_table.weight"] = new
+        if adding_embeddings:
+            projection = self.model.speaker_projection
+            torch.nn.init.zeros_(projection.weight)
+            torch.nn.init.zeros_(projection.bias)
+            state.update({f"speaker_projection.{k}": v for k, v in projection.state_dict().items()})
+        if adding_pitch:  # the pitch predictor starts fresh, the embedding at zero (no effect)
+            fresh = ("decoder.pitch_predictor.", "decoder.pitch_embedding.")
+            state.update({k: v for k, v in self.model.state_dict().items()
+                          if k.startswith(fresh)})
+        self.model.load_state_dict(state)
+        self.emotion_weights = {k: v.tolist() for k, v in source.emotions.items()}
+
     def checkpoint_metadata(self) -> dict[str, Any]:
         return {"experiment": to_dict(self.config), "step": int(self.global_step),
                 "speakers": self.speakers, "emotions": self.emotions,
@@ -277,3 +301,35 @@ class AcousticTask(L.LightningModule):
     def on_load_checkpoint(self, lightning_checkpoint: dict) -> None:
         metadata = lightning_checkpoint.get("metadata") or {}
         self.emotion_weights = dict(metadata.get("emotion_weights") or {})
+
+
+def train(config: AcousticExperimentConfig, data: str | Path | Sequence[str | Path],
+          out: str | Path, options: RunOptions | None = None,
+          init_from: str | Path | None = None) -> Path:
+    """Train (or resume) the acoustic model of ``config`` on prepared folder(s) ``data`` into
+    run folder ``out``; returns the path of the final checkpoint.
+
+    A model with ``speaker_embedding_dim`` reads the folders' per-utterance speaker embeddings
+    (``voxclone embed``), one with ``pitch`` their frame F0 (``voxclone pitch``);
+    ``training.hold_out_fraction`` keeps ``data.holdout``'s speakers out, and ``num_speakers``
+    (when set) becomes the data's speaker count. ``init_from`` fine-tunes from an acoustic
+    checkpoint (new data, new speakers: ``AcousticTask.init_from``); optimizer state starts
+    fresh.
+    """
+    out, options = Path(out), options or RunOptions()
+    cfg = config.training
+    datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+                               seed=cfg.seed, embeddings=config.model.speaker_embedding_dim > 0,
+                               hold_out=cfg.hold_out_fraction,
+                               hold_out_names=cfg.hold_out_speakers, pitch=config.model.pitch)
+    check_audio(datamodule.audio, config.audio)
+    if config.model.num_speakers and config.model.num_speakers != len(datamodule.speakers):
+        config = dataclasses.replace(config, model=dataclasses.replace(
+            config.model, num_speakers=len(datamodule.speakers)))
+    resume_from = start_run(out, config, options, init_from)
+    task = AcousticTask(config, datamodule.symbols, datamodule.speakers, datamodule.emotions)
+    if init_from is not None:
+        task.init_from(init_from)
+    if hasattr(task.model, "speaker_means"):
+        task.model.speaker_means.copy_(datamodule.speaker_means())
+    return fit(task, datamodule, out, cfg, options, resume_from, use_distributed_sampler=False)

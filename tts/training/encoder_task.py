@@ -1,4 +1,4 @@
-"""``EncoderTask``: GE2E training of the speaker encoder with Lightning, and its run loop.
+"""``EncoderTask``: GE2E training of the speaker encoder with Lightning, and its run (``train``).
 
 Batches are N speakers x M windows (``cloning.encoder_data.SpeakerBatchSampler``) from any
 number of prepared folders; the loss is ``cloning.ge2e.GE2ELoss`` (learnable ``w``, ``b``).
@@ -28,8 +28,8 @@ from cloning.encoder_data import (
 from cloning.ge2e import GE2ELoss, similarity_matrix
 from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES, equal_error_rate
 from tts import checkpoint
-from tts.config import AudioConfig, load_yaml, to_dict
-from tts.training.run import RunOptions, ScheduleConfig, _load_weights, fit, start_run
+from tts.config import AudioConfig, to_dict
+from tts.training.run import RunOptions, ScheduleConfig, fit, load_weights, start_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +155,16 @@ class EncoderTask(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def init_from(self, path: str | Path) -> None:
+        """Start from the weights of encoder checkpoint ``path`` (the same model needed) and,
+        when it stores them, its GE2E ``w``, ``b``."""
+        ge2e = load_weights(self.encoder, path, KIND, self.model_config,
+                            self.config.audio).metadata.get("ge2e")
+        if isinstance(ge2e, dict) and {"weight", "bias"} <= set(ge2e):
+            with torch.no_grad():
+                self.ge2e.weight.fill_(float(ge2e["weight"]))
+                self.ge2e.bias.fill_(float(ge2e["bias"]))
+
     def on_save_checkpoint(self, lightning_checkpoint: dict) -> None:
         checkpoint.annotate(lightning_checkpoint, kind=KIND, model_key="encoder",
                             model_config=self.model_config, audio_config=self.config.audio,
@@ -164,27 +174,20 @@ class EncoderTask(L.LightningModule):
                                                "bias": self.ge2e.bias.item()}})
 
 
-def train_encoder(config_path: str | Path, data: Sequence[str | Path], out: str | Path,
-                  options: RunOptions | None = None, init_from: str | Path | None = None) -> Path:
-    """Train (or resume) a speaker encoder on prepared folders ``data`` into run folder ``out``.
+def train(config: EncoderExperimentConfig, data: Sequence[str | Path], out: str | Path,
+          options: RunOptions | None = None, init_from: str | Path | None = None) -> Path:
+    """Train (or resume) the speaker encoder of ``config`` on prepared folders ``data`` into run
+    folder ``out``; returns the path of the final checkpoint.
 
     ``init_from`` starts a new run from an encoder checkpoint's weights (fine-tuning, e.g. the
-    converted Resemblyzer weights); its GE2E ``w``, ``b`` are taken over when it stores them.
-    Returns the path of the final checkpoint.
+    converted Resemblyzer weights; ``EncoderTask.init_from``).
     """
-    out = Path(out)
-    options = options or RunOptions()
-    config = load_yaml(EncoderExperimentConfig, config_path)
+    out, options = Path(out), options or RunOptions()
     cfg = config.training
     datamodule = EncoderDataModule(data, config)
     datamodule.setup()
     resume_from = start_run(out, config, options, init_from)
     task = EncoderTask(config)
     if init_from is not None:
-        _load_weights(task.encoder, init_from, KIND, task.model_config, config.audio)
-        ge2e = checkpoint.load(init_from, kind=KIND).metadata.get("ge2e")
-        if isinstance(ge2e, dict) and {"weight", "bias"} <= set(ge2e):
-            with torch.no_grad():
-                task.ge2e.weight.fill_(float(ge2e["weight"]))
-                task.ge2e.bias.fill_(float(ge2e["bias"]))
+        task.init_from(init_from)
     return fit(task, datamodule, out, cfg, options, resume_from, gradient_clip_val=cfg.grad_clip)

@@ -29,7 +29,7 @@ def write_gta_mels(acoustic_path: str | Path, data: str | Path, out: str | Path,
     with pitch ``voxclone pitch``)."""
     acoustic = load_acoustic(acoustic_path)
     model = acoustic.model.eval()
-    if model.config.decoder != "duration":
+    if not model.decoder.has_aligner:
         raise ConfigError("ground-truth-aligned mels need the duration decoder (its frames "
                           "follow the real mel one for one)")
     data, out = Path(data), Path(out)

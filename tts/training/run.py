@@ -1,4 +1,9 @@
-"""Running training: Trainer, TensorBoard, periodic checkpoints, resume.
+"""Running training: Trainer, TensorBoard, periodic checkpoints, resume, export.
+
+Generic: each task module (``acoustic_task``, ``vocoder_task``, ``encoder_task``) has a
+``train(config, data, out, options, ...)`` that builds its data module and LightningModule,
+calls ``start_run`` and ``fit``, and starts ``--init`` runs with ``load_weights``; nothing here
+knows a task.
 
 Layout of a run folder ``OUT``::
 
@@ -14,14 +19,15 @@ while saving, loses at most ``checkpoint_every`` steps).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tts import checkpoint
-from tts.config import AudioConfig, load_yaml, to_dict
+from tts.config import AudioConfig, to_dict
 from tts.errors import CheckpointError, ConfigError, VoxcloneError
 
 
@@ -121,133 +127,29 @@ def fit(task, datamodule, out: Path, schedule: ScheduleConfig, options: RunOptio
     return final
 
 
-def train_vocoder(config_path: str | Path, data: str | Path | Sequence[str | Path],
-                  out: str | Path,
-                  options: RunOptions = RunOptions(), mel_dir: str | Path | None = None,
-                  init_from: str | Path | None = None) -> Path:
-    """Train (or resume) a vocoder on prepared folder(s) ``data`` into run folder ``out``.
-
-    ``init_from`` starts a new run from the weights of a vocoder checkpoint (fine-tuning: on
-    other data, on predicted mels, or with the adversarial losses switched on); optimizer state
-    starts fresh. Returns the path of the final checkpoint.
-    """
-    from data.datamodule import VocoderDataModule
-    from tts.training.vocoder_task import VocoderExperimentConfig, VocoderTask
-    from tts.vocoder import type_needs_f0
-
-    out = Path(out)
-    config = load_yaml(VocoderExperimentConfig, config_path)
-    cfg = config.training
-    datamodule = VocoderDataModule(data, batch_size=cfg.batch_size,
-                                   segment_frames=cfg.segment_frames, num_workers=cfg.num_workers,
-                                   mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1),
-                                   pitch=type_needs_f0(config.model.type),
-                                   hold_out=cfg.hold_out)
-    if datamodule.audio != config.audio:
-        raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
-                          f"({datamodule.audio} vs {config.audio})")
-    resume_from = start_run(out, config, options, init_from)
-    task = VocoderTask(config)
-    if init_from is not None:
-        _load_weights(task.generator, init_from, "vocoder", task.model_config, config.audio)
-    return fit(task, datamodule, out, cfg, options, resume_from)
+def check_audio(data: AudioConfig, config: AudioConfig) -> None:
+    """``ConfigError`` unless the experiment's audio config is the one the data was prepared
+    with (its ``prepare.json``)."""
+    if data != config:
+        raise ConfigError(f"the config's audio section differs from the data's prepare.json "
+                          f"({data} vs {config})")
 
 
-def train_acoustic(config_path: str | Path, data: str | Path | Sequence[str | Path],
-                   out: str | Path, options: RunOptions = RunOptions(),
-                   init_from: str | Path | None = None) -> Path:
-    """Train (or resume) the acoustic model on prepared folder(s) ``data`` into ``out``.
-
-    A model with ``speaker_embedding_dim`` reads the folders' per-utterance speaker embeddings
-    (``voxclone embed``), one with ``pitch`` their frame F0 (``voxclone pitch``);
-    ``training.hold_out_fraction`` keeps ``data.holdout``'s speakers out.
-    ``init_from`` fine-tunes from an acoustic checkpoint (new data, new speakers: the speaker
-    table is re-sized to the data's speakers and the rows of speakers both know are kept; a
-    speaker-embedding projection or pitch embedding the source lacks starts at zero, i.e. at
-    the source's behaviour, and its pitch predictor starts fresh); optimizer state starts fresh. Returns the path of the final checkpoint.
-    """
-    from data.datamodule import TTSDataModule
-    from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTask
-
-    out = Path(out)
-    config = load_yaml(AcousticExperimentConfig, config_path)
-    cfg = config.training
-    datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-                               seed=cfg.seed, embeddings=config.model.speaker_embedding_dim > 0,
-                               hold_out=cfg.hold_out_fraction,
-                               hold_out_names=cfg.hold_out_speakers, pitch=config.model.pitch)
-    if datamodule.audio != config.audio:
-        raise ConfigError(f"audio config of {config_path} differs from the data's prepare.json "
-                          f"({datamodule.audio} vs {config.audio})")
-    if config.model.num_speakers and config.model.num_speakers != len(datamodule.speakers):
-        config = dataclasses.replace(config, model=dataclasses.replace(
-            config.model, num_speakers=len(datamodule.speakers)))
-    resume_from = start_run(out, config, options, init_from)
-    task = AcousticTask(config, datamodule.symbols, datamodule.speakers, datamodule.emotions)
-    if init_from is not None:
-        _init_acoustic(task, init_from)
-    if hasattr(task.model, "speaker_means"):
-        task.model.speaker_means.copy_(datamodule.speaker_means())
-    return fit(task, datamodule, out, cfg, options, resume_from, use_distributed_sampler=False)
-
-
-def _init_acoustic(task, path: str | Path) -> None:
-    """Start ``task.model`` from an acoustic checkpoint: same architecture and symbols needed;
-    speaker-table rows are matched by speaker name (new speakers start at the mean row)."""
-    from tts.acoustic import load_acoustic
-
-    source = load_acoustic(path)
-    wanted = dataclasses.replace(task.config.model, num_speakers=source.model.config.num_speakers)
-    adding_embeddings = (source.model.config.speaker_embedding_dim == 0
-                         and wanted.speaker_embedding_dim > 0)
-    if adding_embeddings:
-        wanted = dataclasses.replace(wanted, speaker_embedding_dim=0)
-    adding_pitch = wanted.pitch and not source.model.config.pitch
-    if adding_pitch:
-        wanted = dataclasses.replace(wanted, pitch=False)
-    if source.model.config != wanted:
-        raise ConfigError(f"{path} holds a different acoustic model than the config asks for")
-    if source.audio != task.config.audio or source.symbols.to_dict() != task.symbols.to_dict():
-        raise ConfigError(f"{path} was trained with another audio config or symbol set")
-    state = source.model.state_dict()
-    state.pop("speaker_means", None)
-    if hasattr(task.model, "speaker_means"):
-        state["speaker_means"] = task.model.speaker_means  # set from the data by the caller
-    if task.model.speaker_table is not None and "speaker_table.weight" in state:
-        old = state.pop("speaker_table.weight")
-        new = old.mean(0, keepdim=True).repeat(len(task.speakers), 1)
-        for row, name in enumerate(task.speakers):
-            if name in source.speakers:
-                new[row] = old[source.speakers.index(name)]
-        state["speaker_table.weight"] = new
-    if adding_embeddings:
-        import torch
-
-        projection = task.model.speaker_projection
-        torch.nn.init.zeros_(projection.weight)
-        torch.nn.init.zeros_(projection.bias)
-        state.update({f"speaker_projection.{k}": v for k, v in projection.state_dict().items()})
-    if adding_pitch:  # the pitch predictor starts fresh, the embedding at zero (no effect)
-        state.update({k: v for k, v in task.model.state_dict().items()
-                      if k.startswith(("decoder.pitch_predictor.", "decoder.pitch_embedding."))})
-    task.model.load_state_dict(state)
-    task.emotion_weights = {k: v.tolist() for k, v in source.emotions.items()}
-
-
-def _load_weights(model, path: str | Path, kind: str, model_config: dict[str, Any],
-                  audio: AudioConfig) -> None:
-    """Copy the weights of checkpoint ``path`` into ``model`` after checking that they fit."""
-    from tts.vocoder import same_weights
-
+def load_weights(model, path: str | Path, kind: str, model_config: dict[str, Any],
+                 audio: AudioConfig,
+                 same_model: Callable[[dict[str, Any], dict[str, Any]], bool] = operator.eq
+                 ) -> checkpoint.Checkpoint:
+    """Copy the weights of checkpoint ``path`` (of ``kind``) into ``model`` after checking that
+    they fit: ``same_model(stored model config, model_config)`` and the same audio config.
+    Returns the checkpoint (its metadata may hold more to take over)."""
     ckpt = checkpoint.load(path, kind=kind)
-    if ckpt.model_config != model_config and not (kind == "vocoder"
-                                                  and same_weights(ckpt.model_config,
-                                                                   model_config)):
+    if not same_model(ckpt.model_config, model_config):
         raise ConfigError(f"{path} holds a different model ({ckpt.model_config.get('type')} "
                           f"{ckpt.model_config.get('config')}) than the config asks for")
     if ckpt.audio_config != audio:
         raise ConfigError(f"{path} was trained with another audio config ({ckpt.audio_config})")
     model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
+    return ckpt
 
 
 def _resume_path(out: Path, resume: bool) -> Path | None:

@@ -5,23 +5,33 @@ adversarial phase has started) and then the generator (mel L1 x ``mel_weight`` +
 STFT x ``stft_weight`` + adversarial + feature matching x ``feature_weight``, plus, for an iSTFT
 vocoder with ``phase_weight`` > 0, the three anti-wrapping phase losses x ``phase_weight``).
 The generator is the same ``nn.Module`` that ``tts.vocoder.load_vocoder`` returns; checkpoints
-are voxclone checkpoints (see ``tts.checkpoint.annotate``).
+are voxclone checkpoints (see ``tts.checkpoint.annotate``). ``train`` runs it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
 
 import lightning as L
 import torch
 
+from data.datamodule import VocoderDataModule
 from tts import checkpoint
 from tts.audio import MelSpectrogram
 from tts.config import AudioConfig, to_dict
 from tts.errors import ConfigError
 from tts.models.discriminators import PERIOD_CHANNELS, SCALE_CHANNELS
-from tts.training.run import ScheduleConfig
-from tts.vocoder import build_vocoder, needs_f0, vocoder_model_config
+from tts.training.run import (
+    RunOptions,
+    ScheduleConfig,
+    check_audio,
+    fit,
+    load_weights,
+    start_run,
+)
+from tts.vocoder import build_vocoder, needs_f0, same_weights, type_needs_f0, vocoder_model_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,6 +252,12 @@ class VocoderTask(L.LightningModule):
         self._logged_real = True
 
     # -- checkpoints -----------------------------------------------------------------------
+    def init_from(self, path: str | Path) -> None:
+        """Start the generator from the weights of vocoder checkpoint ``path``: the same
+        weights needed (settings without weights, e.g. ``phase_iterations``, may differ)."""
+        load_weights(self.generator, path, "vocoder", self.model_config, self.config.audio,
+                     same_model=same_weights)
+
     def on_save_checkpoint(self, lightning_checkpoint: dict) -> None:
         checkpoint.annotate(lightning_checkpoint, kind="vocoder", model_key="generator",
                             model_config=self.model_config, audio_config=self.config.audio,
@@ -253,3 +269,28 @@ def num_parameters(module: torch.nn.Module) -> int:
     """Trainable parameter count."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
+
+def train(config: VocoderExperimentConfig, data: str | Path | Sequence[str | Path],
+          out: str | Path, options: RunOptions | None = None, mel_dir: str | Path | None = None,
+          init_from: str | Path | None = None) -> Path:
+    """Train (or resume) the vocoder of ``config`` on prepared folder(s) ``data`` into run
+    folder ``out``; returns the path of the final checkpoint.
+
+    ``mel_dir`` holds the input mels (``ID.npy``, e.g. ground-truth-aligned ones) instead of
+    the recordings' own. ``init_from`` starts a new run from the weights of a vocoder checkpoint
+    (fine-tuning: on other data, on predicted mels, or with the adversarial losses switched
+    on); optimizer state starts fresh.
+    """
+    out, options = Path(out), options or RunOptions()
+    cfg = config.training
+    datamodule = VocoderDataModule(data, batch_size=cfg.batch_size,
+                                   segment_frames=cfg.segment_frames, num_workers=cfg.num_workers,
+                                   mel_dir=mel_dir, val_clips=max(cfg.val_clips, 1),
+                                   pitch=type_needs_f0(config.model.type),
+                                   hold_out=cfg.hold_out)
+    check_audio(datamodule.audio, config.audio)
+    resume_from = start_run(out, config, options, init_from)
+    task = VocoderTask(config)
+    if init_from is not None:
+        task.init_from(init_from)
+    return fit(task, datamodule, out, cfg, options, resume_from)
