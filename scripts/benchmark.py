@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import benchmark_say
+from _common import markdown_table, print_table, run, subcommands
 from _common import note as _note
 
 PROG = "benchmark.py"
@@ -232,21 +233,20 @@ def _table(report: dict) -> str:
     baseline = report["baseline"]
     header = ["vocoder", "params (M)", "RTF (x real time)", f"vs {baseline}",
               "first chunk (ms)", "context (frames)", "peak +MiB", "peak total MiB"]
-    lines = [f"{report['audio_seconds']:.2f} s of audio ({report['frames']} frames, "
+    intro = (f"{report['audio_seconds']:.2f} s of audio ({report['frames']} frames, "
              f"{report['source']}); {report['threads']} thread(s); median of "
              f"{report['repeats']} after {report['warmup']} warm-up; first chunk of "
-             f"{report['chunk_frames']} frames; {report['machine']}", "",
-             "| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+             f"{report['chunk_frames']} frames; {report['machine']}")
+    rows = []
     for row in report["results"]:
-        name = row["name"] + (" (trained)" if row.get("checkpoint") else "")
         ratio = row.get("vs_baseline")
-        lines.append("| " + " | ".join([
-            name, f"{row['params'] / 1e6:.2f}", f"{row['rtf']:.1f}",
+        rows.append([
+            row["name"] + (" (trained)" if row.get("checkpoint") else ""),
+            f"{row['params'] / 1e6:.2f}", f"{row['rtf']:.1f}",
             "–" if ratio is None else f"{ratio:.2f}x", f"{row['first_chunk_seconds'] * 1e3:.0f}",
             str(row["context_frames"]), f"{row['memory_mib']:.0f}",
-            f"{row['memory_total_mib']:.0f}"]) + " |")
-    return "\n".join(lines)
+            f"{row['memory_total_mib']:.0f}"])
+    return intro + "\n\n" + markdown_table(header, rows)
 
 
 def cmd_vocoder(args: argparse.Namespace) -> int:
@@ -286,14 +286,7 @@ def cmd_vocoder(args: argparse.Namespace) -> int:
               "source": source, "threads": args.threads, "repeats": args.repeats,
               "warmup": args.warmup, "chunk_frames": args.chunk_frames, "baseline": baseline,
               "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)", "results": results}
-    table = _table(report)
-    print(json.dumps(report, indent=2) if args.json else table)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        as_json = out.suffix.lower() == ".json"
-        out.write_text((json.dumps(report, indent=2) if as_json else table) + "\n",
-                       encoding="utf-8")
+    print_table(_table(report), args.out, report, args.json)
     return 0
 
 
@@ -587,20 +580,15 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         sources = list(report["attacks"][0]["detected_by_source"])
         speed = np.median([row["detect_ms_per_s"] for row in report["attacks"]])
         lines.append(f"detection: {speed:.0f} ms of CPU per second of audio (median over attacks)")
-        lines += ["", "| attack | detected | " + " | ".join(sources) +
-                  " | weakest score | median score | payload right | withheld | wrong |",
-                  "|---|---:|" + "---:|" * len(sources) + "---:|---:|---:|---:|---:|"]
-        for row in report["attacks"]:
-            per = " | ".join(f"{row['detected_by_source'][k]:.2f}" for k in sources)
-            lines.append(f"| {row['attack']} | {row['detected']:.2f} | {per} | "
-                         f"{row['score_min']:.1f} | {row['score_median']:.1f} | "
-                         f"{row['payload_right']:.2f} | {row['payload_withheld']:.2f} | "
-                         f"{row['payload_wrong']:.2f} |")
-    table = "\n".join(lines)
-    print(json.dumps(report, indent=2) if args.json else table)
-    if args.out:
-        Path(args.out).write_text((json.dumps(report, indent=2) if args.out.endswith(".json")
-                                   else table) + "\n", encoding="utf-8")
+        lines += ["", markdown_table(
+            ["attack", "detected", *sources, "weakest score", "median score", "payload right",
+             "withheld", "wrong"],
+            [[row["attack"], f"{row['detected']:.2f}",
+              *(f"{row['detected_by_source'][k]:.2f}" for k in sources),
+              f"{row['score_min']:.1f}", f"{row['score_median']:.1f}",
+              f"{row['payload_right']:.2f}", f"{row['payload_withheld']:.2f}",
+              f"{row['payload_wrong']:.2f}"] for row in report["attacks"]])]
+    print_table("\n".join(lines), args.out, report, args.json)
     return 0
 
 
@@ -640,20 +628,17 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         seconds = int(out["mel_lengths"][0]) * config.audio.hop_length / config.audio.sample_rate
         rows.append((Path(path).name, config.model.decoder, seconds, statistics.median(times)))
     slowest = max(r[3] / r[2] for r in rows)
-    lines = ["| config | decoder | audio s | median s | x real time | speed-up |",
-             "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {n} | {d} | {a:.2f} | {t:.3f} | {a / t:.0f} | {slowest / (t / a):.1f}x |"
-              for n, d, a, t in rows]
-    print("\n".join(lines))
+    print(markdown_table(
+        ["config", "decoder", "audio s", "median s", "x real time", "speed-up"],
+        [[n, d, f"{a:.2f}", f"{t:.3f}", f"{a / t:.0f}", f"{slowest / (t / a):.1f}x"]
+         for n, d, a, t in rows], "llrrrr"))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from tts.bundled import DEFAULT_VOCODER
 
-    parser = argparse.ArgumentParser(prog=PROG, description="Speed and memory benchmarks of "
-                                     "voxclone components.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, sub = subcommands(PROG, "Speed and memory benchmarks of voxclone components.")
     voc = sub.add_parser(
         "vocoder", help="speed, latency and memory of every vocoder on the same mel",
         description="Real-time factor, ratio to HiFi-GAN V1, streaming first-chunk latency, "
@@ -730,10 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    from tts.errors import run_reporting
-
-    args = build_parser().parse_args(argv)
-    return run_reporting(PROG, lambda: args.func(args))
+    return run(PROG, build_parser(), argv)
 
 
 if __name__ == "__main__":

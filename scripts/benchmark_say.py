@@ -43,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import markdown_table, print_table
 from _common import note as _note
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,13 +236,7 @@ def cmd_say(args: argparse.Namespace) -> int:
                     else:
                         cold.append({**row, "threads": n})
     report = _report(args, texts, threads, runs, cold, piper_note)
-    table = format_table(report)
-    print(json.dumps(report, indent=2) if args.json else table)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text((json.dumps(report, indent=2) if out.suffix.lower() == ".json" else table)
-                       + "\n", encoding="utf-8")
+    print_table(format_table(report), args.out, report, args.json)
     return 0
 
 
@@ -275,28 +270,29 @@ def format_table(report: dict) -> str:
     lines = [f"{report['machine']}, 1-minute load average {report['load_average']:.1f} at the "
              f"start; median of {report['repeats']} after {report['warmup']} warm-up; {texts}; "
              f"first audio: voxclone's first {report['chunk_frames']}-frame streamed chunk, "
-             f"piper's first sentence.", "",
-             "| system | text | threads | audio (s) | RTF ↓ | x real time ↑ | first audio (ms) "
-             "| peak RSS (MiB) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+             f"piper's first sentence.", ""]
+    rows = []
     for run in report["runs"]:
         name = run["name"] + (f" {run['version']} ({run['voice']})" if "version" in run else "")
-        for text, row in run["texts"].items():
-            lines.append(f"| {name} | {text} | {run['threads']} | {row['audio_seconds']:.1f} | "
-                         f"{row['rtf']:.3f} | {row['x_real_time']:.1f} | "
-                         f"{row['first_audio_seconds'] * 1e3:.0f} | "
-                         f"{run['memory_total_mib']:.0f} |")
+        rows += [[name, text, str(run["threads"]), f"{row['audio_seconds']:.1f}",
+                  f"{row['rtf']:.3f}", f"{row['x_real_time']:.1f}",
+                  f"{row['first_audio_seconds'] * 1e3:.0f}", f"{run['memory_total_mib']:.0f}"]
+                 for text, row in run["texts"].items()]
+    lines.append(markdown_table(["system", "text", "threads", "audio (s)", "RTF ↓",
+                                 "x real time ↑", "first audio (ms)", "peak RSS (MiB)"], rows,
+                                "llrrrrrr"))
     if report["ratios"]:
-        lines += ["", "| text | threads | RTF voxclone / piper ↓ | speed, voxclone vs piper | "
-                  "first audio, voxclone / piper |", "|---|---:|---:|---:|---:|"]
-        for r in report["ratios"]:
-            lines.append(f"| {r['text']} | {r['threads']} | {r['rtf_ratio']:.2f} | "
-                         f"{r['speed_ratio']:.2f}x | {r['first_audio_ratio']:.2f} |")
+        lines += ["", markdown_table(
+            ["text", "threads", "RTF voxclone / piper ↓", "speed, voxclone vs piper",
+             "first audio, voxclone / piper"],
+            [[r["text"], str(r["threads"]), f"{r['rtf_ratio']:.2f}", f"{r['speed_ratio']:.2f}x",
+              f"{r['first_audio_ratio']:.2f}"] for r in report["ratios"]])]
     if report["cold_start"]:
-        lines += ["", "| cold start (new process, short sentence to a wav) | threads | wall (s) "
-                  "| peak RSS (MiB) |", "|---|---:|---:|---:|"]
-        for r in report["cold_start"]:
-            lines.append(f"| {r['system']} | {r['threads']} | {r['seconds']:.2f} | "
-                         f"{r['memory_total_mib']:.0f} |")
+        lines += ["", markdown_table(
+            ["cold start (new process, short sentence to a wav)", "threads", "wall (s)",
+             "peak RSS (MiB)"],
+            [[r["system"], str(r["threads"]), f"{r['seconds']:.2f}",
+              f"{r['memory_total_mib']:.0f}"] for r in report["cold_start"]])]
     if report["piper_note"]:
         lines += ["", report["piper_note"]]
     return "\n".join(lines)

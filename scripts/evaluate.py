@@ -52,17 +52,19 @@ from pathlib import Path
 import evaluate_pitch
 import evaluate_vocoder
 import evaluate_voices
+from _common import (
+    add_out,
+    add_threads,
+    cell,
+    markdown_table,
+    print_table,
+    run,
+    set_threads,
+    subcommands,
+)
 from _common import note as _note
-from _common import print_table
 
 PROG = "evaluate.py"
-
-def _format(value: float | None, digits: int) -> str:
-    if value is None:
-        return "–"
-    if math.isnan(value):
-        return "n/a"
-    return f"{value:.{digits}f}"
 
 
 def _mean(values: list[float]) -> float:
@@ -103,8 +105,6 @@ def _long_sentences(path: str, min_words: int, count: int) -> list[str]:
 def cmd_acoustic(args: argparse.Namespace) -> int:
     import statistics
 
-    import torch
-
     from data.manifest import read_manifest
     from tts import metrics
     from tts.acoustic import load_acoustic
@@ -121,8 +121,7 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     if args.dnsmos and not metrics.dnsmos_available():
         raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
                           "pip install 'voxclone[eval]'")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     data = Path(args.data)
     held_out = _held_out_texts(data, args.sentences)
     long_texts = _long_sentences(args.long_text, args.min_words, args.long) if args.long_text else []
@@ -215,15 +214,14 @@ def _acoustic_table(rows: list[dict], sentences: int) -> str:
               "failures ↓", "x real time"]
     dnsmos = any("dnsmos_ovrl" in row for row in rows)
     header += ["DNSMOS OVRL ↑"] if dnsmos else []
-    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    body = []
     for row in rows:
-        cells = [row["name"], row.get("decoder", "–"), str(row.get("step") or "–"),
-                 _format(row.get("wer"), 3), _format(row.get("cer"), 3),
-                 _format(row.get("long_wer"), 3), row.get("failures", "–"),
-                 _format(row.get("rtf"), 1)]
-        cells += [_format(row.get("dnsmos_ovrl"), 2)] if dnsmos else []
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append([row["name"], row.get("decoder", "–"), str(row.get("step") or "–"),
+                     cell(row.get("wer"), 3), cell(row.get("cer"), 3),
+                     cell(row.get("long_wer"), 3), row.get("failures", "–"),
+                     cell(row.get("rtf"), 1)])
+        body[-1] += [cell(row.get("dnsmos_ovrl"), 2)] if dnsmos else []
+    return markdown_table(header, body, "ll" + "r" * (len(header) - 2))
 
 
 def _load_encoders(args: argparse.Namespace):
@@ -282,20 +280,17 @@ def _verification_clips(args: argparse.Namespace) -> tuple[list, list[str]]:
 
 def cmd_encoder(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
     from cloning.verification import score_trials
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     encoders = _load_encoders(args)
     wavs, speakers = _verification_clips(args)
     corpora = sorted({s.split("/")[0] for s in speakers})
     _note(f"{len(set(speakers))} speakers, {len(wavs)} utterances from {', '.join(corpora)}")
     header = ["encoder", "speakers", "utterances", "same trials", "different trials", "EER ↓",
               "same cos", "different cos", *(f"EER {c}" for c in corpora)]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    rows = []
     for name, encoder in encoders:
         started = time.perf_counter()
         embeddings = np.stack([encoder.embed_utterance(wav, rate) for wav, rate in wavs])
@@ -306,13 +301,12 @@ def cmd_encoder(args: argparse.Namespace) -> int:
             names = [speakers[i] for i in idx]
             per_corpus.append(score_trials(embeddings[idx], names).eer
                               if len(set(names)) >= 2 else math.nan)
-        lines.append("| " + " | ".join([
+        rows.append([
             name, str(len(set(speakers))), str(len(wavs)), str(scores.same_trials),
             str(scores.different_trials), f"{100 * scores.eer:.2f}%", f"{scores.same_mean:.3f}",
-            f"{scores.different_mean:.3f}", *(_format(100 * e, 2) + "%" for e in per_corpus)]) + " |")
+            f"{scores.different_mean:.3f}", *(cell(100 * e, 2) + "%" for e in per_corpus)])
         _note(f"{name}: {len(wavs)} utterances in {time.perf_counter() - started:.1f} s")
-    table = "\n".join(lines)
-    print_table(table, args.out)
+    print_table(markdown_table(header, rows), args.out)
     return 0
 
 
@@ -327,6 +321,12 @@ def _rate(scores: list[float], threshold: float) -> str:
     return f"{accepted}/{len(scores)} accepted ({100 * accepted / max(len(scores), 1):.0f}%)"
 
 
+def _min_median_max(scores) -> str:
+    import numpy as np
+
+    return f"{min(scores):.2f} / {float(np.median(scores)):.2f} / {max(scores):.2f}"
+
+
 def cmd_consent(args: argparse.Namespace) -> int:
     """Acceptance and rejection rates of the consent check (``cloning.consent``): (a) the
     sentence check on espeak-ng readings of the consent sentence (should pass) and of other
@@ -336,15 +336,13 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
     import numpy as np
     import soundfile as sf
-    import torch
 
     from cloning import consent
     from cloning.encoder import average_embeddings, load_default
     from cloning.encoder_data import collect_clips
     from data.manifest import read_manifest
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     checker, encoder = consent.ConsentSentenceChecker(), load_default()
     utts = [u for folder in args.data for u in read_manifest(Path(folder) / "manifest.jsonl")
             if 2.0 <= u.duration <= 8.0]
@@ -371,10 +369,9 @@ def cmd_consent(args: argparse.Namespace) -> int:
         sentence_rows["real speech, another sentence"].append(score)
     t = args.sentence_threshold
     print(f"(a) sentence check, threshold {t:.2f} (share of the sentence's phones heard)\n")
-    print("| clips | accepted | score min / median / max |\n|---|---:|---:|")
-    for label, scores in sentence_rows.items():
-        print(f"| {label} | {_rate(scores, t)} | {min(scores):.2f} / "
-              f"{float(np.median(scores)):.2f} / {max(scores):.2f} |")
+    print(markdown_table(["clips", "accepted", "score min / median / max"],
+                         [[label, _rate(scores, t), _min_median_max(scores)]
+                          for label, scores in sentence_rows.items()]))
 
     # (b) speakers: consent clip vs the mean of the other clips of a reference speaker
     by_speaker = defaultdict(list)
@@ -402,14 +399,12 @@ def cmd_consent(args: argparse.Namespace) -> int:
     at_far = ordered[max(0, int(np.ceil(args.far * len(ordered))) - 1)]
     print(f"\n(b) speaker check, threshold {t:.2f} (cosine to the mean reference embedding; "
           f"{n_real} real speakers + {len(synth)} espeak voices)\n")
-    print("| trials | count | accepted | cosine min / median / max |\n|---|---:|---:|---:|")
-    for label, scores in (("same speaker", same[:n_real]), ("same espeak voice", same[n_real:]),
-                          ("different speakers", different),
-                          ("different espeak voices", cos[n_real:, n_real:][
-                              ~np.eye(len(synth), dtype=bool)])):
-        if len(scores):
-            print(f"| {label} | {len(scores)} | {_rate(list(scores), t)} | {scores.min():.2f} / "
-                  f"{float(np.median(scores)):.2f} / {scores.max():.2f} |")
+    trials = (("same speaker", same[:n_real]), ("same espeak voice", same[n_real:]),
+              ("different speakers", different),
+              ("different espeak voices", cos[n_real:, n_real:][~np.eye(len(synth), dtype=bool)]))
+    print(markdown_table(["trials", "count", "accepted", "cosine min / median / max"],
+                         [[label, str(len(scores)), _rate(list(scores), t), _min_median_max(scores)]
+                          for label, scores in trials if len(scores)]))
     print(f"\nthreshold for {100 * args.far:.1f}% false acceptance of different speakers: "
           f"{at_far:.3f}; same-speaker trials rejected there: "
           f"{int((same[:n_real] < at_far).sum())}/{n_real}")
@@ -417,9 +412,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Objective evaluation of voxclone "
-                                     "models (tts.metrics).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, sub = subcommands(PROG, "Objective evaluation of voxclone models (tts.metrics).")
     evaluate_vocoder.add_parser(sub)
 
     aco = sub.add_parser(
@@ -445,8 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     aco.add_argument("--espeak", action="store_true",
                      help="also the espeak-ng fallback on the same held-out sentences")
     aco.add_argument("--wavs", action="store_true", help="print the first transcripts")
-    aco.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    aco.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_out(aco)
+    add_threads(aco)
     aco.add_argument("--dnsmos", action="store_true",
                      help="add a DNSMOS OVRL column (naturalness proxy; pip install "
                           "'voxclone[eval]')")
@@ -475,8 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--per-speaker", type=int, default=10, help="clips per speaker (default 10)")
     enc.add_argument("--min-seconds", type=float, default=2.0,
                      help="a single clip is split in halves when each has this many seconds")
-    enc.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    enc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_out(enc)
+    add_threads(enc)
     enc.set_defaults(func=cmd_encoder)
 
     evaluate_voices.add_parsers(sub)
@@ -504,17 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--speaker-threshold", type=float, default=SPEAKER_THRESHOLD)
     con.add_argument("--far", type=float, default=0.005,
                      help="false-acceptance rate to report a speaker threshold for")
-    con.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_threads(con)
     con.set_defaults(func=cmd_consent)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    from tts.errors import run_reporting
-
-    args = build_parser().parse_args(argv)
-    return run_reporting(PROG, lambda: args.func(args))
+    return run(PROG, build_parser(), argv)
 
 
 if __name__ == "__main__":

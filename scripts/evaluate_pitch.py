@@ -25,10 +25,8 @@ import dataclasses
 import math
 from pathlib import Path
 
+from _common import add_out, add_threads, markdown_table, print_table, set_threads
 from _common import note as _note
-from _common import print_table
-
-PROG = "evaluate.py"
 
 OFFSET_TARGET = 1.0
 """Semitones: a voice's median F0 at shift 0 may lie this far from its recordings' (issue 24)."""
@@ -139,10 +137,7 @@ def pitch_table(rows: list[VoiceRow], shifts: list[float], vocoder: str, sentenc
     header += ["WER at " + " / ".join(f"{s:+g}" if s else "0" for s in [0.0, *shifts])] if wer \
         else []
     plural = "" if sentences == 1 else "s"
-    lines = [f"**Pitch of the voices** (vocoder: {vocoder}; {sentences} sentence{plural} per voice "
-             "and shift; median pYIN F0 over the voiced frames of all of them)", "",
-             "| " + " | ".join(header) + " |",
-             "|---|" + "---:|" * (len(header) - 2) + "---|" + ("---:|" if wer else "")]
+    body = []
     for row in rows:
         if row.recordings_hz is None:
             recordings = "no recordings in --data"
@@ -165,10 +160,14 @@ def pitch_table(rows: list[VoiceRow], shifts: list[float], vocoder: str, sentenc
         if wer:
             cells.append(" / ".join(f"{row.wer[s]:.3f}" if s in row.wer else "–"
                                     for s in [0.0, *shifts]))
-        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
-    lines += ["", "Recordings: median frame F0 (DATA/pitch.npz) over every clip of the voice's "
-              "speaker in " + (", ".join(folders) if folders else "no --data folder") + "."]
-    return "\n".join(lines)
+        body.append([c.replace("|", "/") for c in cells])
+    align = "l" + "r" * (3 + len(shifts)) + "l" + ("r" if wer else "")
+    return "\n".join([
+        f"**Pitch of the voices** (vocoder: {vocoder}; {sentences} sentence{plural} per voice and "
+        "shift; median pYIN F0 over the voiced frames of all of them)", "",
+        markdown_table(header, body, align), "",
+        "Recordings: median frame F0 (DATA/pitch.npz) over every clip of the voice's speaker in "
+        + (", ".join(folders) if folders else "no --data folder") + "."])
 
 
 def recordings_f0(folders: list[Path], speakers: set[str]) -> dict:
@@ -250,15 +249,12 @@ def _measure(name: str, args: argparse.Namespace, texts: list[str], transcriber)
 
 
 def cmd_pitch(args: argparse.Namespace) -> int:
-    import torch
-
     from tts import metrics
     from tts.errors import ConfigError
     from tts.vocoder import load_vocoder
     from tts.voices import bundled_voices, find_voice
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if any(s == 0 for s in args.shifts):
         raise ConfigError("--shifts: 0 is always measured; give the other shifts")
     args.shifts = sorted(set(args.shifts))
@@ -337,6 +333,6 @@ def add_parser(sub) -> None:
     pit.add_argument("--calibrate", action="store_true",
                      help="write each bundled voice's pitch_offset into checkpoints/voices.json "
                           "so that its median F0 matches its recordings' (measure again after)")
-    pit.add_argument("--out", metavar="FILE", help="also write the report to FILE")
-    pit.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_out(pit, "the report")
+    add_threads(pit)
     pit.set_defaults(func=cmd_pitch)

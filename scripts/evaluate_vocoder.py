@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from _common import add_out, add_threads, cell, markdown_table, print_table, set_threads
 from _common import note as _note
-from _common import print_table
 
 SPLITS = ("val", "heldout")
 RECORDINGS = "recordings"
@@ -180,24 +180,13 @@ def summarize(scores: list[dict], texts: list[str], indices: Sequence[int]) -> d
     return row
 
 
-def _cell(value: Any, digits: int) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value
-    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
-
-
 def render_table(rows: list[tuple[str, dict]]) -> str:
     """A Markdown table of ``(system name, summarize row)`` pairs: "–" is not measured for that
     row, "n/a" measured but unscorable."""
     header = ["system", "clips", *(title for _, title, _ in COLUMNS)]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for name, row in rows:
-        cells = [name, str(row["clips"]), *(_cell(row.get(k), d) for k, _, d in COLUMNS)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_table(header, [[name, str(row["clips"]),
+                                    *(cell(row.get(k), d) for k, _, d in COLUMNS)]
+                                   for name, row in rows])
 
 
 def render_report(clips: list[Clip], results: dict[str, list[dict]], judge_name: str,
@@ -224,15 +213,12 @@ def render_report(clips: list[Clip], results: dict[str, list[dict]], judge_name:
 
 
 def cmd_vocoder(args: argparse.Namespace) -> int:
-    import torch
-
     from tts import metrics
     from tts.audio import MelSpectrogram, load_audio, save_audio
     from tts.models.losses import MultiResolutionSTFTLoss
     from tts.pitch_metrics import pitch_errors, track
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     audio, clips = select_clips(args.data, args.clips, args.split, args.speaker)
     systems = _load_systems(args, audio)
     judge = load_judge(args.asr)
@@ -302,7 +288,7 @@ def add_parser(sub) -> None:
     voc.add_argument("--asr", choices=("whisper", "pocketsphinx", "none"), default="whisper",
                      help="the WER/CER judge (tts.asr; default: whisper, falling back to "
                           "pocketsphinx); none skips the columns")
-    voc.add_argument("--out", metavar="FILE", help="also write the report to FILE")
+    add_out(voc, "the report")
     voc.add_argument("--wavs", metavar="DIR", help="save every resynthesis to DIR/NAME/ID.wav")
-    voc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_threads(voc)
     voc.set_defaults(func=cmd_vocoder)

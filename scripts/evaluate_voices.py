@@ -11,10 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
+from _common import add_out, add_threads, markdown_table, print_table, set_threads
 from _common import note as _note
-from _common import print_table
-
-PROG = "evaluate.py"
 
 
 def _clone_speaker(args: argparse.Namespace, root: Path):
@@ -45,19 +43,16 @@ def _clone_speaker(args: argparse.Namespace, root: Path):
 
 
 def _similarity_table(rows: list[tuple[str, dict]]) -> str:
-    lines = ["| voices | n | clone → same speaker | real → same speaker | real → other speakers "
-             "| clone → other speakers | clone WER |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, r in rows:
-        wer = f"{r['wer']:.3f}" if "wer" in r else "-"
-        lines.append(f"| {name} | {r['voices']} | {r['clone']:.3f} | {r['real']:.3f} | "
-                     f"{r['different']:.3f} | {r['clone_vs_others']:.3f} | {wer} |")
-    return "\n".join(lines)
+    header = ["voices", "n", "clone → same speaker", "real → same speaker",
+              "real → other speakers", "clone → other speakers", "clone WER"]
+    return markdown_table(header, [
+        [name, str(r["voices"]), f"{r['clone']:.3f}", f"{r['real']:.3f}", f"{r['different']:.3f}",
+         f"{r['clone_vs_others']:.3f}", f"{r['wer']:.3f}" if "wer" in r else "-"]
+        for name, r in rows])
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
     import tempfile
-
-    import torch
 
     from cloning.encoder import load_default
     from cloning.evaluation import collect_voices, similarity_rows
@@ -65,8 +60,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
     from tts import metrics
     from tts.errors import VoxcloneError
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     encoder = load_default()
     transcriber = metrics.Transcriber() if args.wer else None
     folders = [Path(d) for d in args.data]
@@ -103,8 +97,6 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    import torch
-
     from cloning.encoder import load_default
     from cloning.evaluation import voice_report
     from data.manifest import read_manifest
@@ -112,8 +104,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
     from tts.errors import ConfigError
     from tts.voices import bundled_voices, voice_engine
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if args.dnsmos and not metrics.dnsmos_available():
         raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
                           "pip install 'voxclone[eval]'")
@@ -123,10 +114,10 @@ def cmd_voices(args: argparse.Namespace) -> int:
             for utt in read_manifest(Path(folder) / f"{split}.jsonl"):
                 clips.setdefault(utt.speaker, {"train": [], "val": []})[split].append(utt)
     encoder, transcriber = load_default(), metrics.Transcriber()
-    pitch_head = (" F0 Hz (speech / recordings) |", "---:|") if args.pitch else ("", "")
-    lines = ["| voice | licence | held-out sentences | WER ↓ | similarity to its recordings ↑ "
-             "| recordings' own similarity | DNSMOS OVRL ↑ | x real time ↑ |" + pitch_head[0],
-             "|---|---|---:|---:|---:|---:|---:|---:|" + pitch_head[1]]
+    header = ["voice", "licence", "held-out sentences", "WER ↓", "similarity to its recordings ↑",
+              "recordings' own similarity", "DNSMOS OVRL ↑", "x real time ↑"]
+    header += ["F0 Hz (speech / recordings)"] if args.pitch else []
+    rows = []
     for voice in bundled_voices():
         if args.voice and voice.name not in args.voice:
             continue
@@ -140,14 +131,13 @@ def cmd_voices(args: argparse.Namespace) -> int:
         row = voice_report(engine, held, encoder,
                            transcriber, [Path(u.audio_path) for u in own["train"][:10]],
                            args.dnsmos, args.pitch)
-        dns = f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-"
-        pitch = f" {row['f0']:.0f} / {row['real_f0']:.0f} |" if args.pitch else ""
-        lines.append(f"| {voice.name} | {voice.license} | {row['sentences']} | {row['wer']:.3f} | "
-                     f"{row['similarity']:.3f} | {row['real_similarity']:.3f} | {dns} | "
-                     f"{row['x_real_time']:.1f} |" + pitch)
-        _note(lines[-1])
-    table = "\n".join(lines)
-    print_table(table, args.out)
+        rows.append([voice.name, voice.license, str(row["sentences"]), f"{row['wer']:.3f}",
+                     f"{row['similarity']:.3f}", f"{row['real_similarity']:.3f}",
+                     f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-",
+                     f"{row['x_real_time']:.1f}"])
+        rows[-1] += [f"{row['f0']:.0f} / {row['real_f0']:.0f}"] if args.pitch else []
+        _note(" | ".join(rows[-1]))
+    print_table(markdown_table(header, rows, "ll" + "r" * (len(header) - 2)), args.out)
     return 0
 
 
@@ -155,7 +145,6 @@ def cmd_emotions(args: argparse.Namespace) -> int:
     """Per emotion: pitch, pitch spread, loudness and length of the model's speech next to the
     labelled recordings', and the rank correlation of each across emotions."""
     import numpy as np
-    import torch
     from scipy.stats import spearmanr
 
     from data.manifest import read_manifest
@@ -166,8 +155,7 @@ def cmd_emotions(args: argparse.Namespace) -> int:
     from tts.prosody import prosody
     from tts.vocoder import load_vocoder
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     acoustic = load_acoustic(args.acoustic)
     if not acoustic.emotions:
         raise VoxcloneError(f"{args.acoustic} has no named emotions")
@@ -191,23 +179,18 @@ def cmd_emotions(args: argparse.Namespace) -> int:
                                 float(np.nanmean([getattr(p, name) for p in synth])))
                          for name in ("f0_hz", "f0_spread_semitones", "energy_db")}
         rows[emotion]["seconds"] = (float("nan"), seconds)
-    lines = ["| emotion | F0 Hz (recorded / model) | F0 spread st | energy dB | model length s |",
-             "|---|---:|---:|---:|---:|"]
-    for emotion, r in rows.items():
-        lines.append(f"| {emotion} | {r['f0_hz'][0]:.0f} / {r['f0_hz'][1]:.0f} | "
-                     f"{r['f0_spread_semitones'][0]:.2f} / {r['f0_spread_semitones'][1]:.2f} | "
-                     f"{r['energy_db'][0]:.1f} / {r['energy_db'][1]:.1f} | "
-                     f"{r['seconds'][1]:.2f} |")
+    table = markdown_table(
+        ["emotion", "F0 Hz (recorded / model)", "F0 spread st", "energy dB", "model length s"],
+        [[emotion, f"{r['f0_hz'][0]:.0f} / {r['f0_hz'][1]:.0f}",
+          f"{r['f0_spread_semitones'][0]:.2f} / {r['f0_spread_semitones'][1]:.2f}",
+          f"{r['energy_db'][0]:.1f} / {r['energy_db'][1]:.1f}", f"{r['seconds'][1]:.2f}"]
+         for emotion, r in rows.items()])
     names = list(rows)
     corr = {k: spearmanr([rows[e][k][0] for e in names], [rows[e][k][1] for e in names])[0]
             for k in ("f0_hz", "f0_spread_semitones", "energy_db")}
-    lines.append("")
-    lines.append("rank correlation across emotions, recordings vs model: " + ", ".join(
-        f"{k} {v:+.2f}" for k, v in corr.items()))
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    summary = "rank correlation across emotions, recordings vs model: " + ", ".join(
+        f"{k} {v:+.2f}" for k, v in corr.items())
+    print_table(f"{table}\n\n{summary}", args.out)
     return 0
 
 
@@ -239,8 +222,8 @@ def add_parsers(sub) -> None:
     clo.add_argument("--given-transcripts", action="store_true",
                      help="few-shot with the corpus transcripts (default: pocketsphinx's)")
     clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
-    clo.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    clo.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_out(clo)
+    add_threads(clo)
     clo.set_defaults(func=cmd_clone)
 
     vcs = sub.add_parser(
@@ -260,8 +243,8 @@ def add_parsers(sub) -> None:
                           "candidate; it must know each voice's speaker)")
     vcs.add_argument("--vocoder", default=None, metavar="CKPT",
                      help="vocoder checkpoint (default: the one voxclone say uses)")
-    vcs.add_argument("--out", metavar="FILE", help="also write the table to FILE")
-    vcs.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_out(vcs)
+    add_threads(vcs)
     vcs.set_defaults(func=cmd_voices)
 
     emo = sub.add_parser(
@@ -277,6 +260,6 @@ def add_parsers(sub) -> None:
     emo.add_argument("--intensity", type=float, default=1.0)
     emo.add_argument("--clips", type=int, default=12, help="recordings per emotion")
     emo.add_argument("--text", action="append", default=[], help="extra sentences to speak")
-    emo.add_argument("--out", metavar="FILE")
-    emo.add_argument("--threads", type=int, default=None)
+    add_out(emo)
+    add_threads(emo)
     emo.set_defaults(func=cmd_emotions)
