@@ -10,9 +10,7 @@ import of a package's ``__init__`` when one of its submodules is imported. An im
 the deepest module it names (``from tts import metrics`` -> ``tts.metrics``); one from outside
 the three packages at its top-level name (``lightning``).
 
-- No cycles between modules, except through the edges in ``ALLOWED_CYCLE_EDGES``: known cycles
-  in code that the change adding this test left alone, each with a comment (delete an entry once
-  its cycle is gone).
+- No cycles between modules.
 - The inference-only leaf modules (``LEAVES``) load no model, layer or training module and no
   Lightning (checked in a fresh interpreter, through ``sys.modules``).
 - The inference path (``INFERENCE``) loads no Lightning (same check), and none of its imports,
@@ -38,13 +36,6 @@ INFERENCE = ("tts.synthesizer", "tts.neural_engine", "tts.voices", "tts.vocoder"
 MODEL_MODULES = ("tts.models", "tts.layers", "tts.training", "lightning", "pytorch_lightning")
 LIGHTNING = ("lightning", "pytorch_lightning")
 NOT_FOR_INFERENCE = ("tts.training", "lightning", "pytorch_lightning", "cloning", "data")
-
-ALLOWED_CYCLE_EDGES = {
-    # tts/training/* (left to the training code's owners): run.py's deferred imports of the
-    # tasks, which import run.ScheduleConfig at module level.
-    ("tts.training.run", "tts.training.acoustic_task"),
-    ("tts.training.run", "tts.training.vocoder_task"),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -166,9 +157,7 @@ def test_the_cycle_search_finds_a_cycle():
 
 
 def test_no_import_cycles():
-    graph = {module: {t for t in targets if (module, t) not in ALLOWED_CYCLE_EDGES}
-             for module, targets in GRAPH.items()}
-    cycle = _cycle(graph)
+    cycle = _cycle(GRAPH)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
