@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from data.batch import TTSBatch
 from data.datamodule import TTSDataModule
 from tts import checkpoint
 from tts.config import AudioConfig, to_dict
@@ -67,9 +68,7 @@ class AcousticExperimentConfig:
 
 
 class AcousticTask(L.LightningModule):
-    """Batches come from ``data.dataset.collate_batch``: ``tokens``, ``token_lengths``, ``mels``,
-    ``mel_lengths``, ``speakers`` (and optionally ``speaker_embeddings (B, D)`` and ``pitch (B,
-    F)``)."""
+    """Batches are ``data.batch.TTSBatch`` (``data.dataset.collate_batch``)."""
 
     def __init__(self, config: AcousticExperimentConfig, symbols: SymbolTable,
                  speakers: list[str], emotions: list[str]) -> None:
@@ -90,42 +89,42 @@ class AcousticTask(L.LightningModule):
             self.register_buffer("emotion_count", torch.zeros(len(self.emotions)))
 
     # -- training --------------------------------------------------------------------------
-    def _speakers(self, batch: dict) -> torch.Tensor | None:
-        speakers = batch.get("speakers")
+    def _speakers(self, batch: TTSBatch) -> torch.Tensor:
+        """``(B,)`` table rows, each withheld (-1) at ``speaker_table_dropout`` in training."""
+        speakers = batch.speakers
         rate = self.config.training.speaker_table_dropout
-        if speakers is not None and self.training and rate > 0:
+        if self.training and rate > 0:
             dropped = torch.rand(speakers.shape, device=speakers.device) < rate
             speakers = speakers.masked_fill(dropped, -1)
         return speakers
 
-    def losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict]:
+    def losses(self, batch: TTSBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict]:
         """``(total, named losses, model outputs)`` of one batch, teacher-forced."""
         if self.aligning_only:
             from tts.layers.alignment import forward_sum_loss
 
-            out = self.model.align(batch["tokens"], batch["token_lengths"], batch["mels"],
-                                   batch["mel_lengths"])
+            out = self.model.align(batch.tokens, batch.token_lengths, batch.mels,
+                                   batch.mel_lengths)
             loss = forward_sum_loss(out["alignment_log_probs"], out["token_lengths"],
-                                    batch["mel_lengths"])
+                                    batch.mel_lengths)
             return loss, {"align_loss": loss}, out
-        out = self.model(batch["tokens"], batch["token_lengths"], batch["mels"],
-                         batch["mel_lengths"], speakers=self._speakers(batch),
-                         speaker_embeddings=batch.get("speaker_embeddings"),
-                         pitch=batch.get("pitch"))
+        out = self.model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
+                         speakers=self._speakers(batch),
+                         speaker_embeddings=batch.speaker_embeddings, pitch=batch.pitch)
         if self.training:
             self._track_emotions(batch, out["style_weights"])
-        total, named = self.model.losses(out, batch["mels"], batch["mel_lengths"],
+        total, named = self.model.losses(out, batch.mels, batch.mel_lengths,
                                          self.global_step - self.aligner_warmup_steps,
                                          self.config.training)
         return total, named, out
 
     @torch.no_grad()
-    def _track_emotions(self, batch: dict, style_weights: torch.Tensor | None) -> None:
+    def _track_emotions(self, batch: TTSBatch, style_weights: torch.Tensor | None) -> None:
         """Add the batch's style weights to the running per-emotion means (decayed, so that
         the means follow the tokens as they train)."""
-        if style_weights is None or not hasattr(self, "emotion_count") or "emotions" not in batch:
+        if style_weights is None or not hasattr(self, "emotion_count"):
             return
-        labels = batch["emotions"]
+        labels = batch.emotions
         for index in labels[labels >= 0].unique().tolist():
             chosen = style_weights[labels == index].detach()
             self.emotion_style_sum[index] = 0.99 * self.emotion_style_sum[index] + chosen.sum(0)
@@ -152,9 +151,9 @@ class AcousticTask(L.LightningModule):
         """True during the aligner warm-up (training steps only)."""
         return self.training and self.global_step < self.aligner_warmup_steps
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: TTSBatch, batch_idx: int) -> torch.Tensor:
         total, named, _ = self.losses(batch)
-        size = batch["tokens"].shape[0]
+        size = batch.tokens.shape[0]
         logs = {f"train/{k}": v.detach() for k, v in named.items()}
         logs.update({"train/loss": total.detach(),
                      "train_step": torch.tensor(float(self.global_step))})
@@ -167,7 +166,7 @@ class AcousticTask(L.LightningModule):
                                               self.config.training.grad_clip)
         self.log("train/grad_norm", norm, on_step=True, on_epoch=False)
 
-    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+    def on_train_batch_start(self, batch: TTSBatch, batch_idx: int) -> None:
         """Frozen parts (``training.frozen``) run in eval mode: their batch-norm statistics
         and dropout do not change either (set per batch: Lightning restores module modes
         after validation)."""
@@ -201,16 +200,16 @@ class AcousticTask(L.LightningModule):
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
     # -- validation ------------------------------------------------------------------------
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
+    def validation_step(self, batch: TTSBatch, batch_idx: int) -> None:
         total, named, out = self.losses(batch)
-        size = batch["tokens"].shape[0]
+        size = batch.tokens.shape[0]
         self.log("val/loss", total, on_epoch=True, batch_size=size, sync_dist=True)
         for name, value in named.items():
             self.log(f"val/{name}", value, on_epoch=True, batch_size=size, sync_dist=True)
         if batch_idx == 0:
             self._log_examples(batch, out)
 
-    def _log_examples(self, batch: dict, out: dict) -> None:
+    def _log_examples(self, batch: TTSBatch, out: dict) -> None:
         experiment = getattr(self.logger, "experiment", None)
         if experiment is None or not hasattr(experiment, "add_figure") or self.global_rank != 0:
             return
@@ -218,16 +217,17 @@ class AcousticTask(L.LightningModule):
         from tts.training.plots import alignment_figure, mel_figure
 
         step = self.global_step
-        count = min(self.config.training.val_examples, batch["tokens"].shape[0])
-        inferred = self.model.infer(batch["tokens"][:count], batch["token_lengths"][:count],
-                                    speakers=batch["speakers"][:count],
-                                    speaker_embeddings=(batch["speaker_embeddings"][:count]
-                                                        if "speaker_embeddings" in batch else None))
+        count = min(self.config.training.val_examples, batch.tokens.shape[0])
+        embeddings = batch.speaker_embeddings
+        inferred = self.model.infer(batch.tokens[:count], batch.token_lengths[:count],
+                                    speakers=batch.speakers[:count],
+                                    speaker_embeddings=(None if embeddings is None
+                                                        else embeddings[:count]))
         vocoder = GriffinLim(self.config.audio, n_iter=16)
         alignment = out.get("alignments", out.get("soft_alignment"))
         for i in range(count):
-            frames = int(batch["mel_lengths"][i])
-            target = batch["mels"][i, :, :frames]
+            frames = int(batch.mel_lengths[i])
+            target = batch.mels[i, :, :frames]
             taught = out["mel_postnet"][i, :, :frames]
             free = inferred["mel"][i, :, :int(inferred["mel_lengths"][i])]
             experiment.add_figure(f"val/{i}/mel", mel_figure(

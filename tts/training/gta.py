@@ -46,13 +46,12 @@ def write_gta_mels(acoustic_path: str | Path, data: str | Path, out: str | Path,
         for start in range(0, len(order), batch_size):
             items = [dataset[int(i)] for i in order[start:start + batch_size]]
             batch = dataset.collate(items)
-            result = model(batch["tokens"], batch["token_lengths"], batch["mels"],
-                           batch["mel_lengths"], speakers=batch["speakers"],
-                           speaker_embeddings=batch.get("speaker_embeddings"),
-                           pitch=batch.get("pitch"))
+            result = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
+                           speakers=batch.speakers, speaker_embeddings=batch.speaker_embeddings,
+                           pitch=batch.pitch)
             mels = result["mel_postnet"]
-            for row, uid in enumerate(batch["ids"]):
-                frames = int(batch["mel_lengths"][row])
+            for row, uid in enumerate(batch.ids):
+                frames = int(batch.mel_lengths[row])
                 np.save(out / f"{uid}.npy", mels[row, :, :frames].numpy().astype(np.float32))
                 written += 1
             if progress is not None:

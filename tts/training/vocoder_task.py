@@ -17,6 +17,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from data.batch import VocoderBatch
 from data.datamodule import VocoderDataModule
 from tts import checkpoint
 from tts.audio import MelSpectrogram
@@ -88,9 +89,9 @@ class VocoderExperimentConfig:
 class VocoderTask(L.LightningModule):
     """Wraps ``generator`` (the vocoder) and, when adversarial, ``discriminator``.
 
-    Batches (``data.vocoder_data.collate_segments``): ``wav (B, samples)`` and optionally
-    ``mel (B, n_mels, samples // hop_length)``; without ``mel`` the input mel is computed from
-    ``wav`` with the one ``MelSpectrogram``.
+    Batches are ``data.batch.VocoderBatch`` (``data.vocoder_data.collate_segments``): ``wav (B,
+    samples)`` and optionally ``mel (B, n_mels, samples // hop_length)``; without ``mel`` the
+    input mel is computed from ``wav`` with the one ``MelSpectrogram``.
     """
 
     def __init__(self, config: VocoderExperimentConfig) -> None:
@@ -119,25 +120,25 @@ class VocoderTask(L.LightningModule):
                               f"(istft), not {config.model.type!r}")
 
     # -- helpers ---------------------------------------------------------------------------
-    def input_mel(self, batch: dict) -> torch.Tensor:
+    def input_mel(self, batch: VocoderBatch) -> torch.Tensor:
         """``(B, n_mels, frames)`` with ``frames = samples // hop_length``."""
-        if "mel" in batch:
-            return batch["mel"]
-        frames = batch["wav"].shape[-1] // self.config.audio.hop_length
+        if batch.mel is not None:
+            return batch.mel
+        frames = batch.wav.shape[-1] // self.config.audio.hop_length
         with torch.no_grad():
-            return self.mel(batch["wav"])[..., :frames]
+            return self.mel(batch.wav)[..., :frames]
 
-    def generate(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def generate(self, batch: VocoderBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``(fake (B, samples), phase losses)``: the generator's waveform for the batch, cut to
         the real one's length, and, with ``phase_weight``, the ``PhaseLoss`` terms by name."""
-        wav = batch["wav"]
+        wav = batch.wav
         mel = self.input_mel(batch)
         if needs_f0(self.generator):
-            if "f0" not in batch:
+            if batch.f0 is None:
                 raise ConfigError("this vocoder is given the pitch: its data needs an F0 track "
                                   "(voxclone pitch DATA)")
             seed = None if self.training else 0
-            return self.generator(mel, batch["f0"][..., :mel.shape[-1]], seed=seed)[
+            return self.generator(mel, batch.f0[..., :mel.shape[-1]], seed=seed)[
                 ..., :wav.shape[-1]], {}
         if not self.config.training.phase_weight:
             return self.generator(mel)[..., :wav.shape[-1]], {}
@@ -151,7 +152,7 @@ class VocoderTask(L.LightningModule):
         return self.discriminator is not None and self.global_step >= self.config.training.gan_start_step
 
     # -- training --------------------------------------------------------------------------
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def training_step(self, batch: VocoderBatch, batch_idx: int) -> None:
         from tts.models.losses import (
             discriminator_loss,
             feature_matching_loss,
@@ -161,7 +162,7 @@ class VocoderTask(L.LightningModule):
         cfg = self.config.training
         optimizers = self.optimizers()
         opt_g = optimizers[0] if isinstance(optimizers, list) else optimizers
-        wav = batch["wav"]
+        wav = batch.wav
         fake, phase = self.generate(batch)
         logs = {f"train/{name}": value.detach() for name, value in phase.items()}
         gan = self._gan_active()
@@ -221,8 +222,8 @@ class VocoderTask(L.LightningModule):
         return optimizers, schedulers
 
     # -- validation ------------------------------------------------------------------------
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        wav = batch["wav"]
+    def validation_step(self, batch: VocoderBatch, batch_idx: int) -> None:
+        wav = batch.wav
         fake, phase = self.generate(batch)
         for name, value in phase.items():
             self.log(f"val/{name}", value, on_epoch=True, batch_size=wav.shape[0], sync_dist=True)
