@@ -38,6 +38,13 @@ see ``evaluate_pitch``::
     python scripts/evaluate.py pitch --data prepared/kathleen-arctic prepared/ljspeech-sample \\
         prepared/commonvoice-en --sentences 3
 
+``convert``: speech-to-speech (``tts.convert``) of held-out speakers into bundled voices: speaker
+similarity to each voice (between the source's floor and the real ceiling), ASR WER, F0 contour
+kept; see ``evaluate_convert``::
+
+    python scripts/evaluate.py convert --data prepared/librispeech-251 prepared/commonvoice-en \
+        --target-data prepared/kathleen-arctic prepared/commonvoice-en prepared/ljspeech-sample
+
 Bad paths and checkpoints are one line on stderr and exit status 2.
 """
 
@@ -49,6 +56,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import evaluate_convert
 import evaluate_pitch
 import evaluate_vocoder
 import evaluate_voices
@@ -474,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate_voices.add_parsers(sub)
     evaluate_pitch.add_parser(sub)
+    evaluate_convert.add_parsers(sub)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

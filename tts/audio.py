@@ -9,6 +9,7 @@ from ``AudioConfig`` alone and used by data preparation, training losses and inf
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,11 @@ MIN_SOURCE_RATE = 8000
 
 SILENCE_DBFS = -60.0
 """A clip whose peak is below this level (dB full scale) is treated as silent."""
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+"""Audio files read as input (through libsndfile)."""
+OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
+"""Audio files ``save_audio`` writes (wav and flac as 16-bit PCM, ogg as Vorbis)."""
 
 
 def _dbfs(amplitude: float) -> float:
@@ -171,7 +177,9 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
                comment: str | None = None) -> Path:
     """Write mono ``(num_samples,)`` audio; the format follows the suffix (wav = 16-bit PCM).
 
-    ``comment`` goes into the file's comment tag (WAV INFO ICMT, FLAC/Ogg Vorbis comment)."""
+    ``comment`` goes into the file's comment tag (WAV INFO ICMT, FLAC/Ogg Vorbis comment). The
+    file is written beside ``path`` under a hidden name and moved into place when complete, so
+    a failed write leaves no half-written file and an existing one untouched."""
     path = Path(path)
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().float().numpy()
@@ -179,14 +187,19 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
     if not np.isfinite(wav).all():
         raise AudioError("refusing to save audio with NaN or infinite samples")
     subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac", "") else None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        with sf.SoundFile(str(path), "w", sample_rate, 1, subtype=subtype) as f:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sf.SoundFile(str(partial), "w", sample_rate, 1, subtype=subtype) as f:
             if comment:
                 f.comment = comment
             f.write(np.clip(wav, -1.0, 1.0))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"cannot write {path}: {str(exc).splitlines()[0]}") from None
+        os.replace(partial, path)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            str(exc).splitlines()[0].replace(str(partial), str(path))
+        raise AudioError(f"cannot write {path}: {reason}") from None
     return path
 
 

@@ -113,6 +113,81 @@ def cmd_vocode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_pairs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
+    """``(source, output)`` files of ``convert``: one file into OUTPUT, or the audio files of
+    a folder into the folder OUTPUT (same names, OUTPUT's format: .wav). Checked before any
+    work: sources exist, an output file's format is one ``save_audio`` writes."""
+    from tts.audio import AUDIO_SUFFIXES, OUTPUT_SUFFIXES
+
+    pairs: list[tuple[Path, Path]] = []
+    out = Path(output)
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not files:
+                raise VoxcloneError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {item}")
+            pairs += [(p, out / f"{p.stem}.wav") for p in files]
+        elif item.is_file():
+            pairs.append((item, out / f"{item.stem}.wav" if len(inputs) > 1 or out.is_dir()
+                           else out))
+        else:
+            raise VoxcloneError(f"source not found: {item}")
+    for _, target in pairs:
+        if target.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise VoxcloneError(f"cannot write {target}: the output must end in "
+                                f"{', '.join(OUTPUT_SUFFIXES)}")
+    if len({t for _, t in pairs}) < len(pairs):
+        raise VoxcloneError("two sources would be written to the same output name")
+    return pairs
+
+
+def _transcript(value: str | None) -> str | None:
+    """``--transcript``: the words themselves, or a text file holding them."""
+    if value is None or not Path(value).is_file():
+        return value
+    try:
+        return Path(value).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VoxcloneError(f"cannot read transcript file {value}: {exc}") from None
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from tts.audio import load_audio, save_audio
+    from tts.convert import convert
+    from tts.voices import voice_engine
+
+    pairs = _convert_pairs(args.source, args.output)
+    transcript = _transcript(args.transcript)
+    if transcript is not None and len(pairs) > 1:
+        raise VoxcloneError("--transcript gives the words of one source: convert a folder "
+                            "without it (the ASR finds the words)")
+    engine = voice_engine(args.voice, _voices_root(args), args.vocoder)
+    transcriber = None
+    if transcript is None:
+        from tts.metrics import Transcriber
+
+        transcriber = Transcriber()
+    for number, (source, target) in enumerate(pairs, 1):
+        wav = load_audio(source, engine.audio.sample_rate, trim=False, normalize=False)
+        label = f"{source.name} ({number}/{len(pairs)})" if len(pairs) > 1 else source.name
+
+        def progress(done: int, total: int, label=label) -> None:
+            if not args.quiet and total > 1:
+                print(f"{label}: piece {done}/{total}", file=sys.stderr, flush=True)
+
+        result = convert(engine, wav, engine.audio.sample_rate, transcript=transcript,
+                         transcriber=transcriber, keep_timing=not args.own_timing,
+                         keep_pitch=not args.own_pitch, pitch=args.pitch,
+                         watermark=not args.no_watermark, progress=progress)
+        out = save_audio(target, result.wav, result.sample_rate,
+                                comment=_watermark_comment(result.watermarked))
+        if not args.quiet:
+            print(f"wrote {out} ({result.duration:.1f} s, voice {args.voice}, "
+                  f"{result.pieces} piece(s), pitch {result.semitones:+.1f} semitones)")
+    return 0
+
+
 def _watermark_comment(marked: bool) -> str:
     """The comment tag saved with generated audio: says whether the watermark is in it."""
     if marked:
@@ -344,6 +419,38 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not watermark the output (recorded in the file's comment tag)")
     vocode.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     vocode.set_defaults(func=cmd_vocode)
+
+    conv = sub.add_parser(
+        "convert", help="speech-to-speech: say a recording's words in another voice",
+        description="Keep the words, timing and intonation of SOURCE (a file, or a folder of "
+                    "files) and give them another voice: a bundled voice or a clone. The words "
+                    "come from --transcript or an offline ASR (Whisper); the voice's model "
+                    "speaks them with the source's phone durations and its pitch contour moved "
+                    "into the voice's range. Output is watermarked like every output.")
+    conv.add_argument("source", nargs="+", metavar="SOURCE",
+                      help="audio file(s) or folder(s) (wav/flac/ogg/mp3)")
+    conv.add_argument("--voice", required=True, help="target voice (voxclone voices)")
+    conv.add_argument("-o", "--output", default="converted.wav", metavar="OUT",
+                      help="output file (.wav/.flac/.ogg), or a folder for several sources "
+                           "(default: %(default)s)")
+    conv.add_argument("--transcript", default=None, metavar="TEXT|FILE",
+                      help="the words of a single source, or a text file with them (default: "
+                           "the ASR finds them)")
+    conv.add_argument("--pitch", type=float, default=0.0, metavar="SEMITONES",
+                      help="move the result's pitch further (default 0)")
+    conv.add_argument("--own-pitch", action="store_true",
+                      help="the voice's own intonation instead of the source's contour")
+    conv.add_argument("--own-timing", action="store_true",
+                      help="the voice's own phone durations instead of the source's")
+    conv.add_argument("--vocoder", default=None, metavar="CKPT",
+                      help="vocoder checkpoint (default: the voice's)")
+    conv.add_argument("--voices-dir", default=None, metavar="DIR",
+                      help="where cloned voices live (default: $VOXCLONE_VOICES or "
+                           "~/.local/share/voxclone/voices)")
+    conv.add_argument("--no-watermark", action="store_true",
+                      help="do not watermark the output (recorded in the file's comment tag)")
+    conv.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    conv.set_defaults(func=cmd_convert)
 
     det = sub.add_parser("detect", help="check audio files for the voxclone watermark",
                          description="For each FILE: whether the voxclone watermark is present, "

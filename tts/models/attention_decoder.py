@@ -131,12 +131,14 @@ class AttentionDecoder(nn.Module):
 
     @torch.no_grad()
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
-              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
-        """Free-running steps until each utterance stops (see the module docstring); speed and
-        pitch cannot be controlled (``duration_scale`` must be 1, ``pitch_shift`` 0)."""
-        if duration_scale != 1.0 or pitch_shift:
-            raise ConfigError("speed and pitch control need the duration decoder; this "
-                              "model uses attention")
+              pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
+              pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Free-running steps until each utterance stops (see the module docstring); speed,
+        pitch and timing cannot be controlled (``duration_scale`` must be 1, ``pitch_shift`` 0,
+        ``durations`` and ``pitch`` None)."""
+        if duration_scale != 1.0 or pitch_shift or durations is not None or pitch is not None:
+            raise ConfigError("speed, pitch and timing control need the duration decoder; "
+                              "this model uses attention")
         batch = memory.shape[0]
         text_lengths = mask.sum(dim=1)
         max_steps = torch.ceil(text_lengths.float() * self.max_frames_per_token / self.r).long()

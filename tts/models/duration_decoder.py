@@ -190,15 +190,22 @@ class DurationDecoder(nn.Module):
                             pitch[..., 1].clamp(0.0, 1.0)], dim=-1) * mask.unsqueeze(-1)
 
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
-              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
-        """Predicted durations (times ``duration_scale``) and, with ``config.pitch``, predicted
-        pitch moved by ``pitch_shift`` semitones, decoded into the mel."""
-        durations = self.predict_durations(memory, mask, duration_scale)
-        pitch = None
+              pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
+              pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Durations (given ``(B, T)``, else predicted times ``duration_scale``) and, with
+        ``config.pitch``, token pitch (given ``(B, T, 2)``, else predicted), moved by
+        ``pitch_shift`` semitones, decoded into the mel."""
+        if durations is None:
+            durations = self.predict_durations(memory, mask, duration_scale)
+        durations = durations.float() * mask
         if self.pitch_predictor is not None:
-            pitch = self.predict_pitch(memory, mask, pitch_shift)
+            if pitch is None:
+                pitch = self.predict_pitch(memory, mask, pitch_shift)
+            else:
+                pitch = torch.stack([pitch[..., 0] + semitones_to_log(pitch_shift),
+                                     pitch[..., 1]], dim=-1) * mask.unsqueeze(-1)
             memory = memory + self.pitch_embedding(pitch, mask)
-        elif pitch_shift:
+        elif pitch_shift or pitch is not None:
             raise ConfigError("pitch control needs a model trained with pitch (model.pitch)")
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)

@@ -25,6 +25,7 @@ from torch import nn
 
 from tts.config import AudioConfig
 from tts.errors import ConfigError
+from tts.layers.alignment import monotonic_alignment_search
 from tts.layers.style_tokens import ReferenceEncoder, StyleTokens
 from tts.layers.tacotron_blocks import Postnet, TextEncoder, lengths_to_mask
 from tts.models.acoustic_losses import AcousticLossConfig, mel_losses
@@ -60,11 +61,14 @@ class Decoder(Protocol):
         reads."""
 
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
-              pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
+              pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
+              pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Free-running pass: ``mel (B, n_mels, F)``, ``mel_lengths (B,)``, ``alignment (B, F
-        or steps, T)`` and, with predicted pitch, ``f0 (B, F)`` Hz (0 = unvoiced).
+        or steps, T)`` and, with pitch, ``f0 (B, F)`` Hz (0 = unvoiced).
         ``duration_scale`` > 1 speaks slower; ``pitch_shift`` moves the pitch in semitones;
-        a decoder that cannot raises ``ConfigError`` for either."""
+        ``durations (B, T)`` frames per token and ``pitch (B, T, 2)`` token pitch features
+        (``tts.models.pitch.token_pitch``) replace the predicted ones; a decoder that cannot
+        raises ``ConfigError`` for any of these."""
 
     def losses(self, out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
                mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig
@@ -308,17 +312,33 @@ class Tacotron(nn.Module):
                 "token_lengths": token_lengths}
 
     @torch.no_grad()
+    def align_durations(self, tokens: torch.Tensor, token_lengths: torch.Tensor,
+                        mels: torch.Tensor, mel_lengths: torch.Tensor) -> torch.Tensor:
+        """Frames per token ``(B, T')`` (boundaries included) where the aligner places the text
+        on ``mels (B, n_mels, F)``: the hard alignment of training (monotonic alignment search),
+        each row summing to its ``mel_lengths``. ``infer(durations=...)`` speaks with it."""
+        out = self.align(tokens, token_lengths, mels, mel_lengths)
+        return monotonic_alignment_search(out["alignment_log_probs"], out["token_lengths"],
+                                          mel_lengths)
+
+    @torch.no_grad()
     def infer(self, tokens: torch.Tensor, token_lengths: torch.Tensor,
               speakers: torch.Tensor | None = None,
               speaker_embeddings: torch.Tensor | None = None,
               reference_mels: torch.Tensor | None = None,
               reference_lengths: torch.Tensor | None = None,
               style_weights: torch.Tensor | None = None,
-              duration_scale: float = 1.0, pitch_shift: float = 0.0) -> dict[str, torch.Tensor]:
+              duration_scale: float = 1.0, pitch_shift: float = 0.0,
+              durations: torch.Tensor | None = None,
+              pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Synthesize a batch. Style: ``style_weights (B, heads, tokens)`` or ``(B, tokens)``,
         else ``reference_mels (B, n_mels, F_ref)``, else the training average.
         ``duration_scale`` > 1 speaks slower (duration decoder only); ``pitch_shift`` moves the
-        pitch by that many semitones (models with ``config.pitch`` only).
+        pitch by that many semitones (models with ``config.pitch`` only). Given timing and
+        intonation (duration decoder only; speech-to-speech, ``tts.convert``): ``durations (B,
+        T')`` frames per token, e.g. from ``align_durations``, and ``pitch (B, T', 2)`` token
+        pitch features (``tts.models.pitch.token_pitch``; models with ``config.pitch``), both
+        over the tokens with boundaries.
 
         Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
         ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
@@ -331,7 +351,7 @@ class Tacotron(nn.Module):
         speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
         style, _ = self.style_vector(batch, reference_mels, reference_lengths, style_weights)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
-        out = self.decoder.infer(memory, mask, duration_scale, pitch_shift)
+        out = self.decoder.infer(memory, mask, duration_scale, pitch_shift, durations, pitch)
         frame_mask = lengths_to_mask(out["mel_lengths"], out["mel"].shape[-1])
         mel = self.refine(out["mel"], frame_mask)
         out["mel"] = mel.masked_fill(~frame_mask.unsqueeze(1), self.mel_floor)

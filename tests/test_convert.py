@@ -1,0 +1,196 @@
+"""Speech-to-speech (``tts.convert`` and ``voxclone convert``), with the bundled voices.
+
+The source is the bundled male voice cv-372293 speaking a sentence between pauses; it is
+converted into kathleen (female): the timing must stay, the pitch contour must follow the
+source's, moved up into kathleen's range, and the result must be kathleen's pitch.
+"""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tts.cli import main
+from tts.errors import AudioError, ConfigError
+
+TEXT = "The harbor lights flickered as the last ferry pulled away."
+
+
+@pytest.fixture(scope="module")
+def source():
+    """``(wav, rate)``: cv-372293 saying TEXT with 0.6 s of faint noise before and after."""
+    from tts.voices import voice_engine
+
+    wav, rate = voice_engine("cv-372293").speak(TEXT)
+    noise = np.random.default_rng(0).normal(0, 1e-4, int(0.6 * rate)).astype(np.float32)
+    return np.concatenate([noise, wav, noise]), rate
+
+
+@pytest.fixture(scope="module")
+def kathleen():
+    from tts.voices import voice_engine
+
+    return voice_engine("kathleen")
+
+
+def _median_f0(wav, rate):
+    from tts.prosody import pitch_track
+
+    f0, voiced = pitch_track(wav, rate)
+    return float(np.median(f0[voiced])), f0, voiced
+
+
+def test_speech_pieces_cut_at_pauses(source):
+    from tts.convert import speech_pieces
+
+    wav, rate = source
+    gap = np.zeros(rate, np.float32)
+    twice = np.concatenate([wav, gap, wav])
+    whole = speech_pieces(twice, rate, max_seconds=30.0)
+    cut = speech_pieces(twice, rate, max_seconds=len(wav) / rate)
+    assert len(whole) == 1 and len(cut) == 2
+    (a0, a1), (b0, b1) = cut
+    assert 0 < a0 < a1 < len(wav) + rate // 2 and len(wav) + rate // 2 < b0 < b1 <= len(twice)
+
+
+def test_convert_keeps_timing_and_contour_and_takes_the_voices_pitch(source, kathleen):
+    from tts.convert import convert
+
+    wav, rate = source
+    result = convert(kathleen, wav, rate, transcript=TEXT, watermark=False)
+    assert result.sample_rate == kathleen.audio.sample_rate
+    assert abs(len(result.wav) - len(wav)) < 2 * kathleen.audio.hop_length
+    assert result.pieces == 1 and result.words == [TEXT]
+    source_hz, f_src, v_src = _median_f0(wav, rate)
+    out_hz, f_out, v_out = _median_f0(result.wav, result.sample_rate)
+    voice_hz, _, _ = _median_f0(*kathleen.speak(TEXT))
+    assert result.semitones > 3.0  # a male source into a female voice goes up
+    assert abs(12 * np.log2(out_hz / voice_hz)) < 1.5
+    both = v_src & v_out[: len(v_src)]
+    corr = np.corrcoef(np.log2(f_src[both]), np.log2(f_out[: len(v_src)][both]))[0, 1]
+    assert both.sum() > 50 and corr > 0.6
+    quiet = result.wav[: int(0.4 * rate)]
+    assert np.abs(quiet).max() < 1e-3  # the pause before the speech stays silent
+
+
+def test_pitch_option_moves_the_output(source, kathleen):
+    from tts.convert import convert
+
+    wav, rate = source
+    base = convert(kathleen, wav, rate, transcript=TEXT, watermark=False)
+    up = convert(kathleen, wav, rate, transcript=TEXT, pitch=3.0, watermark=False)
+    shift = 12 * np.log2(_median_f0(up.wav, up.sample_rate)[0]
+                         / _median_f0(base.wav, base.sample_rate)[0])
+    assert abs(up.semitones - base.semitones - 3.0) < 1e-6 and abs(shift - 3.0) < 0.6
+
+
+def test_own_timing_and_pitch_and_the_asr_path(source, kathleen):
+    """Without a transcript the transcriber gives the words; the voice's own timing and
+    intonation can replace the source's."""
+    from tts.convert import convert
+
+    class Heard:
+        calls = 0
+
+        def transcribe(self, wav, rate):
+            Heard.calls += 1
+            return TEXT
+
+    wav, rate = source
+    result = convert(kathleen, wav, rate, transcriber=Heard(), keep_timing=False,
+                     keep_pitch=False, watermark=False)
+    voice_hz, _, _ = _median_f0(*kathleen.speak(TEXT))
+    assert Heard.calls == 1 and result.words == [TEXT] and result.semitones == 0.0
+    assert abs(12 * np.log2(_median_f0(result.wav, result.sample_rate)[0] / voice_hz)) < 1.0
+
+
+def test_output_is_watermarked(source, kathleen):
+    from tts.convert import convert
+    from tts.watermark import detect
+
+    wav, rate = source
+    result = convert(kathleen, wav, rate, transcript=TEXT)
+    assert result.watermarked and detect(result.wav, result.sample_rate).present
+
+
+def test_refusals(source, kathleen):
+    from tts.convert import convert
+    from tts.voices import voice_engine
+
+    wav, rate = source
+    with pytest.raises(AudioError, match="no speech"):
+        convert(kathleen, np.zeros(3 * rate, np.float32), rate, transcript=TEXT)
+    with pytest.raises(AudioError, match="transcript is empty"):
+        convert(kathleen, wav, rate, transcript="  ")
+
+    class Nothing:
+        def transcribe(self, wav, rate):
+            return ""
+
+    with pytest.raises(AudioError, match="no words"):
+        convert(kathleen, wav, rate, transcriber=Nothing())
+    with pytest.raises(ConfigError, match="pitch"):
+        convert(voice_engine("kathleen-expressive"), wav, rate, transcript=TEXT)
+    with pytest.raises(ConfigError, match="semitones"):
+        convert(kathleen, wav, rate, transcript=TEXT, pitch=20.0)
+
+
+def test_cli_converts_a_file_and_a_folder(source, tmp_path, capsys):
+    wav, rate = source
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "a.wav", wav, rate)
+    sf.write(src / "b.flac", wav, rate)
+    out = tmp_path / "one.wav"
+    assert main(["convert", str(src / "a.wav"), "--voice", "kathleen", "--transcript", TEXT,
+                 "-o", str(out)]) == 0
+    data, out_rate = sf.read(out)
+    assert out_rate == 22050 and abs(len(data) / out_rate - len(wav) / rate) < 0.05
+    assert "wrote" in capsys.readouterr().out
+    text = tmp_path / "words.txt"
+    text.write_text(TEXT + "\n", encoding="utf-8")
+    assert main(["convert", str(src / "b.flac"), "--voice", "kathleen", "--transcript",
+                 str(text), "-o", str(tmp_path / "two.flac"), "-q"]) == 0
+    assert sf.info(tmp_path / "two.flac").format == "FLAC"
+
+
+def test_cli_converts_a_folder_with_the_asr(source, tmp_path, capsys):
+    """No transcript: the offline ASR (Whisper, else pocketsphinx) finds the words."""
+    from tts.metrics import Transcriber, word_error_rate
+
+    wav, rate = source
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "a.wav", wav, rate)
+    sf.write(src / "b.flac", wav[: len(wav) // 2], rate)
+    assert main(["convert", str(src), "--voice", "kathleen", "-o", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "b.wav"]
+    assert capsys.readouterr().out.count("wrote") == 2
+    data, out_rate = sf.read(tmp_path / "out" / "a.wav")
+    assert word_error_rate(TEXT, Transcriber().transcribe(data, out_rate)) < 0.5
+
+
+def test_cli_bad_input_is_one_line_and_writes_nothing(source, tmp_path, capsys):
+    wav, rate = source
+    good = tmp_path / "good.wav"
+    sf.write(good, wav, rate)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(2 * rate, np.float32), rate)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    out = tmp_path / "out.wav"
+    cases = [[str(silent), "--voice", "kathleen", "--transcript", TEXT],
+             [str(broken), "--voice", "kathleen", "--transcript", TEXT],
+             [str(tmp_path / "missing.wav"), "--voice", "kathleen", "--transcript", TEXT],
+             [str(good), "--voice", "nobody-by-that-name", "--transcript", TEXT],
+             [str(good), "--voice", "kathleen", "--transcript", TEXT, "--pitch", "40"],
+             [str(good), str(good), "--voice", "kathleen", "--transcript", TEXT]]
+    for argv in cases:
+        capsys.readouterr()
+        assert main(["convert", *argv, "-o", str(out)]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert not out.exists()
+    odd = tmp_path / "x.xyz"
+    assert main(["convert", str(good), "--voice", "kathleen", "--transcript", TEXT,
+                 "-o", str(odd)]) == 2
+    assert "must end in" in capsys.readouterr().err and not odd.exists()

@@ -1,0 +1,207 @@
+"""Speech-to-speech: a recording's words, timing and intonation, spoken in another voice.
+
+``convert(engine, wav, sample_rate)`` re-voices a performance with the voice of ``engine`` (a
+``tts.neural_engine.NeuralEngine``: a bundled voice, a zero-shot or a few-shot clone):
+
+1. **Pieces.** The Silero voice-activity detector finds the speech; the recording is cut at its
+   pauses into pieces of at most ``MAX_PIECE_SECONDS``. What lies between pieces (pauses,
+   breaths, noise) becomes silence of the same length, so the output keeps the source's timing.
+2. **Words.** A given transcript (then the speech is one piece, at most
+   ``MAX_TRANSCRIPT_SECONDS``), else an offline ASR per piece (``tts.asr``: Whisper from a PyPI
+   package, falling back to pocketsphinx). A piece where no words are found stays silent.
+3. **Timing.** The acoustic model's own aligner places the words' phonemes on the source's mel
+   frames (``Tacotron.align_durations``): phone durations as the source spoke them. With
+   ``keep_timing=False`` the voice's own predicted durations are used instead.
+4. **Pitch.** The source's frame F0 (pYIN, ``tts.prosody.frame_pitch``) is moved by the
+   semitones between the source's median F0 and the voice's (the voice's own predicted F0 on the
+   same words), plus ``pitch``. The model reads it per phoneme (``tts.models.pitch.token_pitch``)
+   and a pitch-driven vocoder gets the frame contour itself. With ``keep_pitch=False`` the voice's
+   own predicted intonation is used (moved by ``pitch``).
+5. **Voice.** The acoustic model decodes with the voice's speaker conditioning and style, the
+   vocoder makes the waveform, and the whole is loudness-normalised and watermarked.
+
+The design follows the "recognise, then re-synthesise with forced prosody" family (as in
+text-based voice conversion and TTS-based dubbing), rather than a content-feature converter such
+as kNN-VC or FreeVC: it reuses the project's one acoustic model, vocoder and voices, runs on a CPU
+faster than real time, and every voice that ``say`` speaks can convert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from tts.errors import AudioError, ConfigError
+
+__all__ = ["Conversion", "convert", "speech_pieces", "MAX_PIECE_SECONDS",
+           "MAX_TRANSCRIPT_SECONDS"]
+
+MAX_PIECE_SECONDS = 12.0
+"""Speech is converted in pieces of at most this length, cut at pauses."""
+MAX_TRANSCRIPT_SECONDS = 30.0
+"""A given transcript covers the whole recording, which is then aligned as one piece: at most
+this much speech (longer recordings: let the ASR find the words piece by piece)."""
+PIECE_MARGIN_SECONDS = 0.05
+"""Kept on each side of a piece's detected speech, so that onsets and releases are not cut."""
+MIN_PIECE_SECONDS = 0.3
+"""Detected speech shorter than this (a click, a breath) is left silent."""
+
+
+@dataclasses.dataclass
+class Conversion:
+    """The converted ``wav (num_samples,)`` float32 at ``sample_rate``; ``pieces`` converted,
+    ``words`` each piece's transcript, ``semitones`` the shift applied to the source's pitch
+    (0 with ``keep_pitch=False``), ``watermarked`` whether ``wav`` carries the mark."""
+
+    wav: np.ndarray
+    sample_rate: int
+    pieces: int
+    words: list[str]
+    semitones: float
+    watermarked: bool
+
+    @property
+    def duration(self) -> float:
+        return len(self.wav) / self.sample_rate
+
+
+def speech_pieces(wav: np.ndarray, sample_rate: int, max_seconds: float = MAX_PIECE_SECONDS
+                  ) -> list[tuple[int, int]]:
+    """``(start, end)`` sample ranges of ``wav (num_samples,)`` holding speech: the Silero
+    detector's spans, merged across pauses while a piece stays within ``max_seconds``, widened by
+    ``PIECE_MARGIN_SECONDS``; spans shorter than ``MIN_PIECE_SECONDS`` are dropped."""
+    from tts.audio import resample
+    from tts.vad import VAD_RATE, speech_spans
+
+    scale = sample_rate / VAD_RATE
+    spans = [(int(s * scale), int(e * scale))
+             for s, e in speech_spans(resample(wav, sample_rate, VAD_RATE))]
+    limit, margin = int(max_seconds * sample_rate), int(PIECE_MARGIN_SECONDS * sample_rate)
+    pieces: list[list[int]] = []
+    for start, end in spans:
+        if pieces and end - pieces[-1][0] <= limit:
+            pieces[-1][1] = end
+        else:
+            pieces.append([start, end])
+    cut = []
+    for start, end in pieces:
+        while end - start > limit:  # one span longer than a piece: cut hard
+            cut.append((start, start + limit))
+            start += limit
+        cut.append((start, end))
+    return [(max(0, s - margin), min(len(wav), e + margin)) for s, e in cut
+            if e - s >= MIN_PIECE_SECONDS * sample_rate]
+
+
+def _voiced_median(f0: np.ndarray) -> float | None:
+    voiced = f0[f0 > 0]
+    return float(np.median(voiced)) if len(voiced) else None
+
+
+def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = None,
+            transcriber=None, keep_timing: bool = True, keep_pitch: bool = True,
+            pitch: float = 0.0, watermark: bool = True,
+            progress: Callable[[int, int], None] | None = None) -> Conversion:
+    """Re-voice mono ``wav (num_samples,)`` at ``sample_rate`` with ``engine``'s voice (see the
+    module docstring). ``transcriber``: ``tts.metrics.Transcriber`` (default: Whisper, loaded
+    when no ``transcript`` is given); ``pitch``: semitones added on top; ``progress(done,
+    total)`` is called after each piece. Raises ``AudioError`` when no speech or no words are
+    found, ``ConfigError`` when the voice's model cannot be driven by pitch and timing."""
+    from tts.audio import normalize_loudness, resample
+    from tts.prosody import frame_pitch
+    from tts.text import normalize
+
+    model = engine.acoustic.model
+    if not model.config.pitch or not model.decoder.has_aligner:
+        raise ConfigError("speech-to-speech needs a voice whose model has pitch and the duration "
+                          "decoder (every bundled voice except kathleen-expressive)")
+    if not -12.0 <= pitch <= 12.0:
+        raise ConfigError(f"pitch must be between -12 and 12 semitones, got {pitch:g}")
+    audio = engine.audio
+    rate = audio.sample_rate
+    wav = resample(np.asarray(wav, dtype=np.float32).reshape(-1), sample_rate, rate)
+    pieces = speech_pieces(wav, rate, MAX_TRANSCRIPT_SECONDS if transcript else MAX_PIECE_SECONDS)
+    if not pieces:
+        raise AudioError("no speech found in the source (silence, noise or music?)")
+    if transcript is not None:
+        if not transcript.strip():
+            raise AudioError("the transcript is empty")
+        if len(pieces) > 1 or pieces[0][1] - pieces[0][0] > MAX_TRANSCRIPT_SECONDS * rate:
+            raise AudioError(f"a transcript covers at most {MAX_TRANSCRIPT_SECONDS:g} s of speech "
+                             "(this source has more): leave --transcript out and the ASR finds "
+                             "the words piece by piece")
+        words = [transcript.strip()]
+    else:
+        if transcriber is None:
+            from tts.metrics import Transcriber
+
+            transcriber = Transcriber()
+        words = [transcriber.transcribe(wav[s:e], rate).strip() for s, e in pieces]
+    kept = [(span, text) for span, text in zip(pieces, words, strict=True) if text]
+    if not kept:
+        raise AudioError("no words found in the source: is it speech, and in English?")
+
+    tracks = [frame_pitch(wav[s:e], audio)[: (e - s) // audio.hop_length] for (s, e), _ in kept]
+    source_median = _voiced_median(np.concatenate(tracks))
+    semitones = 0.0
+    if keep_pitch:
+        spoken = np.concatenate([engine.mel(normalize(text)).f0.numpy() for _, text in kept])
+        voice_median = _voiced_median(spoken)
+        if source_median is None or voice_median is None:
+            raise AudioError("no voiced speech found in the source to take the pitch from")
+        semitones = 12.0 * float(np.log2(voice_median / source_median)) + pitch
+
+    own_pitch = engine.pitch_shift + pitch  # the voice's calibrated offset and the user's
+    out = np.zeros(len(wav), dtype=np.float32)
+    end_of_last = 0
+    for i, (((start, end), text), f0) in enumerate(zip(kept, tracks, strict=True)):
+        piece = _convert_piece(engine, wav[start:end], normalize(text), f0, keep_timing,
+                               keep_pitch, semitones if keep_pitch else own_pitch)
+        start = max(start, end_of_last)
+        if start + len(piece) > len(out):
+            out = np.concatenate([out, np.zeros(start + len(piece) - len(out), np.float32)])
+        out[start:start + len(piece)] = piece
+        end_of_last = start + len(piece)
+        if progress is not None:
+            progress(i + 1, len(kept))
+    out = normalize_loudness(out, rate)
+    if watermark:
+        from tts.watermark import embed
+
+        out = embed(out, rate)
+    return Conversion(wav=out, sample_rate=rate, pieces=len(kept), words=[t for _, t in kept],
+                      semitones=semitones if keep_pitch else 0.0, watermarked=watermark)
+
+
+@torch.no_grad()
+def _convert_piece(engine, wav: np.ndarray, text: str, f0: np.ndarray, keep_timing: bool,
+                   keep_pitch: bool, semitones: float) -> np.ndarray:
+    """One piece: ``wav (samples,)`` at the model's rate, its ``text`` (normalized) and frame
+    ``f0 (frames,)`` Hz -> the voice's ``(samples',)`` (``samples' = frames * hop`` with
+    ``keep_timing``). ``semitones``: the shift of the source's contour (``keep_pitch``), else of
+    the voice's own predicted pitch."""
+    from tts.audio import MelSpectrogram
+    from tts.models.pitch import token_pitch
+
+    model = engine.acoustic.model
+    hop = engine.audio.hop_length
+    frames = len(wav) // hop
+    mel = MelSpectrogram(engine.audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
+    ids = engine.tokens(text)
+    tokens, token_lengths = torch.tensor([ids]), torch.tensor([len(ids)])
+    mel_lengths = torch.tensor([frames])
+    source_f0 = torch.from_numpy(f0[:frames] * 2.0 ** (semitones / 12.0)).float().unsqueeze(0)
+    durations = model.align_durations(tokens, token_lengths, mel, mel_lengths)
+    pitch = token_pitch(source_f0, durations) if keep_pitch else None
+    result = model.infer(tokens, token_lengths, speakers=torch.tensor([engine.speaker]),
+                         speaker_embeddings=engine.speaker_embedding,
+                         style_weights=engine.style_weights,
+                         durations=durations if keep_timing else None, pitch=pitch,
+                         duration_scale=engine.duration_scale,
+                         pitch_shift=0.0 if keep_pitch else semitones)
+    length = int(result["mel_lengths"][0])
+    vocoder_f0 = source_f0[0] if keep_timing and keep_pitch else result["f0"][0, :length]
+    return engine.vocode(result["mel"][0, :, :length], vocoder_f0)
