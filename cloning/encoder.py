@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from tts import checkpoint
-from tts.audio import MelSpectrogram, load_audio, resample, trim_silence
+from tts.audio import SILENCE_DBFS, MelSpectrogram, load_audio, resample, trim_silence
+from tts.bundled import DEFAULT_ENCODER
 from tts.config import AudioConfig, from_dict, to_dict
 from tts.errors import AudioError, CheckpointError, ConfigError
 
@@ -34,10 +35,9 @@ ENCODER_AUDIO = AudioConfig(sample_rate=16000, n_fft=400, win_length=400, hop_le
                             n_mels=40, f_min=0.0, f_max=8000.0, log_floor=1e-6)
 """The encoder's front end: 16 kHz, 25 ms window, 10 ms hop, 40 mel bands (GE2E)."""
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "encoder" / "ge2e.pt"
+DEFAULT_CHECKPOINT = DEFAULT_ENCODER
 """The shipped default encoder (see its model card ``checkpoints/encoder/README.md``)."""
 
-SILENCE_DBFS = -60.0
 
 
 @dataclasses.dataclass(frozen=True)

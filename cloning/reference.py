@@ -2,7 +2,7 @@
 
 ``load_reference(paths)`` expands files and folders, loads each clip (any format and rate; mono,
 silence trimmed, loudness normalised by ``tts.audio.load_audio``), measures its speech with the
-Silero voice-activity detector (``silero-vad``, whose model ships in its wheel) and rejects clips
+Silero voice-activity detector (``tts.vad``; its model ships in the ``silero-vad`` wheel) and rejects clips
 that hold too little speech (silence, noise, music) or are too short, and cuts recordings longer
 than ``MAX_CLIP_SECONDS`` at pauses into pieces (training clips). The ``ReferenceSet`` keeps
 the usable clips at ``REFERENCE_RATE`` and a summary of what was found and why a clip was left out;
@@ -17,16 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from tts.audio import clean_audio, decode_audio
+from tts.audio import AUDIO_SUFFIXES, clean_audio, decode_audio
 from tts.errors import AudioError
+from tts.vad import VAD_RATE, speech_spans
 
-__all__ = ["ReferenceClip", "ReferenceSet", "load_reference", "speech_seconds", "find_audio",
+__all__ = ["ReferenceClip", "ReferenceSet", "load_reference", "find_audio",
            "REFERENCE_RATE", "MIN_CLIP_SPEECH", "MIN_SPEECH_SHARE", "MIN_TOTAL_SPEECH"]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-REFERENCE_RATE = 16_000
+REFERENCE_RATE = VAD_RATE
 """Rate of the cleaned clips (the voice-activity detector's and the speaker encoder's rate)."""
 MIN_CLIP_SPEECH = 1.0
 """A clip needs this many seconds of detected speech."""
@@ -103,27 +102,6 @@ def find_audio(items: Sequence[str | Path]) -> list[Path]:
     return found
 
 
-class _Detector:
-    """The Silero voice-activity detector, loaded once per ``load_reference`` call."""
-
-    def __init__(self) -> None:
-        from silero_vad import load_silero_vad
-
-        self.model = load_silero_vad()
-
-    def spans(self, wav: np.ndarray) -> list[tuple[int, int]]:
-        """Speech spans ``(start, end)`` in samples."""
-        from silero_vad import get_speech_timestamps
-
-        with torch.inference_mode():
-            found = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(wav)), self.model,
-                                          sampling_rate=REFERENCE_RATE)
-        return [(s["start"], s["end"]) for s in found]
-
-    def speech(self, wav: np.ndarray) -> float:
-        return sum(e - s for s, e in self.spans(wav)) / REFERENCE_RATE
-
-
 def _pieces(spans: list[tuple[int, int]], length: int, limit: int) -> list[tuple[int, int]]:
     """Cut a long recording of ``length`` samples with speech ``spans`` into pieces of at most
     about ``limit`` samples: a piece grows span by span and is cut in the middle of the pause
@@ -143,10 +121,6 @@ def _pieces(spans: list[tuple[int, int]], length: int, limit: int) -> list[tuple
     return pieces
 
 
-def speech_seconds(wav: np.ndarray) -> float:
-    """Seconds of speech that the voice-activity detector finds in ``wav`` at REFERENCE_RATE."""
-    return _Detector().speech(np.asarray(wav, np.float32))
-
 
 def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPEECH,
                    model_rate: int | None = None) -> ReferenceSet:
@@ -158,7 +132,6 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
     the samples decoded for its clips: the same audio as ``load_audio(path, model_rate,
     min_duration=0.5)``.
     """
-    detector = _Detector()
     clips: list[ReferenceClip] = []
     rejected: list[tuple[Path, str]] = []
     model_audio: dict[Path, np.ndarray] = {}
@@ -169,7 +142,7 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
         except AudioError as exc:
             rejected.append((path, str(exc).split(": ")[0]))
             continue
-        spans = detector.spans(wav)
+        spans = speech_spans(wav)
         speech = sum(e - s for s, e in spans) / REFERENCE_RATE
         share = speech * REFERENCE_RATE / len(wav)
         if speech < MIN_CLIP_SPEECH or share < MIN_SPEECH_SHARE:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CHECKPOINTS", "DEFAULT_ACOUSTIC", "DEFAULT_VOCODER", "PITCH_VOCODER",
-           "RESYNTHESIS_VOCODER", "BUNDLED_VOICES"]
+__all__ = ["CHECKPOINTS", "DEFAULT_ACOUSTIC", "DEFAULT_ENCODER", "DEFAULT_VOCODER",
+           "PITCH_VOCODER", "RESYNTHESIS_VOCODER", "BUNDLED_VOICES"]
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_ACOUSTIC = CHECKPOINTS / "acoustic" / "multispeaker.pt"
@@ -27,5 +27,8 @@ RESYNTHESIS_VOCODER = PITCH_VOCODER
 """The vocoder of ``voxclone vocode`` (copy synthesis, F0 tracked from the input): on held-out
 clips of three corpora it beats both iSTFT vocoders on DNSMOS and pitch error at the same WER
 (see checkpoints/vocoder/README.md)."""
+DEFAULT_ENCODER = CHECKPOINTS / "encoder" / "ge2e.pt"
+"""The shipped speaker encoder (``cloning.encoder.load_default``; card
+checkpoints/encoder/README.md)."""
 BUNDLED_VOICES = CHECKPOINTS / "voices.json"
 """The named bundled voices (``tts.voices.bundled_voices``)."""
