@@ -2,8 +2,7 @@
 
 ``load_reference(paths)`` expands files and folders, loads each clip (any format and rate; mono,
 silence trimmed, loudness normalised by ``tts.audio.load_audio``), measures its speech with the
-Silero voice-activity detector (``tts.vad``; its model ships in the ``silero-vad`` wheel) and rejects clips
-that hold too little speech (silence, noise, music) or are too short, and cuts recordings longer
+Silero voice-activity detector (``tts.vad``) and rejects clips that hold too little speech (silence, noise, music) or are too short, and cuts recordings longer
 than ``MAX_CLIP_SECONDS`` at pauses into pieces (training clips). The ``ReferenceSet`` keeps
 the usable clips at ``REFERENCE_RATE`` and a summary of what was found and why a clip was left out;
 given ``model_rate``, also each usable file cleaned at that rate from the same decoded samples
@@ -20,7 +19,7 @@ import numpy as np
 
 from tts.audio import AUDIO_SUFFIXES, clean_audio, decode_audio
 from tts.errors import AudioError
-from tts.vad import VAD_RATE, speech_spans
+from tts.vad import VAD_RATE, SpeechDetector
 
 __all__ = ["ReferenceClip", "ReferenceSet", "load_reference", "find_audio",
            "REFERENCE_RATE", "MIN_CLIP_SPEECH", "MIN_SPEECH_SHARE", "MIN_TOTAL_SPEECH"]
@@ -132,6 +131,7 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
     the samples decoded for its clips: the same audio as ``load_audio(path, model_rate,
     min_duration=0.5)``.
     """
+    detector = SpeechDetector()
     clips: list[ReferenceClip] = []
     rejected: list[tuple[Path, str]] = []
     model_audio: dict[Path, np.ndarray] = {}
@@ -142,7 +142,7 @@ def load_reference(items: Sequence[str | Path], min_total: float = MIN_TOTAL_SPE
         except AudioError as exc:
             rejected.append((path, str(exc).split(": ")[0]))
             continue
-        spans = speech_spans(wav)
+        spans = detector.spans(wav)
         speech = sum(e - s for s, e in spans) / REFERENCE_RATE
         share = speech * REFERENCE_RATE / len(wav)
         if speech < MIN_CLIP_SPEECH or share < MIN_SPEECH_SHARE:

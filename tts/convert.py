@@ -74,11 +74,11 @@ def speech_pieces(wav: np.ndarray, sample_rate: int, max_seconds: float = MAX_PI
     detector's spans, merged across pauses while a piece stays within ``max_seconds``, widened by
     ``PIECE_MARGIN_SECONDS``; spans shorter than ``MIN_PIECE_SECONDS`` are dropped."""
     from tts.audio import resample
-    from tts.vad import VAD_RATE, speech_spans
+    from tts.vad import VAD_RATE, SpeechDetector
 
     scale = sample_rate / VAD_RATE
     spans = [(int(s * scale), int(e * scale))
-             for s, e in speech_spans(resample(wav, sample_rate, VAD_RATE))]
+             for s, e in SpeechDetector().spans(resample(wav, sample_rate, VAD_RATE))]
     limit, margin = int(max_seconds * sample_rate), int(PIECE_MARGIN_SECONDS * sample_rate)
     pieces: list[list[int]] = []
     for start, end in spans:
