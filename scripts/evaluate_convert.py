@@ -121,10 +121,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             result = convert(engine, wav, rate,
                              transcript=utt.text if args.given_transcripts else None,
-                             transcriber=judge, watermark=False)
+                             transcriber=judge, keep_timing=not args.own_timing,
+                             keep_pitch=not args.own_pitch, watermark=False)
             spent += time.perf_counter() - start
             seconds += result.duration
             outputs.append(result.wav)
+            if args.wavs:
+                from tts.audio import save_audio
+
+                save_audio(Path(args.wavs) / name / f"{utt.id}.wav", result.wav,
+                           result.sample_rate)
             heard.append(judge.transcribe(result.wav, result.sample_rate))
             r, d = _f0_agreement(load_audio(utt.audio_path, result.sample_rate, trim=False,
                                             normalize=False), result.wav, result.sample_rate)
@@ -140,6 +146,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
                      cell(row["wer"], 3), cell(row["f0_corr"], 2), cell(row["f0_shift"], 1),
                      cell(row["x_rt"], 1)])
     words = "the corpus transcripts" if args.given_transcripts else f"ASR ({judge.name})"
+    if args.own_timing or args.own_pitch:
+        words += "; the voice's own " + " and ".join(
+            w for w, on in (("timing", args.own_timing), ("pitch", args.own_pitch)) if on)
     table = (f"Speech-to-speech of {len(sources)} held-out clips ({', '.join(args.data)}); words "
              f"from {words}; WER judge {judge.name}, source recordings' own WER "
              f"{source_wer:.3f}.\n\n" + markdown_table(
@@ -170,6 +179,11 @@ def add_parsers(sub) -> None:
                           "the ceiling)")
     con.add_argument("--given-transcripts", action="store_true",
                      help="give the corpus transcripts (default: the ASR finds the words)")
+    con.add_argument("--own-timing", action="store_true",
+                     help="the voices' own phone durations (as convert --own-timing)")
+    con.add_argument("--own-pitch", action="store_true",
+                     help="the voices' own intonation (as convert --own-pitch)")
+    con.add_argument("--wavs", default=None, metavar="DIR", help="save every output to DIR/VOICE/")
     con.add_argument("--json", action="store_true", help="print the report as JSON")
     add_out(con)
     add_threads(con)

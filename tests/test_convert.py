@@ -52,6 +52,21 @@ def test_speech_pieces_cut_at_pauses(source):
     assert 0 < a0 < a1 < len(wav) + rate // 2 and len(wav) + rate // 2 < b0 < b1 <= len(twice)
 
 
+def test_word_timing_keeps_each_words_time_and_the_voices_proportions():
+    import torch
+
+    from tts.convert import word_groups, word_timing
+
+    symbols = ["<bos>", "HH", "AY1", " ", "DH", "EH1", "R", ".", "<eos>"]
+    groups = word_groups(symbols)
+    assert groups.tolist() == [0, 1, 1, 2, 3, 3, 3, 4, 5]
+    aligned = torch.tensor([3, 1, 11, 4, 2, 2, 20, 5, 2])
+    own = torch.tensor([1.0, 2, 4, 1, 1, 4, 3, 2, 1])
+    out = word_timing(aligned, own, groups)
+    assert out.sum() == aligned.sum() and out.tolist()[:4] == [3, 4, 8, 4]
+    assert out[4:7].tolist() == [3, 12, 9] and out[7:].tolist() == [5, 2]
+
+
 def test_convert_keeps_timing_and_contour_and_takes_the_voices_pitch(source, kathleen):
     from tts.convert import convert
 

@@ -64,7 +64,8 @@ def test_forward_infer_and_losses_return_the_same_types(name):
     assert named and all(v.shape == () for v in named.values())
     decoder.eval()
     result = decoder.infer(x["memory"], x["mask"])
-    assert set(result) == {"mel", "mel_lengths", "alignment"}
+    assert set(result) == {"mel", "mel_lengths", "alignment", "durations"}
+    assert torch.equal(result["durations"].sum(dim=1), result["mel_lengths"])
     assert result["mel"].shape[:2] == (BATCH, AUDIO.n_mels)
     assert result["mel_lengths"].shape == (BATCH,)
     assert result["alignment"].shape[::2] == (BATCH, TOKENS)

@@ -133,7 +133,8 @@ class AttentionDecoder(nn.Module):
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
               pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
               pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Free-running steps until each utterance stops (see the module docstring); speed,
+        """Free-running steps until each utterance stops (see the module docstring); each
+        token's ``durations`` are the frames of the steps that attend to it most. Speed,
         pitch and timing cannot be controlled (``duration_scale`` must be 1, ``pitch_shift`` 0,
         ``durations`` and ``pitch`` None)."""
         if duration_scale != 1.0 or pitch_shift or durations is not None or pitch is not None:
@@ -160,8 +161,11 @@ class AttentionDecoder(nn.Module):
             if bool(done.all()):
                 break
             frame = out[:, -self.n_mels:]
+        alignment = torch.stack(alignments, 1)
+        taken = torch.arange(alignment.shape[1], device=memory.device) < steps_taken[:, None]
+        attended = F.one_hot(alignment.argmax(dim=2), alignment.shape[2]) * taken[..., None]
         return {"mel": self._frames(outputs), "mel_lengths": steps_taken * self.r,
-                "alignment": torch.stack(alignments, 1)}
+                "alignment": alignment, "durations": attended.sum(dim=1) * self.r}
 
     def losses(self, out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
                mel_lengths: torch.Tensor, step: int, weights: AcousticLossConfig

@@ -210,7 +210,8 @@ class DurationDecoder(nn.Module):
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)
         mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
-        out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": weights}
+        out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": weights,
+               "durations": durations}
         if pitch is not None:
             out["f0"] = frame_f0(pitch, weights) * frame_mask
         return out

@@ -64,7 +64,8 @@ class Decoder(Protocol):
               pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
               pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Free-running pass: ``mel (B, n_mels, F)``, ``mel_lengths (B,)``, ``alignment (B, F
-        or steps, T)`` and, with pitch, ``f0 (B, F)`` Hz (0 = unvoiced).
+        or steps, T)``, ``durations (B, T)`` frames per token and, with pitch, ``f0 (B, F)`` Hz
+        (0 = unvoiced).
         ``duration_scale`` > 1 speaks slower; ``pitch_shift`` moves the pitch in semitones;
         ``durations (B, T)`` frames per token and ``pitch (B, T, 2)`` token pitch features
         (``tts.models.pitch.token_pitch``) replace the predicted ones; a decoder that cannot
@@ -341,8 +342,9 @@ class Tacotron(nn.Module):
         over the tokens with boundaries.
 
         Returns ``mel (B, n_mels, F)`` (frames past ``mel_lengths`` hold the silence floor),
-        ``mel_lengths (B,)`` and ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
-        attention; ``T' = T + 2`` with ``boundary_tokens``); models with ``config.pitch`` also
+        ``mel_lengths (B,)``, ``alignment`` (``(B, F, T')`` for duration, ``(B, S, T')`` for
+        attention; ``T' = T + 2`` with ``boundary_tokens``) and ``durations (B, T')`` frames per
+        token; models with ``config.pitch`` also
         return ``f0 (B, F)``, Hz, 0 = unvoiced, with the shift applied (for pitch-driven
         vocoders).
         """
