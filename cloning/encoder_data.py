@@ -25,6 +25,7 @@ from torch.utils.data import Dataset, Sampler
 
 from cloning.encoder import ENCODER_AUDIO, SpeakerEncoder, SpeakerEncoderConfig, preprocess_wav
 from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES, held_out
+from data.batch import EncoderBatch
 from data.dataset import read_prepare_info
 from data.manifest import read_manifest
 from tts.config import AudioConfig
@@ -120,10 +121,11 @@ class EncoderDataset(Dataset):
         return {"mel": torch.from_numpy(window), "speaker": self.speaker_ids[index]}
 
 
-def collate_windows(batch: Sequence[dict]) -> dict[str, torch.Tensor]:
+def collate_windows(batch: Sequence[dict]) -> EncoderBatch:
     """``mel`` ``(B, n_mels, partial_frames)`` and ``speaker`` ``(B,)``, in sampler order."""
-    return {"mel": torch.stack([item["mel"] for item in batch]),
-            "speaker": torch.tensor([item["speaker"] for item in batch], dtype=torch.long)}
+    return EncoderBatch(mel=torch.stack([item["mel"] for item in batch]),
+                        speaker=torch.tensor([item["speaker"] for item in batch],
+                                             dtype=torch.long))
 
 
 class SpeakerBatchSampler(Sampler[list[int]]):

@@ -1,4 +1,5 @@
-"""Typed batches, what the data loaders yield: ``TTSBatch`` (acoustic model) and ``VocoderBatch``.
+"""Typed batches, what the data loaders yield: ``TTSBatch`` (acoustic model), ``VocoderBatch`` and
+``EncoderBatch`` (speaker encoder).
 
 A batch is a dataclass (read its fields as attributes) that also reads like the dict loaders
 used to yield: ``batch["mels"]``, ``batch.get("pitch")``, ``"pitch" in batch``, ``set(batch)``;
@@ -15,7 +16,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["TTSBatch", "VocoderBatch"]
+__all__ = ["TTSBatch", "VocoderBatch", "EncoderBatch"]
 
 
 class _Batch(Mapping):
@@ -81,3 +82,15 @@ class VocoderBatch(_Batch):
     lengths: torch.Tensor
     mel: torch.Tensor | None = None
     f0: torch.Tensor | None = None
+
+
+@dataclasses.dataclass(eq=False)
+class EncoderBatch(_Batch):
+    """N speakers x M windows for the GE2E speaker encoder (``cloning.encoder_data``).
+
+    - ``mel`` FloatTensor ``(N * M, n_mels, partial_frames)``, speaker-major
+    - ``speaker`` LongTensor ``(N * M,)`` speaker index of each window
+    """
+
+    mel: torch.Tensor
+    speaker: torch.Tensor

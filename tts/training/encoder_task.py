@@ -113,8 +113,8 @@ class EncoderTask(L.LightningModule):
         self.model_config = self.encoder.model_config
 
     def _embeddings(self, batch: dict) -> torch.Tensor:
-        n = int(batch["speaker"].unique_consecutive().numel())
-        embeds = self.encoder(batch["mel"])
+        n = int(batch.speaker.unique_consecutive().numel())
+        embeds = self.encoder(batch.mel)
         return embeds.reshape(n, embeds.shape[0] // n, -1)
 
     @staticmethod
@@ -129,7 +129,7 @@ class EncoderTask(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         embeddings = self._embeddings(batch)
         loss = self.ge2e(embeddings)
-        size = batch["mel"].shape[0]
+        size = batch.mel.shape[0]
         self.log_dict({"train/loss": loss.detach(), "train/eer": self.batch_eer(embeddings),
                        "train/w": self.ge2e.weight.detach(), "train/b": self.ge2e.bias.detach(),
                        "train_step": float(self.global_step)},
@@ -144,7 +144,7 @@ class EncoderTask(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         embeddings = self._embeddings(batch)
-        size = batch["mel"].shape[0]
+        size = batch.mel.shape[0]
         self.log("val/loss", self.ge2e(embeddings), on_epoch=True, batch_size=size)
         self.log("val/eer", self.batch_eer(embeddings), on_epoch=True, batch_size=size)
 
