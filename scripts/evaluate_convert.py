@@ -14,6 +14,9 @@ converted into each ``--voice`` with ``tts.convert.convert``, the code ``voxclon
 - ``F0 corr``: Pearson correlation of the output's pYIN contour with the source's, in semitones,
   over the frames voiced in both (the intonation kept); ``F0 shift``: the median difference of
   the two, in semitones (how far the voice moved the pitch);
+- ``its TTS``: the same cosine for the voice's own text-to-speech of the source texts (what the
+  voice reaches without a source to follow);
+- ``DNSMOS`` (``--dnsmos``): the outputs' DNSMOS P.835 OVRL;
 - ``x RT``: seconds of audio per second of conversion, ASR included.
 """
 
@@ -88,7 +91,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from tts.audio import load_audio
     from tts.convert import convert
     from tts.errors import DataError
-    from tts.metrics import Transcriber, word_error_rate
+    from tts.metrics import Transcriber, dnsmos, word_error_rate
+    from tts.text import normalize
     from tts.voices import find_voice, voice_engine
 
     set_threads(args.threads)
@@ -137,14 +141,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
             corr.append(r)
             shift.append(d)
         sims = encoder.embed_many(outputs, engine.audio.sample_rate) @ target
-        row = {"similarity": float(sims.mean()), "floor": floor, "ceiling": ceiling,
+        spoken = [engine.speak(normalize(text))[0] for text in texts]
+        tts_sim = float((encoder.embed_many(spoken, engine.audio.sample_rate) @ target).mean())
+        row = {"similarity": float(sims.mean()), "tts_similarity": tts_sim, "floor": floor,
+               "ceiling": ceiling,
                "wer": word_error_rate(texts, heard), "f0_corr": float(np.nanmean(corr)),
-               "f0_shift": float(np.nanmedian(shift)), "x_rt": seconds / spent}
+               "f0_shift": float(np.nanmedian(shift)), "x_rt": seconds / spent,
+               "dnsmos": float(np.mean([dnsmos(w, engine.audio.sample_rate).ovrl
+                                        for w in outputs])) if args.dnsmos else None}
         report["voices"][name] = row
         note(f"{name}: {row}")
-        rows.append([name, cell(row["similarity"], 3), cell(floor, 3), cell(ceiling, 3),
-                     cell(row["wer"], 3), cell(row["f0_corr"], 2), cell(row["f0_shift"], 1),
-                     cell(row["x_rt"], 1)])
+        rows.append([name, cell(row["similarity"], 3), cell(tts_sim, 3), cell(floor, 3),
+                     cell(ceiling, 3), cell(row["wer"], 3), cell(row["f0_corr"], 2),
+                     cell(row["f0_shift"], 1), cell(row["dnsmos"], 2), cell(row["x_rt"], 1)])
     words = "the corpus transcripts" if args.given_transcripts else f"ASR ({judge.name})"
     if args.own_timing or args.own_pitch:
         words += "; the voice's own " + " and ".join(
@@ -152,8 +161,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     table = (f"Speech-to-speech of {len(sources)} held-out clips ({', '.join(args.data)}); words "
              f"from {words}; WER judge {judge.name}, source recordings' own WER "
              f"{source_wer:.3f}.\n\n" + markdown_table(
-                 ["voice", "similarity ↑", "floor (source)", "ceiling (real)", "WER ↓",
-                  "F0 corr ↑", "F0 shift st", "x RT ↑"], rows))
+                 ["voice", "similarity ↑", "its TTS", "floor (source)", "ceiling (real)",
+                  "WER ↓", "F0 corr ↑", "F0 shift st", "DNSMOS ↑", "x RT ↑"], rows))
     print_table(table, args.out, report, args.json)
     return 0
 
@@ -184,6 +193,8 @@ def add_parsers(sub) -> None:
     con.add_argument("--own-pitch", action="store_true",
                      help="the voices' own intonation (as convert --own-pitch)")
     con.add_argument("--wavs", default=None, metavar="DIR", help="save every output to DIR/VOICE/")
+    con.add_argument("--dnsmos", action="store_true",
+                     help="add the outputs' DNSMOS OVRL (pip install 'voxclone[eval]')")
     con.add_argument("--json", action="store_true", help="print the report as JSON")
     add_out(con)
     add_threads(con)
