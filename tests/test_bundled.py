@@ -83,7 +83,9 @@ def test_say_and_vocode_use_the_pitch_driven_vocoder():
     assert RESYNTHESIS_VOCODER == PITCH_VOCODER
     assert default_vocoder(load_acoustic(DEFAULT_ACOUSTIC)) == PITCH_VOCODER
     assert default_vocoder(load_acoustic(ROOT / "checkpoints" / "acoustic" /
-                                         "expressive.pt")) == DEFAULT_VOCODER
+                                         "kathleen.pt")) == DEFAULT_VOCODER  # no pitch
+    assert default_vocoder(load_acoustic(ROOT / "checkpoints" / "acoustic" /
+                                         "expressive.pt")) == PITCH_VOCODER
     assert needs_f0(Synthesizer().engine.vocoder)
 
 

@@ -120,7 +120,7 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     model = engine.acoustic.model
     if not model.config.pitch or not model.decoder.has_aligner:
         raise ConfigError("speech-to-speech needs a voice whose model has pitch and the duration "
-                          "decoder (every bundled voice except kathleen-expressive)")
+                          "decoder (every bundled voice has)")
     if not -12.0 <= pitch <= 12.0:
         raise ConfigError(f"pitch must be between -12 and 12 semitones, got {pitch:g}")
     audio = engine.audio
