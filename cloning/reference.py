@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tts.audio import AUDIO_SUFFIXES, clean_audio, decode_audio
+from tts.audio import audio_files, clean_audio, decode_audio
 from tts.errors import AudioError
 from tts.vad import VAD_RATE, SpeechDetector
 
@@ -87,11 +87,7 @@ def find_audio(items: Sequence[str | Path]) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            if not inside:
-                raise AudioError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {path}")
-            found += inside
+            found += audio_files(path)
         elif path.is_file():
             found.append(path)
         else:

@@ -38,6 +38,17 @@ def _dbfs(amplitude: float) -> float:
     return 20.0 * math.log10(max(amplitude, 1e-12))
 
 
+def audio_files(folder: str | Path) -> list[Path]:
+    """The audio files (``AUDIO_SUFFIXES``) under ``folder``, searched recursively, sorted;
+    ``AudioError`` when there are none."""
+    folder = Path(folder)
+    found = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not found:
+        raise AudioError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {folder}")
+    return found
+
+
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Read a file as it is: ``(samples (num_samples, channels) float32, sample_rate)``.
 

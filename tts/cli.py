@@ -115,19 +115,15 @@ def cmd_vocode(args: argparse.Namespace) -> int:
 
 def _convert_pairs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
     """``(source, output)`` files of ``convert``: one file into OUTPUT, or the audio files of
-    a folder into the folder OUTPUT (same names, OUTPUT's format: .wav). Checked before any
+    a folder (and its subfolders) into the folder OUTPUT (same names, OUTPUT's format: .wav). Checked before any
     work: sources exist, an output file's format is one ``save_audio`` writes."""
-    from tts.audio import AUDIO_SUFFIXES, OUTPUT_SUFFIXES
+    from tts.audio import OUTPUT_SUFFIXES, audio_files
 
     pairs: list[tuple[Path, Path]] = []
     out = Path(output)
     for item in map(Path, inputs):
         if item.is_dir():
-            files = sorted(p for p in item.iterdir()
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            if not files:
-                raise VoxcloneError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {item}")
-            pairs += [(p, out / f"{p.stem}.wav") for p in files]
+            pairs += [(p, out / f"{p.stem}.wav") for p in audio_files(item)]
         elif item.is_file():
             pairs.append((item, out / f"{item.stem}.wav" if len(inputs) > 1 or out.is_dir()
                            else out))
@@ -181,7 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                          keep_pitch=not args.own_pitch, pitch=args.pitch,
                          watermark=not args.no_watermark, progress=progress)
         out = save_audio(target, result.wav, result.sample_rate,
-                                comment=_watermark_comment(result.watermarked))
+                         comment=_watermark_comment(result.watermarked))
         if not args.quiet:
             print(f"wrote {out} ({result.duration:.1f} s, voice {args.voice}, "
                   f"{result.pieces} piece(s), pitch {result.semitones:+.1f} semitones)")
@@ -363,6 +359,20 @@ def _recipe_help() -> str:
     return "recipes:\n" + "\n".join(f"  {line}" for line in recipe_descriptions().splitlines())
 
 
+def _add_voices_dir(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--voices-dir DIR``: the cloned voices' folder (``tts.profiles.voices_dir``)."""
+    parser.add_argument("--voices-dir", default=None, metavar="DIR",
+                        help=f"{what} (default: $VOXCLONE_VOICES or "
+                             "~/.local/share/voxclone/voices)")
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """``--no-watermark`` and ``-q`` of the commands that write generated audio."""
+    parser.add_argument("--no-watermark", action="store_true",
+                        help="do not watermark the output (recorded in the file's comment tag)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -387,9 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="vocoder checkpoint, or griffinlim (default: the bundled vocoder)")
     say.add_argument("--voice", default=None, metavar="NAME",
                      help="a bundled or cloned voice (see 'voxclone voices')")
-    say.add_argument("--voices-dir", default=None, metavar="DIR",
-                     help="where cloned voices live (default: $VOXCLONE_VOICES or "
-                          "~/.local/share/voxclone/voices)")
+    _add_voices_dir(say, "where cloned voices live")
     say.add_argument("--speaker", default=None, help="a training speaker of the model")
     say.add_argument("--emotion", default=None, help="a named emotion the model learned")
     say.add_argument("--intensity", type=float, default=1.0,
@@ -400,9 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "with pitch)")
     say.add_argument("--espeak", action="store_true",
                      help="use the espeak-ng formant fallback instead of the neural voice")
-    say.add_argument("--no-watermark", action="store_true",
-                     help="do not watermark the output (recorded in the file's comment tag)")
-    say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _add_output_flags(say)
     say.set_defaults(func=cmd_say)
 
     vocode = sub.add_parser("vocode", help="resynthesize audio through a vocoder (mel -> wav)",
@@ -415,9 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="vocoder checkpoint, or griffinlim (default: the bundled "
                              "checkpoints/vocoder/sourcefilter.pt)")
     vocode.add_argument("--stream", action="store_true", help="vocode in chunks, as streaming")
-    vocode.add_argument("--no-watermark", action="store_true",
-                        help="do not watermark the output (recorded in the file's comment tag)")
-    vocode.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _add_output_flags(vocode)
     vocode.set_defaults(func=cmd_vocode)
 
     conv = sub.add_parser(
@@ -444,12 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the voice's own phone durations instead of the source's")
     conv.add_argument("--vocoder", default=None, metavar="CKPT",
                       help="vocoder checkpoint (default: the voice's)")
-    conv.add_argument("--voices-dir", default=None, metavar="DIR",
-                      help="where cloned voices live (default: $VOXCLONE_VOICES or "
-                           "~/.local/share/voxclone/voices)")
-    conv.add_argument("--no-watermark", action="store_true",
-                      help="do not watermark the output (recorded in the file's comment tag)")
-    conv.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _add_voices_dir(conv, "where cloned voices live")
+    _add_output_flags(conv)
     conv.set_defaults(func=cmd_convert)
 
     det = sub.add_parser("detect", help="check audio files for the voxclone watermark",
@@ -524,9 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="few-shot: fine-tune, with this time budget for the whole clone")
     clo.add_argument("--acoustic", default=None, metavar="CKPT",
                      help="multi-speaker base model (default: the bundled one)")
-    clo.add_argument("--voices-dir", default=None, metavar="DIR",
-                     help="where to save the voice (default: $VOXCLONE_VOICES or "
-                          "~/.local/share/voxclone/voices)")
+    _add_voices_dir(clo, "where to save the voice")
     clo.add_argument("--force", action="store_true", help="replace a voice of the same name")
     clo.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     clo.set_defaults(func=cmd_clone)

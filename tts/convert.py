@@ -32,6 +32,7 @@ faster than real time, and every voice that ``say`` speaks can convert.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -99,11 +100,6 @@ def speech_pieces(wav: np.ndarray, sample_rate: int, max_seconds: float = MAX_PI
             if e - s >= MIN_PIECE_SECONDS * sample_rate]
 
 
-def _voiced_median(f0: np.ndarray) -> float | None:
-    voiced = f0[f0 > 0]
-    return float(np.median(voiced)) if len(voiced) else None
-
-
 def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = None,
             transcriber=None, keep_timing: bool = True, keep_pitch: bool = True,
             pitch: float = 0.0, watermark: bool = True,
@@ -114,6 +110,7 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     total)`` is called after each piece. Raises ``AudioError`` when no speech or no words are
     found, ``ConfigError`` when the voice's model cannot be driven by pitch and timing."""
     from tts.audio import normalize_loudness, resample
+    from tts.pitch_stats import semitones, voiced_median
     from tts.prosody import frame_pitch
     from tts.text import normalize
 
@@ -147,22 +144,25 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     if not kept:
         raise AudioError("no words found in the source: is it speech, and in English?")
 
+    ids = [engine.tokens(normalize(text)) for _, text in kept]
+    # the voice's own speech of each piece: its pitch range and its phonemes' proportions
+    own = [engine.mel_from_tokens(piece_ids) if keep_timing or keep_pitch else None
+           for piece_ids in ids]
     tracks = [frame_pitch(wav[s:e], audio)[: (e - s) // audio.hop_length] for (s, e), _ in kept]
-    source_median = _voiced_median(np.concatenate(tracks))
-    semitones = 0.0
+    shift = engine.pitch_shift + pitch  # with keep_pitch=False: the voice's own offset and --pitch
     if keep_pitch:
-        spoken = np.concatenate([engine.mel(normalize(text)).f0.numpy() for _, text in kept])
-        voice_median = _voiced_median(spoken)
-        if source_median is None or voice_median is None:
+        shift = semitones(voiced_median(r.f0.numpy() for r in own).median_hz,
+                          voiced_median(tracks).median_hz)
+        if math.isnan(shift):
             raise AudioError("no voiced speech found in the source to take the pitch from")
-        semitones = 12.0 * float(np.log2(voice_median / source_median)) + pitch
+        shift += pitch
 
-    own_pitch = engine.pitch_shift + pitch  # the voice's calibrated offset and the user's
     out = np.zeros(len(wav), dtype=np.float32)
     end_of_last = 0
-    for i, (((start, end), text), f0) in enumerate(zip(kept, tracks, strict=True)):
-        piece = _convert_piece(engine, wav[start:end], normalize(text), f0, keep_timing,
-                               keep_pitch, semitones if keep_pitch else own_pitch)
+    for i, (((start, end), _), piece_ids, voice, f0) in enumerate(
+            zip(kept, ids, own, tracks, strict=True)):
+        piece = _convert_piece(engine, wav[start:end], piece_ids, voice, f0, keep_timing,
+                               keep_pitch, shift)
         start = max(start, end_of_last)
         if start + len(piece) > len(out):
             out = np.concatenate([out, np.zeros(start + len(piece) - len(out), np.float32)])
@@ -176,7 +176,7 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
 
         out = embed(out, rate)
     return Conversion(wav=out, sample_rate=rate, pieces=len(kept), words=[t for _, t in kept],
-                      semitones=semitones if keep_pitch else 0.0, watermarked=watermark)
+                      semitones=shift if keep_pitch else 0.0, watermarked=watermark)
 
 
 def word_groups(symbols: list[str]) -> torch.Tensor:
@@ -210,37 +210,29 @@ def word_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor) 
 
 
 @torch.no_grad()
-def _convert_piece(engine, wav: np.ndarray, text: str, f0: np.ndarray, keep_timing: bool,
-                   keep_pitch: bool, semitones: float) -> np.ndarray:
-    """One piece: ``wav (samples,)`` at the model's rate, its ``text`` (normalized) and frame
-    ``f0 (frames,)`` Hz -> the voice's ``(samples',)`` (``samples' = frames * hop`` with
-    ``keep_timing``). ``semitones``: the shift of the source's contour (``keep_pitch``), else of
-    the voice's own predicted pitch."""
+def _convert_piece(engine, wav: np.ndarray, ids: list[int], own, f0: np.ndarray,
+                   keep_timing: bool, keep_pitch: bool, semitones: float) -> np.ndarray:
+    """One piece: ``wav (samples,)`` at the model's rate, its phoneme ``ids``, the voice's own
+    speech of them (``own``, a ``MelResult``; None when neither timing nor pitch is kept) and
+    the source's frame ``f0 (frames,)`` Hz -> the voice's ``(samples',)`` (``samples' = frames *
+    hop`` with ``keep_timing``). ``semitones``: the shift of the source's contour
+    (``keep_pitch``), else of the voice's own predicted pitch."""
     from tts.audio import MelSpectrogram
     from tts.models.pitch import token_pitch
 
     model = engine.acoustic.model
-    hop = engine.audio.hop_length
-    frames = len(wav) // hop
+    frames = len(wav) // engine.audio.hop_length
     mel = MelSpectrogram(engine.audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
-    ids = engine.tokens(text)
-    tokens, token_lengths = torch.tensor([ids]), torch.tensor([len(ids)])
-    mel_lengths = torch.tensor([frames])
-    source_f0 = torch.from_numpy(f0[:frames] * 2.0 ** (semitones / 12.0)).float().unsqueeze(0)
-    voice = {"speakers": torch.tensor([engine.speaker]),
-             "speaker_embeddings": engine.speaker_embedding,
-             "style_weights": engine.style_weights, "duration_scale": engine.duration_scale}
-    aligned = model.align_durations(tokens, token_lengths, mel, mel_lengths)
+    source_f0 = torch.from_numpy(f0[:frames] * 2.0 ** (semitones / 12.0)).float()
+    aligned = model.align_durations(torch.tensor([ids]), torch.tensor([len(ids)]), mel,
+                                    torch.tensor([frames]))[0]
     durations = None
     if keep_timing:
-        own = model.infer(tokens, token_lengths, **voice)["durations"]
-        symbols = engine.acoustic.symbols.decode(model.add_boundaries(tokens, token_lengths)[0][0])
-        durations = word_timing(aligned[0], own[0], word_groups(symbols)).unsqueeze(0)
+        groups = word_groups(engine.acoustic.symbols.decode(own.tokens))
+        durations = word_timing(aligned, own.durations, groups)
     # the source's F0 over each token where it is spoken: in the source's timing, else as aligned
-    pitch = token_pitch(source_f0, aligned if durations is None else durations) \
+    pitch = token_pitch(source_f0[None], (aligned if durations is None else durations)[None])[0] \
         if keep_pitch else None
-    result = model.infer(tokens, token_lengths, **voice, durations=durations, pitch=pitch,
-                         pitch_shift=0.0 if keep_pitch else semitones)
-    length = int(result["mel_lengths"][0])
-    vocoder_f0 = source_f0[0] if keep_timing and keep_pitch else result["f0"][0, :length]
-    return engine.vocode(result["mel"][0, :, :length], vocoder_f0)
+    result = engine.mel_from_tokens(ids, durations, pitch,
+                                    pitch_shift=0.0 if keep_pitch else semitones)
+    return engine.vocode(result.mel, source_f0 if keep_timing and keep_pitch else result.f0)

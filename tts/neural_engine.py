@@ -41,11 +41,13 @@ def default_vocoder(acoustic: AcousticModel) -> Path:
 class MelResult:
     """One chunk's mel ``(n_mels, frames)`` with what the model did to make it: ``tokens``
     (the ids the model read, boundary tokens included), ``alignment`` ``(frames or decoder
-    steps, tokens)``, and ``f0 (frames,)`` Hz (0 = unvoiced) from models with pitch."""
+    steps, tokens)``, ``durations (tokens,)`` frames per token, and ``f0 (frames,)`` Hz (0 =
+    unvoiced) from models with pitch."""
 
     mel: torch.Tensor
     tokens: list[int]
     alignment: torch.Tensor
+    durations: torch.Tensor
     f0: torch.Tensor | None = None
 
 
@@ -126,23 +128,34 @@ class NeuralEngine:
             phonemes.append(".")
         return self.acoustic.symbols.encode(phonemes)
 
-    @torch.no_grad()
     def mel(self, text: str) -> MelResult:
         """The mel of one chunk of normalized text."""
-        ids = self.tokens(text)
+        return self.mel_from_tokens(self.tokens(text))
+
+    @torch.no_grad()
+    def mel_from_tokens(self, ids: list[int], durations: torch.Tensor | None = None,
+                        pitch: torch.Tensor | None = None,
+                        pitch_shift: float | None = None) -> MelResult:
+        """The mel of phoneme ``ids`` (from ``tokens``) in this voice. Given timing and
+        intonation (speech-to-speech, ``tts.convert``): ``durations (T',)`` frames per token and
+        ``pitch (T', 2)`` token pitch features, over the tokens with boundaries;
+        ``pitch_shift`` (semitones) replaces the voice's own."""
         tokens = torch.tensor([ids], dtype=torch.long)
         out = self.acoustic.model.infer(
             tokens, torch.tensor([len(ids)]),
             speakers=torch.tensor([self.speaker]),
             speaker_embeddings=self.speaker_embedding,
             reference_mels=self.reference_mel, style_weights=self.style_weights,
-            duration_scale=self.duration_scale, pitch_shift=self.pitch_shift)
+            duration_scale=self.duration_scale,
+            pitch_shift=self.pitch_shift if pitch_shift is None else pitch_shift,
+            durations=None if durations is None else durations[None],
+            pitch=None if pitch is None else pitch[None])
         frames = int(out["mel_lengths"][0])
         if self.acoustic.model.config.boundary_tokens:
             ids = [BOS_ID, *ids, EOS_ID]
         f0 = out["f0"][0, :frames] if "f0" in out else None
         return MelResult(mel=out["mel"][0, :, :frames], tokens=ids,
-                         alignment=out["alignment"][0], f0=f0)
+                         alignment=out["alignment"][0], durations=out["durations"][0], f0=f0)
 
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, f0: torch.Tensor | None = None) -> np.ndarray:

@@ -209,7 +209,7 @@ class DurationDecoder(nn.Module):
             raise ConfigError("pitch control needs a model trained with pitch (model.pitch)")
         mel_lengths = durations.sum(dim=1).long()
         frame_mask = lengths_to_mask(mel_lengths)
-        mel, weights = self.decode(memory, durations.float(), mask, frame_mask)
+        mel, weights = self.decode(memory, durations, mask, frame_mask)
         out = {"mel": mel, "mel_lengths": mel_lengths, "alignment": weights,
                "durations": durations}
         if pitch is not None:
