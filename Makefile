@@ -15,6 +15,8 @@ SHARED_CORPORA := kathleen-arctic commonvoice-en librispeech-251 ljspeech-sample
 setup: system-deps $(STAMP) $(NLTK_STAMP)
 
 # espeak-ng (Debian package) is used by the phonemizer's espeak backend and the fallback voice.
+# Chromium and its driver (Debian packages) run the web page's browser test; where they cannot be
+# installed, that test is skipped and says why.
 system-deps:
 	@if ! command -v espeak-ng >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -24,6 +26,11 @@ system-deps:
 			echo "espeak-ng is missing: run 'sudo apt-get install -y espeak-ng', then run make again"; \
 			exit 1; \
 		fi; \
+	fi
+	@if ! command -v chromedriver >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver with apt-get (the web page's browser test)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "chromium could not be installed: the browser test will be skipped"; \
 	fi
 
 # torch is pinned exactly: torch==2.13.0 is the local CPU build; a looser spec pulls a multi-GB CUDA build.
