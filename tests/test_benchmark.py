@@ -115,8 +115,18 @@ def _report(say_bench, with_piper: bool) -> dict:
     if with_piper:
         runs.append(run("piper", 0.2, 0.4, version="1.8.0", voice="en_US-joe-medium"))
     args = type("Args", (), {"repeats": 3, "warmup": 1, "chunk_frames": 32})()
-    cold = [{"system": "voxclone", "threads": 1, "seconds": 9.0, "memory_total_mib": 500.0}]
-    return say_bench._report(args, {"short": "Hi there."}, [1], runs, cold,
+
+    def process(system, text, seconds, audio, memory):
+        return {"system": system, "text": text, "threads": 1, "seconds": seconds,
+                "audio_seconds": audio, "seconds_per_audio_second": seconds / audio,
+                "memory_total_mib": memory, "repeats": 3}
+
+    whole = [process("voxclone", "hi", 1.5, 0.6, 350.0), process("voxclone", "long", 8.0, 32.0,
+                                                                  390.0)]
+    if with_piper:
+        whole += [process("piper", "hi", 1.0, 0.5, 250.0),
+                  process("piper", "long", 10.0, 25.0, 260.0)]
+    return say_bench._report(args, {"short": "Hi there."}, [1], runs, whole,
                              None if with_piper else "piper not available: test")
 
 
@@ -128,14 +138,29 @@ def test_say_table_compares_with_piper(say_bench):
     table = say_bench.format_table(report)
     assert "| voxclone | short | 1 | 2.0 | 0.050 | 20.0 | 80 | 300 |" in table
     assert "| piper 1.8.0 (en_US-joe-medium) | short | 1 | 2.0 | 0.200 | 5.0 | 400 | 300 |" in table
-    assert "| short | 1 | 0.25 | 4.00x | 0.20 |" in table
-    assert "| voxclone | 1 | 9.00 | 500 |" in table and "not available" not in table
+    assert "| short | 1 | 0.25 | 4.00x | 0.20 |" in table and "not available" not in table
+
+
+def test_say_table_compares_whole_processes_with_piper(say_bench):
+    report = _report(say_bench, with_piper=True)
+    hi, long = report["process_ratios"]
+    assert (hi["text"], long["text"]) == ("hi", "long")
+    assert hi["seconds_ratio"] == pytest.approx(1.5) and hi["memory_ratio"] == pytest.approx(1.4)
+    assert long["per_audio_second_ratio"] == pytest.approx(0.25 / 0.4)
+    assert report["process_texts"] == {"hi": "Hi.", "long": say_bench.SENTENCES["long"]}
+    table = say_bench.format_table(report)
+    assert "| voxclone | hi | 1 | 1.50 | 0.6 | 2.500 | 350 |" in table
+    assert "| piper | long | 1 | 10.00 | 25.0 | 0.400 | 260 |" in table
+    assert "| long | 1 | 0.80 | 0.62 | 1.50 |" in table
+    assert "hi = 3 characters" in table
 
 
 def test_say_table_without_piper_says_so(say_bench):
     report = _report(say_bench, with_piper=False)
     table = say_bench.format_table(report)
     assert report["ratios"] == [] and "RTF voxclone / piper" not in table
+    assert report["process_ratios"] == [] and "voxclone / piper" not in table
+    assert "| voxclone | long | 1 | 8.00 | 32.0 | 0.250 | 390 |" in table
     assert table.splitlines()[-1] == "piper not available: test"
 
 
@@ -145,6 +170,12 @@ def test_say_bad_numbers_are_one_line(benchmark, capsys, argv):
     assert benchmark.main(["say", "--no-piper", *argv]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("benchmark.py: error: need --repeats")
+
+
+def test_say_process_only_needs_process_runs(benchmark, capsys):
+    assert benchmark.main(["say", "--no-piper", "--process-only", "--cold-repeats", "0"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--process-only" in lines[0]
 
 
 @pytest.mark.slow  # a fresh process loads torch, the default voice and g2p-en: 10 to 20 s
@@ -163,4 +194,4 @@ def test_say_benchmark_without_piper_reports_voxclone(benchmark, tmp_path, capsy
     assert run["name"] == "voxclone" and run["threads"] == 1 and run["memory_total_mib"] > 100
     assert 1.0 < row["audio_seconds"] < 6.0 and row["rtf"] > 0
     assert 0 < row["first_audio_seconds"] < row["compute_seconds"] * 5
-    assert report["ratios"] == [] and report["cold_start"] == []
+    assert report["ratios"] == [] and report["whole_process"] == []
