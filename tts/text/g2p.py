@@ -14,18 +14,23 @@ prosody punctuation tokens ``, . ? ! ; : -`` attached to the word before them (a
 is reduced to the strongest, so a sentence-final ``?`` always survives; ``...`` becomes ``.``,
 brackets become ``,``, quotes are dropped).
 
-Nothing heavy is imported here at module import: g2p-en, nltk and phonemizer load on first use.
+Nothing heavy is imported here at module import: phonemizer loads on first use of the espeak
+backend; the g2p-en backend reads the CMU dictionary on first use and imports g2p-en and nltk
+only for a word that needs them (a homograph's POS tag, an out-of-vocabulary word).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import importlib
+import importlib.util
 import logging
 import re
 import sys
 import types
 import unicodedata
-from typing import NamedTuple
+from pathlib import Path
 
 from tts.errors import TextError
 from tts.text.homographs import HOMOGRAPH_FIXES, context_tag, resolve_context
@@ -111,24 +116,61 @@ def _assemble(groups: list[tuple[str, list[list[str]] | str]]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # g2p-en backend
 # ---------------------------------------------------------------------------------------------
-class _G2pEn(NamedTuple):
-    g2p: object  # g2p_en.G2p
-    tagger: object  # nltk.tag.perceptron.PerceptronTagger
+class _Lexicon:
+    """The CMU dictionary (``corpora/cmudict/cmudict`` of the offline data, one ``word N PH1
+    PH2 ...`` entry a line), looked up by binary search in its sorted lines.
+
+    ``lexicon[word]`` is the list of ``word``'s pronunciations (each a list of phones) in the
+    file's order, variant 1 first: what a dict of every entry would hold, without building one
+    (opening it takes tens of milliseconds and about 10 MB instead of about 0.4 s and 60 MB).
+    """
+
+    def __init__(self, path) -> None:
+        lines = path.read_text(encoding="utf-8").split("\n")
+        lines.sort()  # nearly sorted already; a word's variants 1..4 stay in their order
+        self._lines = lines
+
+    def get(self, word: str, default=None):
+        key = word + " "
+        i = bisect.bisect_left(self._lines, key)
+        found = []
+        while i < len(self._lines) and self._lines[i].startswith(key):
+            phones = self._lines[i].split()[2:]
+            if phones:
+                found.append(phones)
+            i += 1
+        return found or default
+
+    def __contains__(self, word: str) -> bool:
+        return self.get(word) is not None
+
+    def __getitem__(self, word: str) -> list[list[str]]:
+        found = self.get(word)
+        if found is None:
+            raise KeyError(word)
+        return found
 
 
-def _read_lexicon(root) -> dict[str, list[list[str]]]:
-    lexicon: dict[str, list[list[str]]] = {}
-    with open(root / "corpora" / "cmudict" / "cmudict", encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) >= 3:
-                lexicon.setdefault(parts[0].lower(), []).append(parts[2:])
-    return lexicon
+def _homograph_table() -> dict[str, tuple]:
+    """g2p-en's homograph table (its data file ``homographs.en``, read without importing
+    g2p-en, which imports nltk), with :data:`HOMOGRAPH_FIXES` replacing or adding entries:
+    ``word -> (pron1 phones, pron2 phones, pos1)``, pron1 when the tag starts with pos1."""
+    spec = importlib.util.find_spec("g2p_en")
+    if spec is None or not spec.submodule_search_locations:
+        raise TextError("the g2p_en backend needs the g2p-en package: pip install g2p-en")
+    path = Path(list(spec.submodule_search_locations)[0]) / "homographs.en"
+    table: dict[str, tuple] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            headword, pron1, pron2, pos1 = line.strip().split("|")
+            table[headword.lower()] = (pron1.split(), pron2.split(), pos1)
+    table.update(
+        {word: (p1.split(), p2.split(), pos) for word, (p1, p2, pos) in HOMOGRAPH_FIXES.items()}
+    )
+    return table
 
 
 def _real_normalize_numbers(text: str) -> str:
-    import importlib
-
     return importlib.import_module("g2p_en.expand").normalize_numbers(text)
 
 
@@ -155,27 +197,50 @@ def _import_g2p_en_module():
     return module
 
 
+class _G2pEn:
+    """The g2p-en backend's parts, each loaded when first needed.
+
+    ``lexicon`` (the CMU dictionary) and ``homographs`` (the homograph table) at once; ``g2p``
+    (g2p-en's ``G2p``, whose neural model spells out-of-vocabulary words) and ``tagger`` (NLTK's
+    averaged-perceptron POS tagger, for homographs) only when a word needs them: both import
+    nltk, which with the tagger's weights costs seconds and about 150 MB. Text without
+    homographs and unknown words never loads them; the phonemes are the same either way.
+    """
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self.lexicon = _Lexicon(root / "corpora" / "cmudict" / "cmudict")
+        self.homographs = _homograph_table()
+
+    @functools.cached_property
+    def g2p(self):
+        """g2p-en's ``G2p`` (``predict`` spells a word it is given)."""
+        module = _import_g2p_en_module()
+        # G2p() reads the lexicon through nltk's corpus reader (slow): hand it ours.
+        nltk_cmudict = module.cmudict
+        module.cmudict = types.SimpleNamespace(dict=lambda: self.lexicon)
+        try:
+            g2p = module.G2p()
+        finally:
+            module.cmudict = nltk_cmudict
+        g2p.homograph2features = self.homographs  # the same table (with the fixes)
+        return g2p
+
+    @functools.cached_property
+    def tagger(self):
+        """NLTK's English POS tagger (``nltk.tag.perceptron.PerceptronTagger``)."""
+        from nltk.tag.perceptron import PerceptronTagger
+
+        return PerceptronTagger()
+
+
 @functools.lru_cache(maxsize=1)
 def _g2p_en() -> _G2pEn:
-    """Build the g2p-en converter and the POS tagger once per process (offline)."""
+    """The g2p-en backend, once per process (offline)."""
     from tts.text.nltk_data import activate
 
     root = activate()  # builds the data if needed; NLTK_DATA and nltk.data.path point at it
-    module = _import_g2p_en_module()
-    # G2p() reads the lexicon through nltk's corpus reader (slow); hand it the same entries.
-    lexicon = _read_lexicon(root)
-    nltk_cmudict = module.cmudict
-    module.cmudict = types.SimpleNamespace(dict=lambda: lexicon)
-    try:
-        g2p = module.G2p()
-    finally:
-        module.cmudict = nltk_cmudict
-    g2p.homograph2features.update(
-        {word: (p1.split(), p2.split(), pos) for word, (p1, p2, pos) in HOMOGRAPH_FIXES.items()}
-    )
-    from nltk.tag.perceptron import PerceptronTagger
-
-    return _G2pEn(g2p=g2p, tagger=PerceptronTagger())
+    return _G2pEn(root)
 
 
 _WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
@@ -192,7 +257,7 @@ def _possessive(engine: _G2pEn, word: str) -> list[str] | None:
     """Pronounce ``<word>'s`` from ``<word>`` when only the base is in the dictionary."""
     if not word.endswith("'s") or len(word) < 3:
         return None
-    base = engine.g2p.cmu.get(word[:-2])
+    base = engine.lexicon.get(word[:-2])
     if not base:
         return None
     pron = list(base[0])
@@ -217,16 +282,22 @@ def _canonical(phones: list[str]) -> list[str]:
 
 
 def _pronounce(engine: _G2pEn, lower: str) -> list[str]:
-    g2p = engine.g2p
-    if lower in g2p.cmu:
-        return list(g2p.cmu[lower][0])
+    known = engine.lexicon.get(lower)
+    if known:
+        return list(known[0])
     poss = _possessive(engine, lower)
     if poss is not None:
         return poss
     letters = lower.replace("'", "")
-    if letters in g2p.cmu:
-        return list(g2p.cmu[letters][0])
-    return _canonical(g2p.predict(letters))
+    known = engine.lexicon.get(letters)
+    if known:
+        return list(known[0])
+    return _canonical(engine.g2p.predict(letters))
+
+
+def _is_homograph(lower: str, homographs: dict[str, tuple]) -> bool:
+    """Whether the pronunciation of ``lower`` depends on its POS tag or its context."""
+    return lower in homographs or lower in ("read", "used", "polish")
 
 
 def _g2p_en_tokens(pieces: list[tuple[str, str]]) -> list[str]:
@@ -243,8 +314,10 @@ def _g2p_en_tokens(pieces: list[tuple[str, str]]) -> list[str]:
             flat.append((w, True))
     if not any(is_word for _, is_word in flat):
         return []
-    tagged = engine.tagger.tag([tok for tok, _ in flat])
-    homographs = engine.g2p.homograph2features
+    homographs = engine.homographs
+    # The tags matter only for homographs: the tagger (nltk) is loaded and run only for them.
+    needs_tags = any(is_word and _is_homograph(tok.lower(), homographs) for tok, is_word in flat)
+    tagged = engine.tagger.tag([tok for tok, _ in flat]) if needs_tags else []
 
     # Sentence word lists (lower-cased) for the context rules.
     sentence_of: list[int] = []
@@ -265,7 +338,7 @@ def _g2p_en_tokens(pieces: list[tuple[str, str]]) -> list[str]:
             continue
         lower = tok.lower()
         pron: list[str] | None = None
-        if lower in homographs or lower in ("read", "used", "polish"):
+        if _is_homograph(lower, homographs):
             ctx_tag = context_tag(tagged, i, sentence_start)
             prev = flat[i - 1][0].lower() if i > 0 and flat[i - 1][1] else ""
             nxt = flat[i + 1][0].lower() if i + 1 < len(flat) and flat[i + 1][1] else ""
