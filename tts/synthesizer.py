@@ -1,28 +1,33 @@
-"""``Synthesizer``: the one inference front end used by the CLI, scripts and tests.
+"""``Synthesizer``: the one inference front end used by the CLI, the server, scripts, tests and
+the Python API (``from tts import Synthesizer``, see docs/api.md).
 
-Text path: ``text -> split into chunks -> normalize -> engine -> waveform -> file``.
+Text path: ``text -> split into chunks -> normalize -> engine -> waveform -> loudness ->
+watermark``. ``speak`` (alias ``synthesize``) returns the whole text as one ``SynthesisResult``;
+``stream`` yields it chunk by chunk (a sentence or clause each) as each is made. Both run the
+same loop over the chunks (``_spoken``).
 
-Until a trained acoustic model and vocoder are bundled, the only engine is the espeak-ng
-formant synthesizer (``EspeakEngine``); the synthesizer says so in ``Synthesizer.note``. It still
-runs voxclone's own text front end (splitting, number/abbreviation expansion, unknown-character
-handling) and audio back end (model sample rate, loudness normalisation), so the CLI behaves as
-it will with the neural voice.
+The engine is a voice's ``NeuralEngine`` (``Synthesizer(voice="kathleen")``, a bundled voice or
+a cloned one), any engine given (``engine=``), or by default the bundled default voice; without
+any trained model, the espeak-ng formant synthesizer (``EspeakEngine``), which the synthesizer
+names in ``Synthesizer.note``. It still runs voxclone's own text front end and audio back end.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tts.audio import normalize_loudness, read_audio, resample, to_mono
 from tts.config import AudioConfig
-from tts.errors import TextError, VoxcloneError
+from tts.errors import AudioError, ConfigError, TextError, VoxcloneError
 
 MAX_TEXT_CHARS = 100_000
 """Longest text one call accepts (about an hour of speech); longer input is refused, not cut."""
@@ -33,9 +38,26 @@ SENTENCE_PAUSE_S = 0.12
 NOTHING_TO_SAY = "nothing to say: the text has no speakable words after normalization"
 
 
-@dataclasses.dataclass
+ENCODINGS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+             ".raw": ("RAW", "PCM_16"), ".pcm": ("RAW", "PCM_16")}
+"""What ``SynthesisResult.save`` and ``encode`` write, by file suffix: libsndfile container and
+sample type. ``.raw`` and ``.pcm`` are headerless 16-bit little-endian mono PCM."""
+RAW_SUFFIXES = (".raw", ".pcm")
+
+
+def watermark_comment(marked: bool) -> str:
+    """The comment tag saved with generated audio: says whether the watermark is in it."""
+    from tts import __version__
+
+    if marked:
+        return f"voxclone {__version__}; watermark: on (voxclone detect FILE)"
+    return f"voxclone {__version__}; watermark: OFF (--no-watermark)"
+
+
+@dataclasses.dataclass(repr=False)
 class SynthesisResult:
-    """A synthesized waveform ``wav`` of shape ``(num_samples,)``, float32 in [-1, 1]."""
+    """Speech made by ``Synthesizer.speak``: ``wav`` (also ``samples``) float32 ``(num_samples,)``
+    in [-1, 1] at ``sample_rate`` Hz; ``save(path)`` writes it, ``encode(fmt)`` gives the bytes."""
 
     wav: np.ndarray
     sample_rate: int
@@ -45,8 +67,66 @@ class SynthesisResult:
     """Whether ``wav`` carries the voxclone watermark (``tts.watermark``)."""
 
     @property
+    def samples(self) -> np.ndarray:
+        """The waveform, float32 ``(num_samples,)`` in [-1, 1] (the same array as ``wav``)."""
+        return self.wav
+
+    @property
     def duration(self) -> float:
+        """Seconds of audio."""
         return len(self.wav) / self.sample_rate
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path``: .wav and .flac as 16-bit PCM and .ogg as Vorbis, each with a comment
+        tag that says whether the watermark is in it, or .raw/.pcm as headerless 16-bit PCM.
+        ``AudioError`` for another suffix or a failed write (which leaves no partial file).
+        Returns the path written."""
+        from tts.audio import save_audio
+
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in ENCODINGS:
+            raise AudioError(f"cannot write {path}: the file name must end in "
+                             f"{', '.join(ENCODINGS)}")
+        if suffix not in RAW_SUFFIXES:
+            return save_audio(path, self.wav, self.sample_rate,
+                              comment=watermark_comment(self.watermarked))
+        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(self.encode("raw"))
+            partial.replace(path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise AudioError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return path
+
+    def encode(self, fmt: str = "wav") -> bytes:
+        """The audio as the bytes of a ``fmt`` file: ``wav``, ``flac``, ``ogg`` (what ``save``
+        writes, comment tag included) or ``raw`` (16-bit little-endian mono PCM at
+        ``sample_rate``, no header)."""
+        import soundfile as sf
+
+        key = "." + fmt.lower().lstrip(".")
+        if key not in ENCODINGS:
+            raise AudioError(f"unknown audio format {fmt!r}; choose one of: "
+                             f"{', '.join(k[1:] for k in ENCODINGS)}")
+        if not np.isfinite(self.wav).all():
+            raise AudioError("refusing to encode audio with NaN or infinite samples")
+        container, subtype = ENCODINGS[key]
+        buffer = io.BytesIO()
+        endian = "LITTLE" if container == "RAW" else "FILE"
+        with sf.SoundFile(buffer, "w", self.sample_rate, 1, format=container, subtype=subtype,
+                          endian=endian) as out:
+            if container != "RAW":
+                out.comment = watermark_comment(self.watermarked)
+            out.write(np.clip(self.wav, -1.0, 1.0))
+        return buffer.getvalue()
+
+    def __repr__(self) -> str:
+        mark = "watermarked" if self.watermarked else "not watermarked"
+        return (f"SynthesisResult({self.duration:.2f} s at {self.sample_rate} Hz, "
+                f"{self.num_chunks} chunk(s), engine {self.engine}, {mark})")
 
 
 class EspeakEngine:
@@ -88,35 +168,102 @@ def default_engine():
     return EspeakEngine()
 
 
-class Synthesizer:
-    """Turns text of any length into a waveform at ``audio.sample_rate``.
+STYLE_DEFAULTS = {"emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}
+"""The style options of ``speak``/``stream`` (as ``voxclone say`` has them) and their neutral
+values: a learned emotion at an intensity (0 to 2), speaking rate (0.25 to 4), pitch in
+semitones (-12 to 12, models trained with pitch)."""
 
-    ``synthesize`` splits the text into chunks of at most ``max_chunk_chars`` characters at
-    sentence and clause boundaries, normalizes each (numbers, dates, abbreviations...), speaks it
-    and joins the chunks with short pauses.
+
+def restyle(base, emotion: str | None = None, intensity: float = 1.0, speed: float = 1.0,
+            pitch: float = 0.0):
+    """``base`` (a ``NeuralEngine`` built with the neutral style, e.g. by
+    ``tts.voices.voice_engine``) speaking with another style: the same models, speaker,
+    embedding, voice style weights and voice pitch offset (``base.pitch_shift``), ``pitch``
+    semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style the model
+    cannot do (unknown emotion, values out of range)."""
+    from tts.neural_engine import NeuralEngine
+
+    if not isinstance(base, NeuralEngine):
+        raise ConfigError(f"emotion, intensity, speed and pitch need a neural voice; the "
+                          f"{getattr(base, 'name', 'given')} engine has none")
+    speaker = base.acoustic.speakers[base.speaker] if base.speaker >= 0 else None
+    embedding = None if base.speaker_embedding is None else base.speaker_embedding[0]
+    style = None if base.style_weights is None else base.style_weights[0]
+    return NeuralEngine(base.acoustic, base.vocoder, base.audio, speaker=speaker,
+                        speaker_embedding=embedding, style_weights=style, emotion=emotion,
+                        intensity=intensity, speed=speed, pitch=pitch + base.pitch_shift,
+                        voice=base.voice)
+
+
+class Synthesizer:
+    """Turns text of any length into speech at ``audio.sample_rate`` (``sample_rate``).
+
+    ``Synthesizer(voice="kathleen")`` speaks with a voice by name: a bundled voice or a cloned
+    one under ``voices_dir`` (default ``tts.profiles.voices_dir()``), with the voice's own
+    vocoder unless ``vocoder`` names a checkpoint; ``Synthesizer(engine=...)`` with an engine
+    already built; ``Synthesizer()`` with the bundled default voice (espeak-ng when there is
+    none). ``emotion``, ``intensity``, ``speed`` and ``pitch`` set the style of every call
+    (``STYLE_DEFAULTS``); ``speak`` and ``stream`` take them too, for one call. An unknown voice
+    or style is a ``VoxcloneError`` with a one-line message.
+
+    The text is split into chunks of at most ``max_chunk_chars`` characters at sentence and
+    clause boundaries, each normalized (numbers, dates, abbreviations...) and spoken; the
+    output is loudness-normalized and watermarked (``watermark=False`` to leave the mark out).
     """
 
     def __init__(self, engine=None, audio: AudioConfig | None = None,
                  max_chunk_chars: int = 200, watermark: bool = True,
-                 watermark_payload: int = 0, watermark_key: str | None = None) -> None:
-        self.audio = audio or AudioConfig()
+                 watermark_payload: int = 0, watermark_key: str | None = None, *,
+                 voice: str | None = None, voices_dir: str | Path | None = None,
+                 vocoder: str | Path | None = None, emotion: str | None = None,
+                 intensity: float = 1.0, speed: float = 1.0, pitch: float = 0.0) -> None:
+        style = {"emotion": emotion, "intensity": intensity, "speed": speed, "pitch": pitch}
+        if voice is not None:
+            if engine is not None:
+                raise ConfigError("give a voice name or an engine, not both")
+            from tts.voices import voice_engine
+
+            root = Path(voices_dir) if voices_dir is not None else None
+            self._base = voice_engine(voice, root, vocoder)
+            engine = self._base if style == STYLE_DEFAULTS else restyle(self._base, **style)
+        elif voices_dir is not None or vocoder is not None or style != STYLE_DEFAULTS:
+            raise ConfigError("voices_dir, vocoder, emotion, intensity, speed and pitch go with "
+                              "voice=: name the voice to speak with")
+        else:
+            engine = engine or default_engine()
+            self._base = engine
+        self.engine = engine
+        self.style = style
+        """The style of every call (``STYLE_DEFAULTS``' keys) unless a call gives its own."""
+        self.audio = audio or getattr(engine, "audio", None) or AudioConfig()
         self.watermark = watermark
         """Mark every returned waveform (``tts.watermark.embed``); off only when asked."""
         self.watermark_payload = watermark_payload
         self.watermark_key = watermark_key
-        self.engine = engine or default_engine()
         self.max_chunk_chars = max_chunk_chars
         self.note = (None if not isinstance(self.engine, EspeakEngine) else
                      "no neural voice is available: speaking with the espeak-ng fallback "
                      "through voxclone's text front end")
 
+    @property
+    def sample_rate(self) -> int:
+        """Hz of every waveform this synthesizer returns."""
+        return self.audio.sample_rate
+
+    @property
+    def voice(self) -> str:
+        """The name of the voice speaking (``"default"`` when the engine does not say)."""
+        return getattr(self.engine, "voice", None) or getattr(self.engine, "name", "default")
+
     def speakable_chunks(self, text: str) -> Iterator[str]:
-        """The chunks ``synthesize`` speaks, in order and one at a time: ``text`` split at
+        """The chunks ``speak`` speaks, in order and one at a time: ``text`` split at
         sentence and clause boundaries into at most ``max_chunk_chars`` characters
         (``tts.text.split_text``), each normalized, those without a letter or digit left out.
         ``TextError`` when ``text`` is empty or too long."""
         from tts.text import normalize, split_text
 
+        if not isinstance(text, str):
+            raise TextError(f"text must be a string, not {type(text).__name__}")
         if not text or not text.strip():
             raise TextError("text is empty: give something to say")
         if len(text) > MAX_TEXT_CHARS:
@@ -127,20 +274,72 @@ class Synthesizer:
             if any(ch.isalnum() for ch in words):
                 yield words
 
-    def synthesize(self, text: str) -> SynthesisResult:
-        """Speak ``text``; raises ``TextError`` when it is empty, too long or has nothing to say."""
+    def _engine_for(self, options: dict[str, Any]):
+        """The engine of one call: this synthesizer's, restyled when ``options`` (style
+        keywords, ``None`` = this synthesizer's own) ask for another style."""
+        unknown = sorted(set(options) - set(STYLE_DEFAULTS))
+        if unknown:
+            raise ConfigError(f"unknown option {unknown[0]!r}; the style options are: "
+                              f"{', '.join(STYLE_DEFAULTS)}")
+        style = {**self.style, **{k: v for k, v in options.items() if v is not None}}
+        return self.engine if style == self.style else restyle(self._base, **style)
+
+    def _spoken(self, chunks: Iterable[str], engine) -> Iterator[np.ndarray]:
+        """Each chunk of normalized text spoken by ``engine``, float32 ``(num_samples,)`` at
+        ``sample_rate``: the one inference loop of ``speak`` and ``stream``."""
         rate = self.audio.sample_rate
-        pause = np.zeros(int(SENTENCE_PAUSE_S * rate), dtype=np.float32)
-        pieces: list[np.ndarray] = []
-        for words in self.speakable_chunks(text):
-            wav, engine_rate = self.engine.speak(words)
-            pieces += [resample(wav, engine_rate, rate), pause]
-        if not pieces:
-            raise TextError(NOTHING_TO_SAY)
-        wav = normalize_loudness(np.concatenate(pieces[:-1]), rate)
+        for words in chunks:
+            wav, engine_rate = engine.speak(words)
+            yield resample(wav, engine_rate, rate)
+
+    def _finish(self, wav: np.ndarray) -> np.ndarray:
+        """Loudness normalization, then the watermark (unless turned off)."""
+        rate = self.audio.sample_rate
+        wav = normalize_loudness(wav, rate)
         if self.watermark:
             from tts.watermark import DEFAULT_KEY, embed
 
             wav = embed(wav, rate, self.watermark_payload, key=self.watermark_key or DEFAULT_KEY)
-        return SynthesisResult(wav=wav, sample_rate=rate, engine=self.engine.name,
-                               num_chunks=len(pieces) // 2, watermarked=self.watermark)
+        return wav
+
+    def speak(self, text: str, *, progress: Callable[[int, int], None] | None = None,
+              **options: Any) -> SynthesisResult:
+        """Speak ``text`` (any length) into one ``SynthesisResult``.
+
+        ``options``: ``emotion``, ``intensity``, ``speed``, ``pitch`` for this call only.
+        ``progress(done, total)`` is called after each chunk. ``TextError`` when the text is
+        empty, too long or has nothing to say; ``ConfigError`` for a style the voice cannot do.
+        """
+        engine = self._engine_for(options)
+        chunks = list(self.speakable_chunks(text))
+        if not chunks:
+            raise TextError(NOTHING_TO_SAY)
+        pause = np.zeros(int(SENTENCE_PAUSE_S * self.audio.sample_rate), dtype=np.float32)
+        pieces: list[np.ndarray] = []
+        for done, wav in enumerate(self._spoken(chunks, engine), 1):
+            pieces += [wav, pause]
+            if progress is not None:
+                progress(done, len(chunks))
+        wav = self._finish(np.concatenate(pieces[:-1]))
+        return SynthesisResult(wav=wav, sample_rate=self.audio.sample_rate, engine=engine.name,
+                               num_chunks=len(chunks), watermarked=self.watermark)
+
+    synthesize = speak
+    """The name the CLI, the server and the scripts call ``speak`` by."""
+
+    def stream(self, text: str, **options: Any) -> Iterator[np.ndarray]:
+        """Speak ``text`` chunk by chunk (a sentence or clause each): yields float32
+        ``(num_samples,)`` waveforms at ``sample_rate`` as each chunk is made, every one after
+        the first led by the pause ``speak`` puts between chunks. Each chunk is
+        loudness-normalized and watermarked on its own, so the pieces joined are close to, not
+        identical with, ``speak``'s result. Same ``options`` and errors as ``speak`` (raised
+        when the iteration starts)."""
+        engine = self._engine_for(options)
+        pause = np.zeros(int(SENTENCE_PAUSE_S * self.audio.sample_rate), dtype=np.float32)
+        spoken = 0
+        for wav in self._spoken(self.speakable_chunks(text), engine):
+            wav = self._finish(wav)
+            yield np.concatenate([pause, wav]) if spoken else wav
+            spoken += 1
+        if not spoken:
+            raise TextError(NOTHING_TO_SAY)
