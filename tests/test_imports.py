@@ -15,6 +15,11 @@ the three packages at its top-level name (``lightning``).
   Lightning (checked in a fresh interpreter, through ``sys.modules``).
 - The inference path (``INFERENCE``) loads no Lightning (same check), and none of its imports,
   deferred ones included, reaches training code, Lightning, ``cloning`` or ``data``.
+
+Start-up (what really loads, in fresh interpreters): ``import tts`` loads no torch; ``import
+tts.cli`` and a whole ``voxclone say`` load no Lightning, no training code, no ``cloning`` and,
+for text without homographs or unknown words, neither g2p-en nor nltk; the g2p-en backend
+loads nltk's tagger for a homograph, and its lazily read tables equal g2p-en's own.
 """
 
 from __future__ import annotations
@@ -187,3 +192,70 @@ def test_leaves_load_no_model_or_lightning_module():
 def test_the_inference_path_loads_no_lightning():
     loaded = _loaded(INFERENCE, LIGHTNING)
     assert not any(loaded.values()), f"loaded by the inference path (cumulative): {loaded}"
+
+
+# --- start-up: what `import tts` and `voxclone say` load ---------------------------------------
+
+SAY_NEVER = LIGHTNING + ("tts.training", "cloning", "nltk", "g2p_en")
+
+
+def _run_loaded(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter (repo root as cwd); it prints one JSON line."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_import_tts_is_light():
+    loaded = _run_loaded("import json, sys\nimport tts\nassert tts.__version__\n"
+                         "print(json.dumps(sorted(sys.modules)))")
+    heavy = [m for m in loaded if _under(m, ("torch", "numpy", "tts.synthesizer") + LIGHTNING)]
+    assert not heavy, f"import tts loaded {heavy}"
+
+
+def test_say_loads_no_lightning_training_or_tagger(tmp_path):
+    out = tmp_path / "hi.wav"
+    loaded = _run_loaded(
+        "import json, sys\nfrom tts.cli import main\n"
+        "after_import = sorted(sys.modules)\n"
+        f"code = main(['say', 'Hi. The birch canoe slid on the smooth planks.', '-o', {str(out)!r},"
+        " '-q'])\n"
+        "print(json.dumps({'code': code, 'import': after_import, 'say': sorted(sys.modules)}))")
+    assert loaded["code"] == 0 and out.stat().st_size > 1000
+    assert "torch" not in loaded["import"], "import tts.cli loaded torch"
+    for stage in ("import", "say"):
+        found = [m for m in loaded[stage] if _under(m, SAY_NEVER)]
+        assert not found, f"{stage} loaded {found[:8]}"
+    assert "tts.synthesizer" in loaded["say"]  # it did run the say path
+
+
+def test_the_tagger_loads_only_for_a_homograph():
+    loaded = _run_loaded(
+        "import json, sys\nfrom tts.text import to_phonemes\n"
+        "plain = to_phonemes('The birch canoe slid on the smooth planks.')\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'g2p_en'))\n"
+        "read = to_phonemes('I read it yesterday.')\n"
+        "print(json.dumps({'before': before, 'read': read,"
+        " 'after': 'nltk.tag.perceptron' in sys.modules}))")
+    assert loaded["before"] == [] and loaded["after"]
+    assert " ".join(loaded["read"]).startswith("AY1   R EH1 D")  # past tense, from the tag
+
+
+def test_lazy_g2p_tables_equal_g2p_ens_own():
+    from tts.text.g2p import HOMOGRAPH_FIXES, _g2p_en
+
+    engine = _g2p_en()
+    g2p_en = pytest.importorskip("g2p_en.g2p")
+    table = g2p_en.construct_homograph_dictionary()
+    table.update({w: (a.split(), b.split(), pos) for w, (a, b, pos) in HOMOGRAPH_FIXES.items()})
+    assert engine.homographs == table
+    lexicon: dict[str, list[list[str]]] = {}
+    with open(engine.root / "corpora" / "cmudict" / "cmudict", encoding="utf-8") as fh:
+        for line in fh:  # what a dict of every entry holds (g2p-en's own reading)
+            parts = line.split()
+            if len(parts) >= 3:
+                lexicon.setdefault(parts[0].lower(), []).append(parts[2:])
+    assert len(lexicon) > 100_000
+    assert all(engine.lexicon.get(word) == prons for word, prons in lexicon.items())
+    assert "zzzqx" not in engine.lexicon and engine.lexicon.get("zzzqx") is None
