@@ -1,0 +1,96 @@
+"""Channel conditions a recording may have been through: the same functions degrade the training
+corpus (augmentation) and the evaluation clips, so that "after MP3 32k" means one thing.
+
+Each takes and returns mono float32 ``(num_samples,)`` at ``SAMPLE_RATE`` (16 kHz); the length is
+kept (codec padding is cut, a short codec output is zero-padded).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import soundfile as sf
+
+from tts.audio import resample
+from tts.spoof.features import SAMPLE_RATE
+
+CONDITIONS = ("clean", "mp3", "8k", "noise")
+"""Names accepted by ``apply``: as recorded, MP3 at 32 kbit/s, through 8 kHz, added noise."""
+
+MP3_KBPS = 32
+_MP3_LEVELS: dict[int, float] = {}
+
+
+def _mp3_bytes(wav: np.ndarray, rate: int, level: float) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with sf.SoundFile(buffer, "w", rate, 1, format="MP3", subtype="MPEG_LAYER_III",
+                          compression_level=level, bitrate_mode="CONSTANT") as f:
+            f.write(wav)
+    return buffer.getvalue()
+
+
+def _mp3_level(rate: int, kbps: int = MP3_KBPS) -> float:
+    """libsndfile's ``compression_level`` that gives ``kbps`` at ``rate`` (CBR): measured once
+    on 4 s of noise (libsndfile maps the level linearly onto the bitrate range of the MPEG
+    version that ``rate`` implies, so the level for a given bitrate depends on the rate)."""
+    if rate not in _MP3_LEVELS:
+        probe = (np.random.default_rng(0).standard_normal(4 * rate) * 0.1).astype(np.float32)
+        best, best_error = 0.5, float("inf")
+        for level in np.linspace(0.0, 0.975, 40):
+            got = len(_mp3_bytes(probe, rate, float(level))) * 8 / 4 / 1000
+            if abs(got - kbps) < best_error:
+                best, best_error = float(level), abs(got - kbps)
+        _MP3_LEVELS[rate] = best
+    return _MP3_LEVELS[rate]
+
+
+def mp3(wav: np.ndarray, kbps: int = MP3_KBPS) -> np.ndarray:
+    """Encode as MP3 at ``kbps`` kbit/s constant bitrate (libsndfile/LAME) and decode again."""
+    data = _mp3_bytes(np.clip(wav, -1, 1).astype(np.float32), SAMPLE_RATE,
+                      _mp3_level(SAMPLE_RATE, kbps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out, _ = sf.read(io.BytesIO(data), dtype="float32")
+    out = out.reshape(len(out), -1).mean(axis=1) if out.ndim == 2 else out
+    return _fit(out, len(wav))
+
+
+def narrowband(wav: np.ndarray, rate: int = 8000) -> np.ndarray:
+    """Down to ``rate`` Hz and back up to ``SAMPLE_RATE`` (a telephone-band channel)."""
+    return _fit(resample(resample(wav, SAMPLE_RATE, rate), rate, SAMPLE_RATE), len(wav))
+
+
+def add_noise(wav: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, float] = (10, 30)
+              ) -> np.ndarray:
+    """Coloured Gaussian noise (white to brown, random) at a random SNR in ``snr_db``."""
+    white = rng.standard_normal(len(wav))
+    tilt = rng.uniform(0.0, 2.0)  # power falls as f^-tilt
+    spectrum = np.fft.rfft(white)
+    freqs = np.maximum(np.fft.rfftfreq(len(wav), 1 / SAMPLE_RATE), 20.0)
+    noise = np.fft.irfft(spectrum * freqs ** (-tilt / 2), n=len(wav))
+    power = float(np.mean(wav.astype(np.float64) ** 2)) + 1e-12
+    snr = rng.uniform(*snr_db)
+    noise *= np.sqrt(power / 10 ** (snr / 10) / (np.mean(noise ** 2) + 1e-20))
+    return (wav + noise).astype(np.float32)
+
+
+def apply(wav: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
+    """``wav`` through the named condition (one of ``CONDITIONS``); ``seed`` fixes the noise."""
+    if condition == "clean":
+        return wav.astype(np.float32, copy=False)
+    if condition == "mp3":
+        return mp3(wav)
+    if condition == "8k":
+        return narrowband(wav)
+    if condition == "noise":
+        return add_noise(wav, np.random.default_rng(seed))
+    raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS)}")
+
+
+def _fit(wav: np.ndarray, length: int) -> np.ndarray:
+    wav = np.asarray(wav, dtype=np.float32)[:length]
+    return np.pad(wav, (0, length - len(wav))) if len(wav) < length else wav
