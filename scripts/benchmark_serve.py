@@ -1,10 +1,11 @@
 """Latency and throughput of ``voxclone serve``, measured over HTTP against the real command.
 
     python scripts/benchmark_serve.py                       # 1 worker, 1 and 4 clients
-    python scripts/benchmark_serve.py --repeats 7 --requests 40 --clients 1 2 4 --json
+    python scripts/benchmark_serve.py --workers 1 2 --clients 1 4 --json
 
-It starts ``voxclone serve --port 0`` (``python -m tts.cli``, default voice preloaded) in a
-subprocess, waits for its "serving on" line, then measures, after ``--warmup`` requests:
+For each ``--workers`` count it starts ``voxclone serve --port 0`` (``python -m tts.cli``,
+default voice preloaded) in a subprocess, waits for its "serving on" line, then measures, after
+``--warmup`` requests:
 
 - **first audio vs whole**: a three-sentence text (``THREE``) through ``POST /api/tts`` streamed
   (``stream: true``, raw pcm: the first body byte is audio) and whole (a wav file), alternating,
@@ -101,8 +102,8 @@ def streamed(client, url: str, text: str) -> tuple[float, float]:
     return first, time.perf_counter() - start
 
 
-def whole(client, url: str, text: str) -> tuple[float, float]:
-    """Seconds to the first byte and to the last of a whole wav file."""
+def whole(client, url: str, text: str) -> tuple[float, float, float]:
+    """Seconds to the first byte and to the last of a whole wav file, and its audio seconds."""
     start = time.perf_counter()
     first = None
     with client.stream("POST", f"{url}/api/tts", json={"text": text, "format": "wav"}) as r:
@@ -110,7 +111,7 @@ def whole(client, url: str, text: str) -> tuple[float, float]:
         for piece in r.iter_raw():
             if piece and first is None:
                 first = time.perf_counter() - start
-    return first, time.perf_counter() - start
+    return first, time.perf_counter() - start, float(r.headers["x-audio-seconds"])
 
 
 def first_audio(url: str, repeats: int) -> dict:
@@ -122,9 +123,11 @@ def first_audio(url: str, repeats: int) -> dict:
         for _ in range(repeats):
             runs["streamed"].append(streamed(client, url, THREE))
             runs["whole"].append(whole(client, url, THREE))
-    return {kind: {"first_byte_s": statistics.median(r[0] for r in rows),
-                   "last_byte_s": statistics.median(r[1] for r in rows)}
-            for kind, rows in runs.items()}
+    result = {kind: {"first_byte_s": statistics.median(r[0] for r in rows),
+                     "last_byte_s": statistics.median(r[1] for r in rows)}
+              for kind, rows in runs.items()}
+    result["audio_s"] = runs["whole"][0][2]
+    return result
 
 
 def throughput(url: str, clients: int, requests: int) -> dict:
@@ -167,49 +170,60 @@ def throughput(url: str, clients: int, requests: int) -> dict:
             "p95_latency_s": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]}
 
 
-def measure(args: argparse.Namespace) -> dict:
+def measure_server(args: argparse.Namespace, workers: int) -> dict:
+    """Everything measured against one server with ``workers`` workers."""
     import httpx
 
     max_queue = max(8, max(args.clients) * 2)
-    note(f"starting voxclone serve ({args.workers} worker(s), threads {args.threads or 'torch'})")
-    with Server(args.workers, args.threads, max_queue) as server:
+    note(f"starting voxclone serve ({workers} worker(s), threads {args.threads or 'torch'})")
+    with Server(workers, args.threads, max_queue) as server:
         note(f"  up in {server.start_seconds:.1f} s at {server.url}; warming up")
         with httpx.Client(timeout=300) as client:
             for _ in range(args.warmup):
                 streamed(client, server.url, THREE)
                 whole(client, server.url, THREE)
-        note(f"first audio: {args.repeats} streamed and {args.repeats} whole requests")
+        note(f"  first audio: {args.repeats} streamed and {args.repeats} whole requests")
         latency = first_audio(server.url, args.repeats)
         rows = []
         for clients in args.clients:
-            note(f"throughput: {clients} client(s) x {args.requests} short requests")
+            note(f"  throughput: {clients} client(s) x {args.requests} short requests")
             rows.append(throughput(server.url, clients, args.requests))
+    return {"workers": workers, "start_seconds": server.start_seconds, "first_audio": latency,
+            "throughput": rows}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    servers = [measure_server(args, workers) for workers in args.workers]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)", "load_average": load,
-            "workers": args.workers, "threads": args.threads, "start_seconds":
-            server.start_seconds, "text": THREE, "first_audio": latency, "throughput": rows}
+            "threads": args.threads, "text": THREE, "servers": servers}
 
 
 def report_table(report: dict) -> str:
-    latency = report["first_audio"]
-    ratio = latency["whole"]["first_byte_s"] / latency["streamed"]["first_byte_s"]
-    first = markdown_table(
-        ["3 sentences, POST /api/tts", "first audio byte (s) ↓", "last byte (s)"],
-        [[kind, f"{row['first_byte_s']:.3f}", f"{row['last_byte_s']:.3f}"]
-         for kind, row in (("streamed (pcm)", latency["streamed"]),
-                           ("whole file (wav)", latency["whole"]))])
-    second = markdown_table(
-        ["short texts, /v1/audio/speech", "requests", "requests/s ↑", "median latency (s)",
-         "p95 latency (s)"],
-        [[f"{row['clients']} client(s)", str(row["requests"]), f"{row['requests_per_s']:.2f}",
-          f"{row['median_latency_s']:.3f}", f"{row['p95_latency_s']:.3f}"]
-         for row in report["throughput"]])
+    first_rows, rate_rows = [], []
+    for server in report["servers"]:
+        latency = server["first_audio"]
+        ratio = latency["whole"]["first_byte_s"] / latency["streamed"]["first_byte_s"]
+        for kind, row in (("streamed (pcm)", latency["streamed"]),
+                          ("whole file (wav)", latency["whole"])):
+            first_rows.append([kind, str(server["workers"]), f"{row['first_byte_s']:.3f}",
+                               f"{row['last_byte_s']:.3f}",
+                               f"{ratio:.2f}" if kind.startswith("whole") else ""])
+        rate_rows += [[f"{row['clients']} client(s)", str(server["workers"]),
+                       str(row["requests"]), f"{row['requests_per_s']:.2f}",
+                       f"{row['median_latency_s']:.3f}", f"{row['p95_latency_s']:.3f}"]
+                      for row in server["throughput"]]
+    audio = report["servers"][0]["first_audio"]["audio_s"]
+    first = markdown_table([f"3 sentences ({audio:.1f} s), POST /api/tts", "workers", "first audio byte (s) ↓",
+                            "last byte (s)", "whole / streamed first byte"], first_rows)
+    second = markdown_table(["short texts, /v1/audio/speech", "workers", "requests",
+                             "requests/s ↑", "median latency (s)", "p95 latency (s)"], rate_rows)
     load = report["load_average"]
-    head = (f"{report['machine']}, load {load:.1f}; server: {report['workers']} worker(s), "
-            f"threads {report['threads'] or 'torch default'}, started in "
-            f"{report['start_seconds']:.1f} s.")
-    return (f"{head}\n\n{first}\n\nwhole / streamed time to first audio: {ratio:.2f}\n\n"
-            f"{second}")
+    starts = ", ".join(f"{s['start_seconds']:.1f} s" for s in report["servers"])
+    head = (f"{report['machine']}, load {load:.1f}; server threads "
+            f"{report['threads'] or 'torch default'}; started (default voice loaded and warm) "
+            f"in {starts}.")
+    return f"{head}\n\n{first}\n\n{second}"
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -220,7 +234,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="short requests per client (default: %(default)s)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4],
                         help="concurrent clients, one row each (default: 1 4)")
-    parser.add_argument("--workers", type=int, default=1, help="server workers (default: 1)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="server workers, one server each, side by side (default: 1)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads of the server (default: 1; 0: torch's)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -229,7 +244,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    if min(args.repeats, args.requests, args.workers, *args.clients) < 1 or args.warmup < 0:
+    if min(args.repeats, args.requests, *args.workers, *args.clients) < 1 or args.warmup < 0:
         from tts.errors import VoxcloneError
 
         raise VoxcloneError("--repeats, --requests, --workers and --clients must be at least 1")

@@ -340,3 +340,37 @@ def test_serve_command_answers(tmp_path):
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_serve_warns_when_not_on_loopback(monkeypatch):
+    """Another address than loopback is served only with a warning (uvicorn is left out: the
+    socket is closed without a connection accepted)."""
+    import uvicorn
+
+    from tts.server.run import serve
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    lines: list[str] = []
+    serve(ServerConfig(host="0.0.0.0", port=0), preload=[], say=lines.append)
+    assert lines[0].startswith("warning: listening on 0.0.0.0, not loopback")
+    assert re.match(r"serving on http://0\.0\.0\.0:\d+/ ", lines[1]) and lines[-1] == "stopped"
+    lines.clear()
+    serve(ServerConfig(port=0), preload=[], say=lines.append)
+    assert lines[0].startswith("serving on http://127.0.0.1:")
+
+
+@pytest.mark.slow  # one server process: about 10 s on a busy 2-core machine
+def test_benchmark_serve_reports(tmp_path, capsys):
+    """scripts/benchmark_serve.py end to end at its smallest (speeds are not checked)."""
+    from vocoder_fixtures import load_script
+
+    bench = load_script("benchmark_serve")
+    out = tmp_path / "serve.json"
+    assert bench.main(["--repeats", "1", "--warmup", "0", "--requests", "2", "--clients", "1",
+                       "--json", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report == json.loads(capsys.readouterr().out)
+    (server,) = report["servers"]
+    latency = server["first_audio"]
+    assert 0 < latency["streamed"]["first_byte_s"] <= latency["streamed"]["last_byte_s"]
+    assert latency["audio_s"] > 4 and server["throughput"][0]["requests"] == 2

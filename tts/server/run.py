@@ -44,15 +44,18 @@ def url_of(sock: socket.socket) -> str:
 
 def serve(config: ServerConfig, preload: Sequence[str] | None = None, log_level: str = "info",
           say: Callable[[str], None] = print) -> None:
-    """Run the server until Ctrl-C (then return). ``preload``: voices loaded (and spoken once, to warm the
-    text front end) before the first request (None: the default voice); ``say`` gets the
-    one-line announcements."""
-    import uvicorn
-
-    from tts.server.app import create_app
-
-    sock = bind(config.host, config.port)
+    """Run the server until Ctrl-C (then return). ``preload``: voices loaded (and spoken once,
+    to warm the text front end) before the first request (None: the default voice); ``say``
+    gets the one-line announcements."""
+    sock = bind(config.host, config.port)  # first: a bad address is reported at once
     try:
+        if not config.loopback:
+            say(f"warning: listening on {config.host}, not loopback: anyone who can reach this "
+                "machine can use the server (it has no authentication)")
+        import uvicorn
+
+        from tts.server.app import create_app
+
         if config.torch_threads is not None:
             import torch
 
@@ -65,9 +68,7 @@ def serve(config: ServerConfig, preload: Sequence[str] | None = None, log_level:
             from tts.synthesizer import Synthesizer
 
             Synthesizer(engine=voices.engine(name)).synthesize(WARM_UP_TEXT)
-        if not config.loopback:
-            say(f"warning: listening on {config.host}, not loopback: anyone who can reach this "
-                "machine can use the server (it has no authentication)")
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
         url = url_of(sock)
         say(f"serving on {url}/ (web page), {url}/v1/audio/speech (OpenAI API), "
             f"{url}/api/tts; Ctrl-C stops")
