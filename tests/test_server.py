@@ -105,6 +105,21 @@ def test_openai_speech_each_format(client, fmt):
     assert np.abs(wav).max() > 0.05
 
 
+
+def test_openai_client_example(client, tmp_path):
+    """docs/server.md's example with OpenAI's own Python client (through the TestClient)."""
+    openai = pytest.importorskip("openai", reason="the openai client is not installed")
+    api = openai.OpenAI(base_url="http://127.0.0.1/v1", api_key="unused", http_client=client,
+                        max_retries=0)
+    with api.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="kathleen", input="Hello from voxclone.",
+            response_format="wav") as response:
+        response.stream_to_file(tmp_path / "hello.wav")
+    wav, rate = sf.read(tmp_path / "hello.wav")
+    assert rate == RATE and len(wav) > 0.5 * RATE
+    with pytest.raises(openai.NotFoundError, match="no voice named 'alloy'"):
+        api.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
+
 def test_openai_speed_changes_the_length(client):
     def seconds(speed: float) -> float:
         response = client.post("/v1/audio/speech", json={

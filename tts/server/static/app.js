@@ -279,6 +279,8 @@ async function speak(event) {
   } catch (error) {
     if (error.name === "AbortError") {
       setState("stopped", "Stopped.");
+    } else if (stats.chunks > 0) {  // the connection broke in the middle of the stream
+      showError(`The audio stream broke off after ${stats.chunks} piece(s): ${error.message}`);
     } else {
       stopPlayback();
       showError(error.message);
