@@ -324,6 +324,18 @@ def test_serve_bad_port_is_one_line(port):
         f"voxclone: error: --port must be a whole number from 0 to 65535, got {port!r}"]
 
 
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--workers", "0"], "--workers must be at least 1, got 0"),
+    (["--max-queue", "-1"], "--max-queue must be at least 0, got -1"),
+    pytest.param(["--port", "0", "--preload", "nobody"],
+                 "no voice named 'nobody'; this server has: ", marks=pytest.mark.slow)])
+def test_serve_bad_options_are_one_line(args, message):
+    result = run_cli("serve", *args)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"voxclone: error: {message}")
+
 def test_serve_port_in_use_is_one_line():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
