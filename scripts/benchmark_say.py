@@ -154,13 +154,15 @@ def _timed_process(command: list[str], env: dict[str, str], stdin_text: str | No
         return {"error": _last_line(message, f"exit status {proc.returncode}")}
     import soundfile
 
-    return {"seconds": seconds, "memory_total_mib": usage.ru_maxrss / 1024,  # KiB on Linux
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "memory_total_mib": usage.ru_maxrss / 1024,  # KiB on Linux
             "audio_seconds": soundfile.info(str(output)).duration}
 
 
 def _whole_process(system: str, text: str, command: list[str], env: dict[str, str],
                    stdin_text: str | None, output: Path, repeats: int) -> dict:
-    """Median wall seconds, audio seconds and wall per audio second of ``repeats`` runs of
+    """Median wall seconds, CPU seconds (user + system: less sensitive than wall time to
+    other work on the machine), audio seconds and wall per audio second of ``repeats`` runs of
     ``command`` (which speaks ``text`` into ``output``), and the largest peak memory."""
     runs = [_timed_process(command, env, stdin_text, output) for _ in range(repeats)]
     failed = [r["error"] for r in runs if "error" in r]
@@ -170,6 +172,7 @@ def _whole_process(system: str, text: str, command: list[str], env: dict[str, st
     audio = statistics.median(r["audio_seconds"] for r in runs)
     return {"system": system, "text": text, "seconds": seconds, "audio_seconds": audio,
             "seconds_per_audio_second": seconds / audio,
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
             "memory_total_mib": max(r["memory_total_mib"] for r in runs), "repeats": repeats}
 
 
@@ -287,6 +290,7 @@ def _process_ratios(process: list[dict]) -> list[dict]:
         if system == "voxclone" and piper:
             ratios.append({"text": text, "threads": n,
                            "seconds_ratio": vox["seconds"] / piper["seconds"],
+                           "cpu_ratio": vox["cpu_seconds"] / piper["cpu_seconds"],
                            "per_audio_second_ratio": (vox["seconds_per_audio_second"]
                                                       / piper["seconds_per_audio_second"]),
                            "memory_ratio": vox["memory_total_mib"] / piper["memory_total_mib"]})
@@ -339,19 +343,20 @@ def _format_process(report: dict) -> list[str]:
     texts = ", ".join(f"{k} = {len(v)} characters" for k, v in report["process_texts"].items())
     lines = [f"Whole process (new process: imports, model load, synthesis, wav file), median of "
              f"{report['whole_process'][0]['repeats']}; {texts}:", "", markdown_table(
-                 ["whole process", "text", "threads", "wall (s)", "audio (s)",
+                 ["whole process", "text", "threads", "wall (s)", "CPU (s)", "audio (s)",
                   "wall per audio second ↓", "peak RSS (MiB)"],
                  [[r["system"], r["text"], str(r["threads"]), f"{r['seconds']:.2f}",
-                   f"{r['audio_seconds']:.1f}", f"{r['seconds_per_audio_second']:.3f}",
-                   f"{r['memory_total_mib']:.0f}"] for r in report["whole_process"]],
-                 "lllrrrr"), ""]
+                   f"{r['cpu_seconds']:.2f}", f"{r['audio_seconds']:.1f}",
+                   f"{r['seconds_per_audio_second']:.3f}", f"{r['memory_total_mib']:.0f}"]
+                  for r in report["whole_process"]],
+                 "lllrrrrr"), ""]
     if report["process_ratios"]:
         lines += [markdown_table(
-            ["whole process, voxclone / piper", "threads", "wall ↓", "wall per audio second ↓",
-             "peak RSS ↓"],
+            ["whole process, voxclone / piper", "threads", "wall ↓", "CPU ↓",
+             "wall per audio second ↓", "peak RSS ↓"],
             [[r["text"], str(r["threads"]), f"{r['seconds_ratio']:.2f}",
-              f"{r['per_audio_second_ratio']:.2f}", f"{r['memory_ratio']:.2f}"]
-             for r in report["process_ratios"]]), ""]
+              f"{r['cpu_ratio']:.2f}", f"{r['per_audio_second_ratio']:.2f}",
+              f"{r['memory_ratio']:.2f}"] for r in report["process_ratios"]]), ""]
     return lines
 
 

@@ -118,8 +118,9 @@ def _report(say_bench, with_piper: bool) -> dict:
 
     def process(system, text, seconds, audio, memory):
         return {"system": system, "text": text, "threads": 1, "seconds": seconds,
-                "audio_seconds": audio, "seconds_per_audio_second": seconds / audio,
-                "memory_total_mib": memory, "repeats": 3}
+                "cpu_seconds": seconds / 2, "audio_seconds": audio,
+                "seconds_per_audio_second": seconds / audio, "memory_total_mib": memory,
+                "repeats": 3}
 
     whole = [process("voxclone", "hi", 1.5, 0.6, 350.0), process("voxclone", "long", 8.0, 32.0,
                                                                   390.0)]
@@ -149,9 +150,9 @@ def test_say_table_compares_whole_processes_with_piper(say_bench):
     assert long["per_audio_second_ratio"] == pytest.approx(0.25 / 0.4)
     assert report["process_texts"] == {"hi": "Hi.", "long": say_bench.SENTENCES["long"]}
     table = say_bench.format_table(report)
-    assert "| voxclone | hi | 1 | 1.50 | 0.6 | 2.500 | 350 |" in table
-    assert "| piper | long | 1 | 10.00 | 25.0 | 0.400 | 260 |" in table
-    assert "| long | 1 | 0.80 | 0.62 | 1.50 |" in table
+    assert "| voxclone | hi | 1 | 1.50 | 0.75 | 0.6 | 2.500 | 350 |" in table
+    assert "| piper | long | 1 | 10.00 | 5.00 | 25.0 | 0.400 | 260 |" in table
+    assert "| long | 1 | 0.80 | 0.80 | 0.62 | 1.50 |" in table
     assert "hi = 3 characters" in table
 
 
@@ -160,7 +161,7 @@ def test_say_table_without_piper_says_so(say_bench):
     table = say_bench.format_table(report)
     assert report["ratios"] == [] and "RTF voxclone / piper" not in table
     assert report["process_ratios"] == [] and "voxclone / piper" not in table
-    assert "| voxclone | long | 1 | 8.00 | 32.0 | 0.250 | 390 |" in table
+    assert "| voxclone | long | 1 | 8.00 | 4.00 | 32.0 | 0.250 | 390 |" in table
     assert table.splitlines()[-1] == "piper not available: test"
 
 
@@ -195,3 +196,17 @@ def test_say_benchmark_without_piper_reports_voxclone(benchmark, tmp_path, capsy
     assert 1.0 < row["audio_seconds"] < 6.0 and row["rtf"] > 0
     assert 0 < row["first_audio_seconds"] < row["compute_seconds"] * 5
     assert report["ratios"] == [] and report["whole_process"] == []
+
+
+@pytest.mark.slow  # two fresh `voxclone say` processes: "Hi." and the long paragraph
+def test_say_process_only_measures_whole_processes(benchmark, capsys):
+    assert benchmark.main(["say", "--process-only", "--threads", "1", "--cold-repeats", "1",
+                           "--no-piper", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    hi, long = report["whole_process"]
+    assert (hi["text"], long["text"]) == ("hi", "long") and report["runs"] == []
+    assert 0.2 < hi["audio_seconds"] < 2.0 and 15.0 < long["audio_seconds"] < 45.0
+    for row in (hi, long):
+        assert row["system"] == "voxclone" and row["memory_total_mib"] > 100
+        assert 0 < row["cpu_seconds"] and row["seconds_per_audio_second"] > 0
+    assert report["process_ratios"] == []
