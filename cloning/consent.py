@@ -19,7 +19,7 @@ profile keeps; a rejection raises ``ConsentError`` (one line: which check failed
 threshold) with the rejected record in ``.record``. ``override_record(reason, note)`` is the one
 way around the check, for a researcher's own voice or licensed data; the record says that it was
 used and why.
-Thresholds and measured rates: ``scripts/evaluate.py consent`` and the README.
+Thresholds and measured rates: ``scripts/evaluate.py consent`` and docs/consent.md.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def test_detected_after_attack(marked, name):
     """Found; the payload is either right or withheld as unreadable, never wrong. (+6 dB clips
     0.4% of this clip's samples, which spreads distortion into the weak tiles the payload
     lives in.) This clip is found after each of these; the rates over many clips, some below
-    the 0.99 target (mp3 and Opus 16 kbit/s), are the benchmark's (README, Watermark)."""
+    the 0.99 target (mp3 and Opus 16 kbit/s), are the benchmark's (docs/watermark.md)."""
     wav, rate = A.standard_attacks()[name](marked, RATE, np.random.default_rng(0))
     result = detect(wav, rate)
     assert result.present, result
@@ -109,7 +109,7 @@ def test_detected_after_attack(marked, name):
 @pytest.mark.slow
 @pytest.mark.xfail(reason="Opus at 12 kbit/s keeps too little of the mark: 0.35 of 144 clips "
                           "in scripts/benchmark.py watermark, and this clip scores just under "
-                          "its threshold; see README, Watermark", strict=False)
+                          "its threshold; see docs/watermark.md", strict=False)
 def test_opus_12_kbits(marked):
     wav, rate = A.standard_attacks()["opus 12 kbit/s"](marked, RATE, np.random.default_rng(0))
     assert detect(wav, rate).present
