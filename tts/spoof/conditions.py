@@ -35,13 +35,13 @@ def _mp3_bytes(wav: np.ndarray, rate: int, level: float) -> bytes:
 
 def _mp3_level(rate: int, kbps: int = MP3_KBPS) -> float:
     """libsndfile's ``compression_level`` that gives ``kbps`` at ``rate`` (CBR): measured once
-    on 4 s of noise (libsndfile maps the level linearly onto the bitrate range of the MPEG
+    on 2 s of noise (libsndfile maps the level linearly onto the bitrate range of the MPEG
     version that ``rate`` implies, so the level for a given bitrate depends on the rate)."""
     if rate not in _MP3_LEVELS:
-        probe = (np.random.default_rng(0).standard_normal(4 * rate) * 0.1).astype(np.float32)
+        probe = (np.random.default_rng(0).standard_normal(2 * rate) * 0.1).astype(np.float32)
         best, best_error = 0.5, float("inf")
         for level in np.linspace(0.0, 0.975, 40):
-            got = len(_mp3_bytes(probe, rate, float(level))) * 8 / 4 / 1000
+            got = len(_mp3_bytes(probe, rate, float(level))) * 8 / 2 / 1000
             if abs(got - kbps) < best_error:
                 best, best_error = float(level), abs(got - kbps)
         _MP3_LEVELS[rate] = best

@@ -182,7 +182,7 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        running.append(float(loss))
+        running.append(loss.item())
         if (step + 1) % tc.val_every == 0 or step + 1 == total:
             eer = validation_eer(file_logits(detector, val_windows, owners), val_clips)
             entry = {"step": step + 1, "loss": float(np.mean(running)),
