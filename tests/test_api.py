@@ -119,7 +119,7 @@ def test_a_cloned_voice_by_name(tmp_path):
     (lambda k: k.speak(None), TextError, "must be a string"),
     (lambda k: k.speak("Hi.").encode("opus"), AudioError, "unknown audio format"),
 ])
-@pytest.mark.filterwarnings("ignore:normalize: dropped")
+@pytest.mark.filterwarnings("ignore::tts.text.UnknownCharacterWarning")
 def test_bad_input_is_a_one_line_voxclone_error(kathleen, make, error, message):
     with pytest.raises(error, match=message) as info:
         make(kathleen)
