@@ -16,7 +16,8 @@ the three packages at its top-level name (``lightning``).
 - The inference path (``INFERENCE``) loads no Lightning (same check), and none of its imports,
   deferred ones included, reaches training code, Lightning, ``cloning`` or ``data``.
 
-Start-up (what really loads, in fresh interpreters): ``import tts`` loads no torch; ``import
+Start-up (what really loads, in fresh interpreters): ``import tts`` and ``from tts import
+Synthesizer`` load no torch (an engine that needs none, ONNX, need not pay for it); ``import
 tts.cli`` and a whole ``voxclone say`` load no Lightning, no training code, no ``cloning`` and,
 for text without homographs or unknown words, neither g2p-en nor nltk; the g2p-en backend
 loads nltk's tagger for a homograph, and its lazily read tables equal g2p-en's own.
@@ -209,9 +210,13 @@ def _run_loaded(code: str) -> dict:
 
 def test_import_tts_is_light():
     loaded = _run_loaded("import json, sys\nimport tts\nassert tts.__version__\n"
-                         "print(json.dumps(sorted(sys.modules)))")
-    heavy = [m for m in loaded if _under(m, ("torch", "numpy", "tts.synthesizer") + LIGHTNING)]
+                         "first = sorted(sys.modules)\nfrom tts import Synthesizer\n"
+                         "print(json.dumps({'tts': first, 'api': sorted(sys.modules)}))")
+    heavy = [m for m in loaded["tts"] if _under(m, ("torch", "numpy", "tts.synthesizer"))]
     assert not heavy, f"import tts loaded {heavy}"
+    assert "tts.synthesizer" in loaded["api"]
+    heavy = [m for m in loaded["api"] if _under(m, ("torch", "tts.audio") + LIGHTNING)]
+    assert not heavy, f"from tts import Synthesizer loaded {heavy} (an engine needs no torch)"
 
 
 def test_say_loads_no_lightning_training_or_tagger(tmp_path):

@@ -2,7 +2,8 @@
 the Python API (``from tts import Synthesizer``, see docs/api.md).
 
 Text path: ``text -> split into chunks -> normalize -> engine -> waveform -> loudness ->
-watermark``. ``speak`` (alias ``synthesize``) returns the whole text as one ``SynthesisResult``;
+watermark``. Importing this module loads no torch: the audio back end (``tts.audio``) and the
+engines load when first used. ``speak`` (alias ``synthesize``) returns the whole text as one ``SynthesisResult``;
 ``stream`` yields it chunk by chunk (a sentence or clause each) as each is made. Both run the
 same loop over the chunks (``_spoken``).
 
@@ -25,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from tts.audio import normalize_loudness, read_audio, resample, to_mono
 from tts.config import AudioConfig
 from tts.errors import AudioError, ConfigError, TextError, VoxcloneError
 
@@ -152,6 +152,8 @@ class EspeakEngine:
             if proc.returncode != 0 or not out.exists():
                 reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 raise VoxcloneError(f"espeak-ng failed: {reason[0] if reason else 'no output'}")
+            from tts.audio import read_audio, to_mono
+
             data, rate = read_audio(out)
         return to_mono(data), rate
 
@@ -287,6 +289,8 @@ class Synthesizer:
     def _spoken(self, chunks: Iterable[str], engine) -> Iterator[np.ndarray]:
         """Each chunk of normalized text spoken by ``engine``, float32 ``(num_samples,)`` at
         ``sample_rate``: the one inference loop of ``speak`` and ``stream``."""
+        from tts.audio import resample
+
         rate = self.audio.sample_rate
         for words in chunks:
             wav, engine_rate = engine.speak(words)
@@ -294,6 +298,8 @@ class Synthesizer:
 
     def _finish(self, wav: np.ndarray) -> np.ndarray:
         """Loudness normalization, then the watermark (unless turned off)."""
+        from tts.audio import normalize_loudness
+
         rate = self.audio.sample_rate
         wav = normalize_loudness(wav, rate)
         if self.watermark:
