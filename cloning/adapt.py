@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from tts.checkpoint import Checkpoint
     from tts.training.acoustic_task import AcousticExperimentConfig
 
-__all__ = ["read_transcripts", "transcribe", "screen_transcripts", "adapt", "FINETUNE_CONFIG",
+__all__ = ["read_transcripts", "transcribe", "screen_transcripts", "adapt", "prepare_reference",
+           "FINETUNE_CONFIG",
            "MIN_ADAPT_SPEECH", "MIN_CONFIDENCE"]
 
 FINETUNE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "acoustic" / "finetune.yaml"
@@ -112,8 +113,6 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     ``clips`` with ``texts``, training until ``deadline`` (a ``time.monotonic()`` value; the
     corpus preparation before it counts); returns the exported checkpoint (in ``workdir``) and
     the facts a profile keeps (steps, seconds, clips)."""
-    from cloning.corpus_embeddings import embed_prepared
-    from data.prepare import prepare
     from tts import checkpoint
     from tts.training.acoustic_task import train
     from tts.training.run import RunOptions, export
@@ -126,33 +125,7 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     ckpt = checkpoint.load(base, kind="acoustic")
     if not ckpt.model_config.get("speaker_embedding_dim"):
         raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone")
-    corpus = workdir / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    rate = ckpt.audio_config.sample_rate
-    full: dict[Path, object] = {}
-    for index, (clip, text) in enumerate(pairs):
-        # from the original file, not the 16 kHz cleaned clip: the mels need the full band
-        stem = f"{index:04d}"
-        if clip.span is None:
-            shutil.copyfile(clip.path, corpus / f"{stem}{clip.path.suffix.lower()}")
-        else:  # a piece of a long recording: cut it from the recording at the model's rate
-            if clip.path not in full:
-                full[clip.path] = load_audio(clip.path, rate, normalize=False)
-            start, end = (round(t * rate) for t in clip.span)
-            save_audio(corpus / f"{stem}.wav", full[clip.path][start:end], rate)
-        (corpus / f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
-    prepared = workdir / "prepared"
-    prepare("folder", corpus, prepared, audio=ckpt.audio_config, workers=0, val_fraction=0.05,
-            min_duration=0.5, max_duration=30.0, progress=False, speaker=name)
-    if encoder is None:
-        from cloning.encoder import load_default
-
-        encoder = load_default()
-    embed_prepared(prepared, encoder)
-    if ckpt.model_config.get("pitch"):  # a base model with explicit pitch trains on frame F0
-        from data.pitch import pitch_prepared
-
-        pitch_prepared(prepared)
+    prepared = prepare_reference(pairs, name, ckpt, workdir, encoder)
     experiment = _experiment(ckpt, base, Path(config))
     started = time.monotonic()
     seconds = deadline - started
@@ -168,6 +141,46 @@ def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base:
     out = export(final, workdir / "acoustic.pt")
     return out, {"steps": steps, "train_seconds": round(time.monotonic() - started, 1),
                  "clips": len(pairs), "speech_seconds": round(speech, 1)}
+
+
+def prepare_reference(pairs: Sequence[tuple[ReferenceClip, str]], name: str, ckpt: Checkpoint,
+                      workdir: Path, encoder=None, val_fraction: float = 0.05) -> Path:
+    """``workdir/prepared``: the reference clips with their texts as a prepared folder of the
+    ``folder`` recipe (the mels, phonemes, speaker embeddings and, for a model with pitch, the
+    F0 tracks that every training run reads), speaker ``name``; ``val_fraction`` of the clips go
+    to ``val.jsonl``. The audio comes from the original files at the model's rate, not from the
+    16 kHz cleaned clips: the mels need the full band."""
+    from cloning.corpus_embeddings import embed_prepared
+    from data.prepare import prepare
+
+    corpus = workdir / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    rate = ckpt.audio_config.sample_rate
+    full: dict[Path, object] = {}
+    for index, (clip, text) in enumerate(pairs):
+        stem = f"{index:04d}"
+        if clip.span is None:
+            shutil.copyfile(clip.path, corpus / f"{stem}{clip.path.suffix.lower()}")
+        else:  # a piece of a long recording: cut it from the recording at the model's rate
+            if clip.path not in full:
+                full[clip.path] = load_audio(clip.path, rate, normalize=False)
+            start, end = (round(t * rate) for t in clip.span)
+            save_audio(corpus / f"{stem}.wav", full[clip.path][start:end], rate)
+        (corpus / f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
+    prepared = workdir / "prepared"
+    prepare("folder", corpus, prepared, audio=ckpt.audio_config, workers=0,
+            val_fraction=val_fraction, min_duration=0.5, max_duration=30.0, progress=False,
+            speaker=name)
+    if encoder is None:
+        from cloning.encoder import load_default
+
+        encoder = load_default()
+    embed_prepared(prepared, encoder)
+    if ckpt.model_config.get("pitch"):  # a base model with explicit pitch trains on frame F0
+        from data.pitch import pitch_prepared
+
+        pitch_prepared(prepared)
+    return prepared
 
 
 def _steps(path: Path) -> int:

@@ -1,23 +1,26 @@
-"""``clone_voice``: reference audio (+ consent) -> a saved voice profile.
+"""``clone_voice``: reference audio (+ consent) -> a saved voice profile, in one of three tiers.
 
-Steps: check the name; load and clean the reference audio (``cloning.reference``); check consent
-(``cloning.consent``: the speaker reads the consent sentence, or a named override); embed the
-clips with the speaker encoder (zero-shot: the mean embedding is the voice); take the style-token
-weights of the reference; optionally fine-tune the acoustic model on the reference within a time
-budget (``cloning.adapt``, few-shot); save the profile (``cloning.profile``; its format is
-``tts.profiles``).
+Steps: check the name and tier; load and clean the reference audio (``cloning.reference``) and
+say which tiers its amount of speech allows; check consent (``cloning.consent``: the speaker
+reads the consent sentence, or a named override); embed the clips with the speaker encoder and
+take the style-token weights of the reference: the *instant* voice. The *quick* tier then fits
+that conditioning to the reference under the frozen model (``cloning.quick``); the *few-shot*
+tier fine-tunes the model on it (``cloning.adapt``). Every voice is moved onto the reference's
+median pitch, then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
+similarity to held-out reference speech), and a higher tier that speaks worse than the instant
+voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
 
-Few-shot needs the words of the reference. Without ``--transcripts`` Whisper (``tts.asr``) hears
-them, and a clip whose transcript is empty or unsure is left out (``cloning.adapt.
-screen_transcripts``): wrong words ruin the fine-tune. When less than ``MIN_ADAPT_SPEECH`` seconds
-of transcribed speech remain, or only pocketsphinx is installed, the clone is refused with one
-line that names the way out (``--transcripts``, or zero-shot) before anything is written, rather
-than saving a zero-shot voice under a few-shot request: the user asked for a tier and a budget,
-and learns in seconds, before any fine-tuning, that the audio cannot give it.
+Quick and few-shot need the words of the reference. Without ``--transcripts`` Whisper
+(``tts.asr``) hears them, and a clip whose transcript is empty or unsure is left out
+(``cloning.adapt.screen_transcripts``): wrong words ruin the fit. When less than
+``MIN_ADAPT_SPEECH`` seconds of transcribed speech remain, or only pocketsphinx is installed, the
+clone is refused with one line that names the way out (``--transcripts``, or instant) before
+anything is written: the user asked for a tier and a budget, and learns in seconds that the audio
+cannot give it.
 """
-
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import tempfile
@@ -40,7 +43,7 @@ from tts.profiles import (
     file_fingerprint,
 )
 
-__all__ = ["clone_voice", "reference_style"]
+__all__ = ["clone_voice", "reference_style", "resolve_tier", "tiers_allowed", "TIERS"]
 
 EXPORT_MARGIN = 30.0
 """Seconds of the time budget kept for exporting and saving after training (at most a fifth
@@ -96,9 +99,9 @@ def _transcribe(clips: Sequence, what: str, report) -> tuple[list[str], str]:
 
     transcriber = load_transcriber("whisper")
     if not transcriber.name.startswith("whisper"):
-        raise DataError(f"few-shot cloning needs Whisper to hear the reference's words "
+        raise DataError(f"quick and few-shot clones need Whisper to hear the reference's words "
                         f"({transcriber.fallback}); pocketsphinx's transcripts ruin the voice: "
-                        "pass --transcripts FILE, or clone zero-shot (leave out --minutes)")
+                        "pass --transcripts FILE, or clone zero-shot (--tier instant)")
     if transcriber.fallback:
         report(f"{transcriber.fallback}; using {transcriber.name}")
     report(f"transcribing {what} with {transcriber.name}")
@@ -128,9 +131,9 @@ def _texts(references: ReferenceSet, transcripts: str | Path | None,
         if speech < MIN_ADAPT_SPEECH:
             raise DataError(f"only {speech:.0f} s of the reference speech could be transcribed "
                             f"reliably ({source} kept {len(clips) - facts['transcripts_left_out']}"
-                            f" of {len(clips)} clips): few-shot cloning needs at least "
+                            f" of {len(clips)} clips): quick and few-shot clones need at least "
                             f"{MIN_ADAPT_SPEECH:.0f} s; pass --transcripts FILE ('file|text' "
-                            "lines), or clone zero-shot (leave out --minutes)")
+                            "lines), or clone zero-shot (--tier instant)")
         return texts, facts
     known = read_transcripts(transcripts)
     whole = [clip for clip in clips if clip.span is None]
@@ -153,26 +156,103 @@ def _texts(references: ReferenceSet, transcripts: str | Path | None,
                  "transcripts_left_out": sum(1 for text in heard if not text)}
     speech = sum(c.speech for c, t in zip(clips, texts, strict=True) if t)
     if speech < MIN_ADAPT_SPEECH:
-        raise DataError(f"only {speech:.0f} s of transcribed speech: few-shot cloning needs at "
-                        f"least {MIN_ADAPT_SPEECH:.0f} s; give more reference audio with "
-                        "transcripts, or clone zero-shot (leave out --minutes)")
+        raise DataError(f"only {speech:.0f} s of transcribed speech: quick and few-shot clones "
+                        f"need at least {MIN_ADAPT_SPEECH:.0f} s; give more reference audio "
+                        "with transcripts, or clone zero-shot (--tier instant)")
     return texts, facts
+
+
+TIERS = ("instant", "quick", "few-shot")
+"""instant: the encoder's embedding of the reference, its style and pitch (seconds of audio);
+quick: that conditioning fitted to the reference under the frozen model (``cloning.quick``,
+about a minute of audio, ``QUICK_MINUTES``); few-shot: the model fine-tuned on the reference
+(``cloning.adapt``, a few minutes of audio and up to ``--minutes``)."""
+QUICK_MINUTES = 2.0
+"""Default time budget of a quick clone, the whole clone included."""
+FEW_SHOT_MINUTES = 10.0
+"""Default time budget of a few-shot clone asked for with ``tier="few-shot"`` alone."""
+FEW_SHOT_SPEECH = 120.0
+"""Seconds of speech from which the few-shot tier is worth its time (it runs from
+``MIN_ADAPT_SPEECH``, but below this the quick tier is the better use of the audio)."""
+MIN_FIT_SECONDS = 10.0
+"""A quick clone whose preparation leaves less of the budget than this keeps the instant voice."""
+QUICK_ADAPTER = ("decoder.norm", "decoder.output")
+"""The model parameters the quick tier fits beside the voice's conditioning: the decoder's last
+normalisation and output projection (15,824 weights of the bundled model), a per-voice spectral
+mapping that leaves the text side, timing and pitch as trained."""
+GUARD_MARGIN = 45.0
+"""Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
+quick fit or the fine-tune."""
+
+
+def resolve_tier(tier: str | None, minutes: float | None) -> tuple[str, float | None]:
+    """The tier and time budget (minutes; None for instant) that ``tier`` and ``minutes`` ask
+    for: ``minutes`` alone means few-shot (as before tiers had names)."""
+    if tier is None:
+        tier = "few-shot" if minutes is not None else "instant"
+    if tier not in TIERS:
+        raise ConfigError(f"unknown tier {tier!r}: choose one of {', '.join(TIERS)}")
+    if minutes is not None and minutes <= 0:
+        raise ConfigError(f"--minutes must be positive, got {minutes}")
+    if tier == "instant":
+        if minutes is not None:
+            raise ConfigError("an instant clone takes no --minutes: ask for --tier quick or "
+                              "--tier few-shot, or leave out --minutes")
+        return tier, None
+    return tier, minutes if minutes is not None else (
+        QUICK_MINUTES if tier == "quick" else FEW_SHOT_MINUTES)
+
+
+def tiers_allowed(speech: float) -> str:
+    """One line: which tiers ``speech`` seconds of usable reference speech allow."""
+    from cloning.adapt import MIN_ADAPT_SPEECH
+
+    allowed = ["instant"]
+    if speech >= MIN_ADAPT_SPEECH:
+        allowed.append("quick")
+    if speech >= FEW_SHOT_SPEECH:
+        allowed.append("few-shot")
+    more = ("" if speech >= FEW_SHOT_SPEECH else
+            f"; quick needs {MIN_ADAPT_SPEECH:.0f} s" if speech < MIN_ADAPT_SPEECH else
+            f"; few-shot is worth it from {FEW_SHOT_SPEECH:.0f} s")
+    return f"{speech:.0f} s of usable speech allows: {', '.join(allowed)}{more}"
+
+
+@dataclasses.dataclass
+class _Candidate:
+    """A voice a tier made, before the guard: its model (and the file it is saved as), its
+    conditioning, pitch offset and the guard's check."""
+
+    tier: str
+    acoustic: object
+    path: Path
+    embedding: np.ndarray
+    style: np.ndarray | None
+    speaker: str | None = None
+    pitch: dict | None = None
+    check: object = None
 
 
 def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path | None = None,
                 override: str | None = None, override_note: str = "",
                 transcripts: str | Path | None = None, minutes: float | None = None,
-                acoustic: str | Path | None = None, root: Path | None = None,
-                force: bool = False, encoder=None, finetune_config: Path | None = None,
+                tier: str | None = None, acoustic: str | Path | None = None,
+                root: Path | None = None, force: bool = False, encoder=None,
+                finetune_config: Path | None = None, guard: bool = True,
                 report: Callable[[str], None] = print, progress: bool = True) -> VoiceProfile:
     """Clone the voice in ``audio`` (files/folders) into profile ``name`` under ``root``.
 
-    ``minutes`` (None = zero-shot) is the whole time budget of a few-shot clone; fine-tuning
-    gets what is left of it after the other steps. Raises ``ConsentError`` without consent,
-    ``AudioError`` for unusable reference audio, ``ProfileError`` if ``name`` exists (unless
-    ``force``), ``DataError`` when a few-shot clone has too little transcribed speech (see
-    above). Returns the saved profile; ``profile.adapted["transcripts"]`` says where the
-    words came from ("given", or the recogniser's name, e.g. "whisper-base (faster-whisper)").
+    ``tier`` (``TIERS``; default: few-shot when ``minutes`` is given, else instant) and
+    ``minutes``, the whole time budget of a quick or few-shot clone (defaults
+    ``QUICK_MINUTES``, ``FEW_SHOT_MINUTES``). Quick and few-shot need the reference's words:
+    ``transcripts``, else Whisper's (see the module doc). With ``guard`` every voice made is
+    measured (``cloning.guard``) and a higher tier that speaks worse than the instant voice is
+    not kept; the profile records the figures (``profile.guard``).
+
+    Raises ``ConsentError`` without consent, ``AudioError`` for unusable reference audio,
+    ``ProfileError`` if ``name`` exists (unless ``force``), ``ConfigError`` for a bad tier or
+    budget, ``DataError`` when a quick or few-shot clone has too little transcribed speech.
+    Returns the saved profile.
     """
     from cloning.encoder import average_embeddings, load_default
     from tts.acoustic import load_acoustic
@@ -183,8 +263,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     if folder.exists() and not force:
         raise ProfileError(f"a voice named {name!r} already exists at {folder} (choose another "
                            "name, or pass --force to replace it)")
-    if minutes is not None and minutes <= 0:
-        raise ConfigError(f"--minutes must be positive, got {minutes}")
+    tier, minutes = resolve_tier(tier, minutes)
     base = Path(acoustic) if acoustic is not None else DEFAULT_ACOUSTIC
     model = load_acoustic(base)
     if not model.model.config.speaker_embedding_dim:
@@ -193,6 +272,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     references = load_reference(audio, model_rate=model.audio.sample_rate
                                 if model.model.config.use_style else None)
     report(f"reference: {references.summary()}")
+    report(tiers_allowed(references.speech))
     encoder = encoder if encoder is not None else load_default()
     if encoder.config.embedding_size != model.model.config.speaker_embedding_dim:
         raise ConfigError("the speaker encoder and the acoustic model disagree on the embedding "
@@ -218,50 +298,167 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                        "fingerprint": file_fingerprint(base)},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         style_weights=reference_style(model, references))
-    adapted_file = None
-    if minutes is not None:  # transcripts and their guard before anything is written
+    if tier != "instant":  # transcripts and their guard before anything is written
         texts, transcript_facts = _texts(references, transcripts, report)
+    target_hz = _reference_f0(references)
+    instant = _Candidate("instant", model, base, embedding, profile.style_weights)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_workdir_parent(folder)) as work:
-        if minutes is not None:
-            from cloning.adapt import adapt
-
-            deadline = started + minutes * 60 - min(EXPORT_MARGIN, 0.2 * minutes * 60)
-            if deadline - time.monotonic() < 10:
-                raise ConfigError(f"a {minutes:g}-minute budget leaves no time for fine-tuning "
-                                  "after the checks: give more --minutes")
-            report(f"fine-tuning until {(deadline - started) / 60:.1f} min into the clone")
-            options = {"config": finetune_config} if finetune_config is not None else {}
-            adapted_file, facts = adapt(references.clips, texts, name, base, Path(work),
-                                        deadline, encoder=encoder, progress=progress, **options)
+        held_out: list[Path] = []
+        higher = None
+        if tier == "quick":
+            deadline = started + minutes * 60 - min(GUARD_MARGIN, 0.3 * minutes * 60)
+            higher, held_out, facts = _quick(references, texts, name, base, model, instant,
+                                             Path(work), deadline, encoder, report)
+        elif tier == "few-shot":
+            higher, held_out, facts = _few_shot(references, texts, name, base, instant,
+                                                Path(work), started, minutes, encoder,
+                                                finetune_config, progress, report)
+        if higher is not None:
             facts.update(transcript_facts)
+        chosen = instant
+        candidates = [instant] + ([higher] if higher is not None else [])
+        for candidate in candidates:
+            candidate.pitch = _offset(candidate, target_hz)
+        if guard:
+            chosen = _guard(candidates, held_out, encoder, profile, report)
+        elif higher is not None:
+            chosen = higher
+        profile.tier = chosen.tier
+        own_model = chosen.path != base  # a quick adapter or a few-shot fine-tune
+        if chosen.tier == "quick":
+            profile.fit = {"embedding": [round(float(x), 6) for x in chosen.embedding],
+                           "style_weights": None if chosen.style is None
+                           else np.round(chosen.style, 6).tolist(), **facts}
+        if own_model:
             profile.adapted = facts
-        spoken_by = (load_acoustic(adapted_file), Path(ADAPTED_FILE)) if adapted_file \
-            else (model, base)
-        pitch = _pitch_offset(*spoken_by, profile, references)
-        profile.reference["pitch_offset"] = pitch
-        if pitch["reference_f0_hz"] is None:
+        profile.reference["pitch_offset"] = chosen.pitch
+        if target_hz is None:
             report("pitch: no voiced speech found in the reference; the voice keeps the model's")
         else:
-            report(f"pitch: reference median {pitch['reference_f0_hz']:g} Hz; the voice is moved "
-                   f"{pitch['semitones']:+.2f} semitones to match it")
-        saved = save_profile(profile, folder, adapted_file, overwrite=force)
-    report(f"saved voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
+            report(f"pitch: reference median {target_hz:g} Hz; the voice is moved "
+                   f"{chosen.pitch['semitones']:+.2f} semitones to match it")
+        saved = save_profile(profile, folder, chosen.path if own_model else None,
+                             overwrite=force)
+    report(f"saved {chosen.tier} voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
     return profile
+
+
+def _quick(references: ReferenceSet, texts: list[str], name: str, base: Path, model,
+           instant: _Candidate, work: Path, deadline: float, encoder, report
+           ) -> tuple[_Candidate | None, list[Path], dict]:
+    """The quick tier: the reference prepared with a held-out part, the conditioning fitted
+    (``cloning.quick``) until ``deadline``; returns the candidate, the held-out files and the
+    facts of the fit, or ``(None, [], {})`` when preparing left no time to fit."""
+    from cloning.adapt import prepare_reference
+    from cloning.quick import VAL_FRACTION, fit_conditioning
+    from tts import checkpoint
+    from tts.acoustic import load_acoustic
+
+    pairs = [(c, t) for c, t in zip(references.clips, texts, strict=True) if t.strip()]
+    report(f"quick: preparing {len(pairs)} clip(s) with their transcripts")
+    prepared = prepare_reference(pairs, name, checkpoint.load(base, kind="acoustic"), work,
+                                 encoder, val_fraction=VAL_FRACTION)
+    if deadline - time.monotonic() < MIN_FIT_SECONDS:
+        report(f"quick: preparing the audio used up the time budget (under "
+               f"{MIN_FIT_SECONDS:.0f} s left for the fit): keeping the instant voice; give "
+               "more --minutes for a quick one")
+        return None, [], {}
+    report(f"quick: fitting the voice's conditioning for at most "
+           f"{deadline - time.monotonic():.0f} s")
+    fit = fit_conditioning(model, prepared, instant.embedding, instant.style, deadline,
+                           adapter=QUICK_ADAPTER)
+    report(f"quick: {fit.steps} steps in {fit.seconds:.0f} s; held-out loss "
+           f"{fit.val_loss_before:.4f} -> {fit.val_loss_after:.4f}")
+    facts = fit.facts()
+    facts["clips"] = len(pairs)
+    acoustic, path = model, base
+    if fit.adapter:  # the base model with the voice's adapter: saved as the voice's model
+        ckpt = checkpoint.load(base, kind="acoustic")
+        state = dict(ckpt.state_dict)
+        for name, value in fit.adapter.items():
+            state[name] = value.to(state[name].dtype)
+        path = checkpoint.save(work / "quick" / ADAPTED_FILE,
+                               dataclasses.replace(ckpt, state_dict=state))
+        acoustic = load_acoustic(path)
+    candidate = _Candidate("quick", acoustic, path, fit.embedding, fit.style_weights)
+    return candidate, _held_out_files(prepared), facts
+
+
+def _few_shot(references: ReferenceSet, texts: list[str], name: str, base: Path,
+              instant: _Candidate, work: Path, started: float, minutes: float, encoder,
+              finetune_config, progress, report) -> tuple[_Candidate, list[Path], dict]:
+    """The few-shot tier: the model fine-tuned on the reference (``cloning.adapt``) within the
+    budget; returns the candidate (its model saved in ``work``), the held-out files (the
+    fine-tune's validation clips) and the facts of the fine-tune."""
+    from cloning.adapt import adapt
+    from tts.acoustic import load_acoustic
+
+    deadline = started + minutes * 60 - min(EXPORT_MARGIN + GUARD_MARGIN, 0.3 * minutes * 60)
+    if deadline - time.monotonic() < 10:
+        raise ConfigError(f"a {minutes:g}-minute budget leaves no time for fine-tuning "
+                          "after the checks: give more --minutes")
+    report(f"fine-tuning until {(deadline - started) / 60:.1f} min into the clone")
+    options = {"config": finetune_config} if finetune_config is not None else {}
+    adapted_file, facts = adapt(references.clips, texts, name, base, work, deadline,
+                                encoder=encoder, progress=progress, **options)
+    adapted = load_acoustic(adapted_file)
+    # spoken as a saved few-shot voice is (tts.voices): the profile's embedding and style, and
+    # the speaker-table row the fine-tune learned under the voice's name
+    candidate = _Candidate("few-shot", adapted, adapted_file, instant.embedding, instant.style,
+                           speaker=name if name in adapted.speakers else None)
+    return candidate, _held_out_files(work / "prepared"), facts
+
+
+def _held_out_files(prepared: Path) -> list[Path]:
+    """The audio files of ``prepared``'s validation clips (never fitted or trained on)."""
+    from data.manifest import read_manifest
+
+    return [Path(u.audio_path) for u in read_manifest(prepared / "val.jsonl")]
+
+
+def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile: VoiceProfile,
+           report) -> _Candidate:
+    """Measure every candidate (``cloning.guard``) against the held-out reference speech (all
+    of it when nothing was held out) and return the highest tier that does not speak worse
+    than the instant voice; the figures go into ``profile.guard``."""
+    from cloning.guard import check_voice, held_out_target, judge, worse
+    from tts.neural_engine import NeuralEngine, default_vocoder
+    from tts.vocoder import load_vocoder
+
+    transcriber = judge(report)
+    target = held_out_target(held_out, encoder) if held_out else profile.embedding
+    vocoder, vocoder_audio = load_vocoder(default_vocoder(candidates[0].acoustic))
+    for candidate in candidates:
+        engine = NeuralEngine(candidate.acoustic, vocoder, vocoder_audio,
+                              speaker=candidate.speaker, speaker_embedding=candidate.embedding,
+                              style_weights=candidate.style,
+                              pitch=candidate.pitch["semitones"] if candidate.acoustic.model
+                              .config.pitch else 0.0)
+        candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber)
+        report(f"guard: {candidate.check.summary()}")
+    chosen, refused = candidates[-1], None
+    if len(candidates) > 1:
+        refused = worse(candidates[-1].check, candidates[0].check)
+        if refused:
+            chosen = candidates[0]
+            report(f"guard: the {candidates[-1].tier} voice speaks worse than the instant one "
+                   f"({refused}): keeping the instant voice")
+    profile.guard = {"checks": [c.check.to_dict() for c in candidates],
+                     "held_out_clips": len(held_out), "kept": chosen.tier,
+                     "refused": None if refused is None
+                     else {"tier": candidates[-1].tier, "why": refused},
+                     "judge": None if transcriber is None else transcriber.name}
+    return chosen
 
 
 PITCH_REFERENCE_SECONDS = 60.0
 """At most this much reference audio is pitch-tracked for a voice's pitch offset."""
 
 
-def _pitch_offset(acoustic, path: Path, profile: VoiceProfile,
-                  references: ReferenceSet) -> dict:
-    """How far the voice must be moved (semitones) for its predicted F0 to sit at the median F0
-    of the reference (``tts.voices.pitch_offset_for``), with the model file it holds for:
-    ``{"reference_f0_hz", "semitones", "acoustic"}``. A model without pitch gives 0."""
-    from tts.models.griffinlim import GriffinLim
-    from tts.neural_engine import NeuralEngine
+def _reference_f0(references: ReferenceSet) -> float | None:
+    """Median F0 (Hz) of the voiced reference speech (at most ``PITCH_REFERENCE_SECONDS``), or
+    None when nothing is voiced."""
     from tts.pitch_stats import speech_median_f0
-    from tts.voices import pitch_offset_for
 
     clips, total = [], 0.0
     for clip in references.clips:
@@ -270,13 +467,24 @@ def _pitch_offset(acoustic, path: Path, profile: VoiceProfile,
         clips.append((clip.wav, REFERENCE_RATE))
         total += clip.seconds
     target = speech_median_f0(clips).median_hz
-    speaker = profile.name if profile.name in acoustic.speakers else None
-    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, speaker=speaker,
-                          speaker_embedding=profile.embedding,
-                          style_weights=profile.style_weights)
-    semitones = pitch_offset_for(engine, target)  # 0 when nothing in the reference is voiced
-    return {"reference_f0_hz": round(target, 1) if math.isfinite(target) else None,
-            "semitones": round(semitones, 2), "acoustic": path.name}
+    return round(float(target), 1) if math.isfinite(target) else None
+
+
+def _offset(candidate: _Candidate, target_hz: float | None) -> dict:
+    """How far ``candidate``'s voice must be moved (semitones) for its predicted F0 to sit at
+    ``target_hz`` (``tts.voices.pitch_offset_for``), with the model file it holds for:
+    ``{"reference_f0_hz", "semitones", "acoustic"}``. A model without pitch gives 0."""
+    from tts.models.griffinlim import GriffinLim
+    from tts.neural_engine import NeuralEngine
+    from tts.voices import pitch_offset_for
+
+    acoustic = candidate.acoustic
+    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
+                          speaker=candidate.speaker, speaker_embedding=candidate.embedding,
+                          style_weights=candidate.style)
+    semitones = pitch_offset_for(engine, target_hz) if target_hz else 0.0
+    name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
+    return {"reference_f0_hz": target_hz, "semitones": round(semitones, 2), "acoustic": name}
 
 
 def _workdir_parent(folder: Path) -> Path:

@@ -25,11 +25,13 @@ GPE and VDE, DNSMOS OVRL and ASR WER/CER, per corpus and overall; see ``evaluate
         --vocoder runs/voc-hifigan-v2/checkpoints/last.ckpt --griffinlim --world --clips 6
 
 ``clone``: speaker similarity of cloned voices on speakers no model saw in training
-(``cloning.evaluation``): zero-shot clones of held-out speakers, and a few-shot clone of one
-speaker kept out of training, next to real same- and different-speaker speech::
+(``cloning.evaluation``): zero-shot clones of held-out speakers, and clones of chosen held-out
+speakers in each cloning tier (instant, quick, few-shot), next to real same- and
+different-speaker speech::
 
-    python scripts/evaluate.py clone --data prepared/commonvoice-en prepared/librispeech-251 \
-        prepared/speechocean762-adults --few-shot 7275df3ab293 --minutes 10 --wer
+    python scripts/evaluate.py clone --data prepared/commonvoice-en --voices 0 \
+        --speaker acb1b5d5f47e --speaker 8796693fb199 --reference-seconds 60 \
+        --tiers instant quick --wer
 
 ``pitch``: issue 24's pitch targets for every bundled voice: its median F0 against its
 recordings' (within a semitone) and the shift ``--pitch -4/+4`` realises (4 +- 0.5 semitones);
@@ -45,6 +47,12 @@ kept; see ``evaluate_convert``::
     python scripts/evaluate.py convert --data prepared/librispeech-251 prepared/commonvoice-en \
         --target-data prepared/kathleen-arctic prepared/commonvoice-en prepared/ljspeech-sample
 
+``spoof``: the synthetic-speech detector (``tts.spoof``, issue 22) on the test split of a spoof
+corpus: EER per generator seen in training and held out of it, false positives per real corpus at
+the shipped threshold, the same after MP3 32k and 8 kHz, speed; see ``evaluate_spoof``::
+
+    python scripts/evaluate.py spoof --corpus spoof_corpus --threads 1
+
 Bad paths and checkpoints are one line on stderr and exit status 2.
 """
 
@@ -58,6 +66,7 @@ from pathlib import Path
 
 import evaluate_convert
 import evaluate_pitch
+import evaluate_spoof
 import evaluate_vocoder
 import evaluate_voices
 from _common import (
@@ -483,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_voices.add_parsers(sub)
     evaluate_pitch.add_parser(sub)
     evaluate_convert.add_parsers(sub)
+    evaluate_spoof.add_parser(sub)
 
     from cloning.consent import SENTENCE_THRESHOLD, SPEAKER_THRESHOLD
 

@@ -15,26 +15,33 @@ from _common import add_out, add_threads, markdown_table, print_table, set_threa
 from _common import note as _note
 
 
-def _clone_speaker(args: argparse.Namespace, root: Path):
-    """``speak(voice)`` for ``similarity_rows``: clone the voice with ``voxclone clone``'s own
-    code (licensed-data override: the corpora are CC0) and speak its test texts."""
+def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[str]]):
+    """``speak(voice, tier)`` for ``similarity_rows``: clone the voice with ``voxclone
+    clone``'s own code in ``tier`` (licensed-data override: the corpora are CC0), guard
+    included, and speak its test texts; ``kept[tier]`` collects the tier each clone was saved
+    in (the guard may keep a lower one)."""
     from cloning.clone import clone_voice
     from tts.synthesizer import Synthesizer
     from tts.voices import voice_engine
 
     names: dict[str, str] = {}
 
-    def speak(voice, minutes: float | None = None) -> list:
+    def speak(voice, tier: str = "instant") -> list:
         name = names.setdefault(voice.name, f"eval{len(names) + 1}")
         transcripts = None
-        if minutes is not None and args.given_transcripts:
+        if tier != "instant" and args.given_transcripts:
             transcripts = root / f"{name}.txt"
             transcripts.write_text("".join(f"{p.name}|{t}\n" for p, t in zip(
                 voice.reference, voice.reference_texts, strict=True)), encoding="utf-8")
-        clone_voice(name, voice.reference, override="licensed-data",
-                    override_note="evaluation on CC0 corpora", minutes=minutes,
-                    acoustic=args.acoustic, root=root, force=True, report=_note,
-                    transcripts=transcripts, progress=False)
+        started = time.monotonic()
+        profile = clone_voice(name, voice.reference, override="licensed-data",
+                              override_note="evaluation on CC0 corpora", tier=tier,
+                              minutes=args.minutes if tier != "instant" else None,
+                              acoustic=args.acoustic, root=root, force=True, report=_note,
+                              transcripts=transcripts, progress=False)
+        _note(f"{voice.name}: {tier} clone took {time.monotonic() - started:.0f} s, "
+              f"kept {profile.tier}")
+        kept.setdefault(tier, []).append(profile.tier)
         engine = voice_engine(name, root, args.vocoder)
         synthesizer = Synthesizer(engine=engine)
         return [synthesizer.synthesize(text).wav for text in voice.texts]
@@ -65,9 +72,10 @@ def cmd_clone(args: argparse.Namespace) -> int:
     transcriber = metrics.Transcriber() if args.wer else None
     folders = [Path(d) for d in args.data]
     rows = []
+    kept: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="voxclone-eval-") as work:
         root = Path(work)
-        speak = _clone_speaker(args, root)
+        speak = _clone_speaker(args, root, kept)
         if args.voices > 0:
             voices = collect_voices(folders, lambda f: held_out_speakers(f, args.holdout_fraction),
                                     args.reference, args.test)[: args.voices]
@@ -77,20 +85,25 @@ def cmd_clone(args: argparse.Namespace) -> int:
                   f"{args.test} test clips each")
             rows.append((f"zero-shot ({args.reference} clips)",
                          similarity_rows(voices, speak, 22050, encoder, transcriber)))
-        if args.few_shot:
-            voices = collect_voices(folders, lambda f: {args.few_shot}, 0, args.few_shot_test,
+        if args.speaker:
+            voices = collect_voices(folders, lambda f: set(args.speaker), 0, args.speaker_test,
                                     reference_seconds=args.reference_seconds)
-            if not voices:
-                raise VoxcloneError(f"speaker {args.few_shot!r} has too little audio in --data")
-            voice = voices[:1]
-            rows.append(("zero-shot, same reference",
-                         similarity_rows(voice, speak, 22050, encoder, transcriber)))
-            started = time.monotonic()
-            row = similarity_rows(voice, lambda v: speak(v, args.minutes), 22050, encoder,
-                                  transcriber)
-            _note(f"few-shot clone and evaluation took {time.monotonic() - started:.0f} s")
-            rows.append((f"few-shot ({args.reference_seconds / 60:.0f} min, --minutes "
-                         f"{args.minutes:g})", row))
+            missing = set(args.speaker) - {v.name for v in voices}
+            if missing:
+                raise VoxcloneError(f"too little audio in --data for speaker(s) "
+                                    f"{', '.join(sorted(missing))}")
+            reference = f"{args.reference_seconds / 60:g} min"
+            for tier in args.tiers:
+                started = time.monotonic()
+                row = similarity_rows(voices, lambda v, t=tier: speak(v, t), 22050, encoder,
+                                      transcriber)
+                _note(f"{tier}: clones and evaluation took {time.monotonic() - started:.0f} s")
+                saved = kept.get(tier, [])
+                fell_back = sum(1 for k in saved if k != tier)
+                label = f"{tier} ({reference}" + (f", --minutes {args.minutes:g}"
+                                                  if args.minutes and tier != "instant" else "")
+                label += f"; guard kept a lower tier for {fell_back})" if fell_back else ")"
+                rows.append((label, row))
     table = _similarity_table(rows)
     print_table(table, args.out)
     return 0
@@ -203,7 +216,8 @@ def add_parsers(sub) -> None:
         description="Clone held-out speakers (data.holdout) from a few reference clips with "
                     "'voxclone clone''s code, speak their held-out test texts, and compare "
                     "encoder cosines: clone vs real same-speaker and different-speaker speech. "
-                    "--few-shot SPEAKER also fine-tunes on REFERENCE_SECONDS of that speaker.")
+                    "--speaker S also clones S from REFERENCE_SECONDS of audio in each tier of "
+                    "--tiers.")
     clo.add_argument("--data", required=True, nargs="+", metavar="DIR", help="prepared folders")
     clo.add_argument("--acoustic", default=None, metavar="CKPT",
                      help="multi-speaker model (default: the bundled one)")
@@ -213,14 +227,20 @@ def add_parsers(sub) -> None:
     clo.add_argument("--test", type=int, default=3, help="test clips per voice")
     clo.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
                      help="as in training (default %(default)s)")
-    clo.add_argument("--few-shot", default=None, metavar="SPEAKER",
-                     help="also a few-shot clone of this speaker (kept out of training)")
+    clo.add_argument("--speaker", "--few-shot", action="append", default=[],
+                     metavar="SPEAKER", help="also clone this speaker (kept out of training) "
+                     "from REFERENCE_SECONDS of audio in each of --tiers (repeatable)")
+    clo.add_argument("--tiers", nargs="+", default=["instant", "few-shot"],
+                     choices=("instant", "quick", "few-shot"),
+                     help="the tiers each --speaker is cloned in (default: instant few-shot)")
     clo.add_argument("--reference-seconds", type=float, default=180.0,
-                     help="few-shot reference audio (default 180 s)")
-    clo.add_argument("--few-shot-test", type=int, default=10, help="few-shot test clips")
-    clo.add_argument("--minutes", type=float, default=10.0, help="few-shot time budget")
+                     help="--speaker reference audio (default 180 s)")
+    clo.add_argument("--speaker-test", "--few-shot-test", type=int, default=10,
+                     help="--speaker test clips")
+    clo.add_argument("--minutes", type=float, default=None,
+                     help="time budget of the quick and few-shot clones (default: each tier's)")
     clo.add_argument("--given-transcripts", action="store_true",
-                     help="few-shot with the corpus transcripts (default: pocketsphinx's)")
+                     help="quick and few-shot with the corpus transcripts (default: Whisper's)")
     clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
     add_out(clo)
     add_threads(clo)

@@ -93,6 +93,16 @@ def clone_args(corpus, tmp_path, name="espeak_one", *extra):
 OVERRIDE = ("--override", "own-voice", "--override-note", "test fixture (espeak-ng)")
 
 
+@pytest.fixture(autouse=True)
+def quiet_guard(request, monkeypatch):
+    """The guard measures every clone; here it judges similarity only (no Whisper run per
+    clone), except in the tests that give it a recogniser of their own."""
+    if "real_guard" not in request.keywords:
+        import cloning.guard
+
+        monkeypatch.setattr(cloning.guard, "judge", lambda report: None)
+
+
 # -- reference audio ------------------------------------------------------------------------
 def test_reference_keeps_speech_and_leaves_out_noise_music_and_silence(corpus, tmp_path):
     rate = 16000
@@ -178,19 +188,27 @@ def test_consent_recording_gates_the_clone(corpus, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("base", ["base", "pitch_base"])
-def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys, base):
+def test_few_shot_clone_fine_tunes_within_the_budget(corpus, tmp_path, capsys, base,
+                                                     monkeypatch):
     """Few-shot adaptation of a base model, with and without explicit pitch (whose
-    adaptation tracks the references' pitch first)."""
+    adaptation tracks the references' pitch first). The guard measures the fine-tune but may
+    not keep the instant voice here: this test is about the fine-tune (the guard's own test is
+    below)."""
     import time
 
+    import cloning.guard
+
+    monkeypatch.setattr(cloning.guard, "worse", lambda candidate, below: None)
+
     started = time.monotonic()
-    args = clone_args(corpus, tmp_path, "espeak_few", "--minutes", "0.6",
+    args = clone_args(corpus, tmp_path, "espeak_few", "--minutes", "1",
                       "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
     args[args.index("--acoustic") + 1] = str(corpus[base])
     code, _, err = run(args, capsys)
     assert code == 0, err
-    assert time.monotonic() - started < 0.6 * 60 + 30  # the budget, plus model loading slack
+    assert time.monotonic() - started < 60 + 30  # the budget, plus model loading slack
     profile = load_profile("espeak_few", tmp_path / "voices")
+    assert [c["tier"] for c in profile.guard["checks"]] == ["instant", "few-shot"]
     assert profile.adapted["steps"] > 0 and profile.adapted["transcripts"] == "given"
     assert profile.acoustic_path.is_file()
     from tts.voices import voice_engine
@@ -246,7 +264,7 @@ def test_few_shot_needs_whisper_not_pocketsphinx(corpus, tmp_path, capsys, monke
     code, _, err = run(clone_args(corpus, tmp_path, "sphinx", "--minutes", "5", *OVERRIDE),
                        capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "needs Whisper to hear the reference's words (faster-whisper is not installed)" in err
+    assert "need Whisper to hear the reference's words (faster-whisper is not installed)" in err
     assert "--transcripts" in err
     assert fake.calls == 0 and not (tmp_path / "voices").exists()
 
@@ -309,6 +327,7 @@ def test_whisper_transcribes_the_reference_for_few_shot(corpus, tmp_path, monkey
     ("bad_name", "is not usable"),
     ("no_embeddings", "not conditioned on speaker embeddings"),
     ("budget", "--minutes must be positive"),
+    ("instant_budget", "an instant clone takes no --minutes"),
 ])
 def test_bad_clone_inputs_give_one_line_errors(case, message, corpus, tmp_path, capsys):
     audio = str(corpus["refs"])
@@ -332,6 +351,8 @@ def test_bad_clone_inputs_give_one_line_errors(case, message, corpus, tmp_path, 
         acoustic = str(tiny_base(tmp_path / "single.pt", speaker_embedding_dim=0))
     elif case == "budget":
         extra += ["--minutes", "0"]
+    elif case == "instant_budget":
+        extra += ["--tier", "instant", "--minutes", "2"]
     argv = ["clone", "--name", name, "--audio", audio, "--acoustic", acoustic,
             "--voices-dir", str(tmp_path / "voices"), "-q", *extra]
     code, _, err = run(argv, capsys)
@@ -425,3 +446,134 @@ def test_a_clone_speaks_at_the_pitch_of_its_reference(corpus, tmp_path, capsys):
     f0 = torch.cat([engine.mel(normalize(t)).f0 for t in texts])
     spoken = float(f0[f0 > 0].median())
     assert abs(semitones(spoken, pitch["reference_f0_hz"])) < 1.0, (spoken, pitch)
+
+
+# -- tiers: instant, quick (the conditioning fitted), the guard between them --------------------
+def test_tiers_resolve_from_the_options():
+    from cloning.clone import resolve_tier, tiers_allowed
+
+    assert resolve_tier(None, None) == ("instant", None)
+    assert resolve_tier(None, 3.0) == ("few-shot", 3.0)
+    assert resolve_tier("quick", None) == ("quick", 2.0)
+    assert resolve_tier("few-shot", None) == ("few-shot", 10.0)
+    with pytest.raises(ConfigError, match="takes no --minutes"):
+        resolve_tier("instant", 1.0)
+    with pytest.raises(ConfigError, match="unknown tier"):
+        resolve_tier("slow", None)
+    assert tiers_allowed(12) == "12 s of usable speech allows: instant; quick needs 20 s"
+    assert tiers_allowed(60).endswith("instant, quick; few-shot is worth it from 120 s")
+    assert tiers_allowed(200) == "200 s of usable speech allows: instant, quick, few-shot"
+
+
+def test_guard_calls_a_tier_worse_only_beyond_the_tolerances():
+    from cloning.guard import TierCheck, worse
+
+    below = TierCheck("instant", 0.10, 0.70, [])
+    assert worse(TierCheck("quick", 0.14, 0.695, []), below) is None
+    assert "WER 0.200 against 0.100" in worse(TierCheck("quick", 0.20, 0.80, []), below)
+    assert "similarity 0.650" in worse(TierCheck("quick", 0.10, 0.65, []), below)
+    assert worse(TierCheck("quick", float("nan"), 0.70, []), below) is None
+    assert worse(TierCheck("quick", 0.1, float("nan"), []), below) == \
+        "no speech long enough to compare"
+    assert worse(below, TierCheck("instant", 0.1, float("nan"), [])) is None
+
+
+def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path):
+    from cloning.adapt import prepare_reference
+    from cloning.encoder import load_default
+    from cloning.quick import fit_conditioning
+    from tts.acoustic import load_acoustic
+
+    texts = dict(line.split("|") for line in corpus["transcripts"].read_text().splitlines())
+    references = load_reference([corpus["refs"]])
+    pairs = [(c, texts[c.path.name]) for c in references.clips]
+    model = load_acoustic(corpus["pitch_base"])
+    before = {k: v.clone() for k, v in model.model.state_dict().items()}
+    prepared = prepare_reference(pairs, "quick_fit", checkpoint.load(corpus["pitch_base"]),
+                                 tmp_path, load_default(), val_fraction=0.2)
+    start = np.random.default_rng(0).standard_normal(256).astype(np.float32)
+    start /= np.linalg.norm(start)
+    fit = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=40,
+                           val_every=5)
+    assert fit.steps == 40 and fit.best_step > 0
+    assert fit.val_loss_after < fit.val_loss_before
+    assert not np.allclose(fit.embedding, start) and fit.adapter == {}
+    adapted = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=40,
+                               val_every=5, adapter=("decoder.output",))
+    assert sorted(adapted.adapter) == ["decoder.output.bias", "decoder.output.weight"]
+    assert adapted.val_loss_after < fit.val_loss_after  # the adapter fits what a bias cannot
+    assert not torch.equal(adapted.adapter["decoder.output.weight"],
+                           before["decoder.output.weight"])
+    # the model itself is left as it was: the fitted values come back, not in place
+    for name, value in model.model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+
+
+@pytest.mark.slow
+def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus, tmp_path,
+                                                                         capsys):
+    from tts.voices import voice_engine
+
+    args = clone_args(corpus, tmp_path, "espeak_quick", "--tier", "quick", "--minutes", "2",
+                      "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
+    args[args.index("--acoustic") + 1] = str(corpus["pitch_base"])
+    args.remove("-q")
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    assert "allows: instant, quick" in out and "quick: " in out and "guard: instant:" in out
+    profile = load_profile("espeak_quick", tmp_path / "voices")
+    checks = profile.guard["checks"]
+    assert [c["tier"] for c in checks] == ["instant", "quick"]
+    assert profile.guard["held_out_clips"] >= 1 and profile.guard["kept"] == profile.tier
+    if profile.tier == "quick":  # the guard kept it: the voice speaks with the fitted values
+        assert profile.fit["steps"] > 0 and profile.fit["transcripts"] == "given"
+        engine = voice_engine("espeak_quick", tmp_path / "voices", "griffinlim")
+        assert np.allclose(engine.speaker_embedding.numpy(), profile.fitted()[0], atol=1e-5)
+        if profile.adapted is not None:  # with its adapter, in the voice's own model file
+            assert profile.acoustic_path.is_file() and "adapter" in profile.adapted["method"]
+            base = checkpoint.load(corpus["pitch_base"]).state_dict
+            own = checkpoint.load(profile.acoustic_path).state_dict
+            assert not torch.equal(base["decoder.output.weight"], own["decoder.output.weight"])
+            assert torch.equal(base["encoder.embedding.weight"], own["encoder.embedding.weight"])
+    else:
+        assert profile.guard["refused"]["tier"] == "quick" and profile.fit is None
+        assert profile.adapted is None and profile.acoustic_path is None
+
+
+class ScriptedJudge:
+    """A recogniser that hears the guard's sentences right for the first voice it is given
+    and nothing alike for the next."""
+
+    name, fallback = "whisper-scripted (test)", ""
+
+    def __init__(self):
+        from cloning.guard import GUARD_SENTENCES
+
+        self.heard = list(GUARD_SENTENCES) + ["banana"] * len(GUARD_SENTENCES)
+
+    def transcribe(self, wav, sample_rate):
+        return self.heard.pop(0)
+
+
+@pytest.mark.real_guard
+def test_guard_keeps_the_instant_voice_when_the_quick_one_loses_words(corpus, tmp_path,
+                                                                      capsys, monkeypatch):
+    import cloning.guard
+    import cloning.quick
+
+    monkeypatch.setattr(cloning.guard, "judge", lambda report: ScriptedJudge())
+    fit = cloning.quick.fit_conditioning  # five steps: this test is about the guard
+    monkeypatch.setattr(cloning.quick, "fit_conditioning",
+                        lambda *a, **k: fit(*a, **{**k, "max_steps": 5, "val_every": 5}))
+    args = clone_args(corpus, tmp_path, "espeak_guarded", "--tier", "quick", "--transcripts",
+                      str(corpus["transcripts"]), *OVERRIDE)
+    args.remove("-q")
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    assert "the quick voice speaks worse than the instant one (WER 1.000 against 0.000)" in out
+    assert "saved instant voice 'espeak_guarded'" in out
+    profile = load_profile("espeak_guarded", tmp_path / "voices")
+    assert profile.tier == "instant" and profile.fit is None
+    assert profile.guard["refused"]["tier"] == "quick"
+    assert [c["wer"] for c in profile.guard["checks"]] == [0.0, 1.0]
+    assert profile.guard["judge"] == "whisper-scripted (test)"

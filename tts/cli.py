@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import stat
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,8 +24,21 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
+def _piped_stdin() -> bool:
+    """Whether text is piped or redirected into standard input (a pipe, a file or a socket;
+    not a terminal, not /dev/null, not a stand-in without a file descriptor)."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return False
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
 def _read_text(args: argparse.Namespace) -> str:
-    """The text to speak: the argument, ``--text-file``, or stdin when the argument is ``-``."""
+    """The text to speak: the argument, ``--text-file``, or stdin when the argument is ``-``
+    or when there is none and text is piped in."""
     if args.text_file is not None:
         if args.text is not None:
             raise VoxcloneError("give the text either as an argument or with --text-file, not both")
@@ -33,10 +48,14 @@ def _read_text(args: argparse.Namespace) -> str:
             raise VoxcloneError(f"text file not found: {args.text_file}") from None
         except (UnicodeDecodeError, IsADirectoryError) as exc:
             raise VoxcloneError(f"cannot read text file {args.text_file}: {exc}") from None
-    if args.text == "-":
-        return sys.stdin.read()
+    if args.text == "-" or (args.text is None and _piped_stdin()):
+        try:
+            return sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VoxcloneError(f"cannot read the text from standard input: {exc}") from None
     if args.text is None:
-        raise VoxcloneError("nothing to say: give TEXT, --text-file FILE, or - to read stdin")
+        raise VoxcloneError("nothing to say: give TEXT, --text-file FILE, or pipe text into "
+                            "standard input")
     return args.text
 
 
@@ -73,20 +92,121 @@ def _voices_root(args: argparse.Namespace) -> Path | None:
     return Path(args.voices_dir) if getattr(args, "voices_dir", None) else None
 
 
+class _SayOutput:
+    """Where ``say`` writes, checked before anything is synthesized: a file (its folder made
+    if missing, and removed again by ``discard`` when nothing was written) or, for ``-o -``,
+    standard output. ``fmt``: ``wav``, ``flac``, ``ogg`` or ``raw``."""
+
+    def __init__(self, output: str | None, raw: bool) -> None:
+        from tts.synthesizer import ENCODINGS, RAW_SUFFIXES
+
+        self.path = None if output == "-" else Path(output or ("out.raw" if raw else "out.wav"))
+        self.created: list[Path] = []
+        if self.path is None:
+            if sys.stdout is None or sys.stdout.isatty():
+                raise VoxcloneError("refusing to write audio to a terminal: redirect standard "
+                                    "output (-o - > out.wav, or into a pipe) or give -o FILE")
+            self.fmt = "raw" if raw else "wav"
+            return
+        if self.path.is_dir():
+            raise VoxcloneError(f"cannot write {self.path}: it is a folder")
+        suffix = self.path.suffix.lower()
+        allowed = RAW_SUFFIXES if raw else tuple(k for k in ENCODINGS if k not in RAW_SUFFIXES)
+        if suffix not in allowed:
+            either = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+            raise VoxcloneError(
+                f"cannot write {self.path}: " + (
+                    f"--raw writes headerless 16-bit PCM: name the file {either}" if raw else
+                    f"the output must end in {either} (--raw for 16-bit PCM, -o - for "
+                    "standard output)"))
+        self.fmt = ENCODINGS[suffix][0].lower()
+        self._check_folder(self.path.parent)
+
+    def _check_folder(self, folder: Path) -> None:
+        """Make ``folder`` if missing (remembering what was made) and check that a file can
+        be created in it; one-line ``VoxcloneError`` otherwise."""
+        import tempfile
+
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        try:
+            for made in reversed(missing):
+                made.mkdir()
+                self.created.append(made)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            self.discard()
+            where = f"cannot create folder {exc.filename}: " if missing and exc.filename else ""
+            raise VoxcloneError(f"cannot write {self.path}: {where}"
+                                f"{exc.strerror or exc}") from None
+
+    def write(self, result) -> str:
+        """Write ``result`` (a ``SynthesisResult``); returns where it went, for the report."""
+        if self.path is not None:
+            return str(result.save(self.path))
+        data = memoryview(result.encode(self.fmt))
+        try:
+            sys.stdout.flush()
+            try:
+                fd = sys.stdout.fileno()
+            except (OSError, ValueError):  # a stand-in without a descriptor (tests)
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+                return "standard output"
+            while data:  # a pipe can take less than all: write until done or refused
+                data = data[os.write(fd, data):]
+        except BrokenPipeError:
+            # the reader left: point stdout at /dev/null so that exiting does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise VoxcloneError("standard output was closed before all the audio was "
+                                "written") from None
+        return "standard output"
+
+    def discard(self) -> None:
+        """Remove the folders made for the output (those still empty), newest first."""
+        for folder in reversed(self.created):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self.created = []
+
+
+def _say_progress(args: argparse.Namespace):
+    """``progress(done, total)`` for ``Synthesizer.speak``: one updating line on stderr for a
+    text of several chunks; None (silent) with ``-q`` or when stderr is not a terminal."""
+    if args.quiet or sys.stderr is None or not sys.stderr.isatty():
+        return None
+
+    def progress(done: int, total: int) -> None:
+        if total > 1:
+            end = "\n" if done == total else ""
+            print(f"\r{PROG}: spoken {done}/{total} chunks", end=end, file=sys.stderr,
+                  flush=True)
+
+    return progress
+
+
 def cmd_say(args: argparse.Namespace) -> int:
-    from tts.audio import save_audio
     from tts.synthesizer import Synthesizer
 
-    text = _read_text(args)
-    synthesizer = Synthesizer(engine=_engine(args), watermark=not args.no_watermark)
-    result = synthesizer.synthesize(text)
-    out = save_audio(args.output, result.wav, result.sample_rate,
-                     comment=_watermark_comment(result.watermarked))
+    output = _SayOutput(args.output, args.raw)
+    try:
+        text = _read_text(args)
+        synthesizer = Synthesizer(engine=_engine(args), watermark=not args.no_watermark)
+        result = synthesizer.synthesize(text, progress=_say_progress(args))
+        where = output.write(result)
+    except BaseException:
+        output.discard()
+        raise
     if not args.quiet:
         if synthesizer.note:
             print(f"note: {synthesizer.note}", file=sys.stderr)
-        print(f"wrote {out} ({result.duration:.1f} s, {result.sample_rate} Hz, "
-              f"{result.num_chunks} chunk(s), engine {result.engine})")
+        kind = ", 16-bit PCM without header" if output.fmt == "raw" else ""
+        print(f"wrote {where} ({result.duration:.1f} s, {result.sample_rate} Hz{kind}, "
+              f"{result.num_chunks} chunk(s), engine {result.engine})",
+              file=sys.stdout if output.path is not None else sys.stderr)
     return 0
 
 
@@ -186,9 +306,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def _watermark_comment(marked: bool) -> str:
     """The comment tag saved with generated audio: says whether the watermark is in it."""
-    if marked:
-        return f"voxclone {__version__}; watermark: on (voxclone detect FILE)"
-    return f"voxclone {__version__}; watermark: OFF (--no-watermark)"
+    from tts.synthesizer import watermark_comment
+
+    return watermark_comment(marked)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -196,16 +316,20 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     from tts import watermark
     from tts.audio import read_audio, to_mono
+    from tts.spoof.detector import DEFAULT_DETECTOR, load_detector
+    from tts.spoof.score import score_file
     from tts.watermark import DEFAULT_KEY, THRESHOLD, detect
 
     key = args.key if args.key is not None else DEFAULT_KEY
     threshold = args.threshold if args.threshold is not None else THRESHOLD
+    detector = load_detector(args.detector or DEFAULT_DETECTOR)
     reports = []
     for name in args.files:
         data, rate = read_audio(name)
         result = detect(to_mono(data), rate, key=key, threshold=threshold)
         reports.append({"file": name, "duration": round(len(data) / rate, 3),
-                        **result.to_dict()})
+                        **result.to_dict(),
+                        "synthetic_speech": score_file(name, detector).to_dict()})
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
         return 0
@@ -216,12 +340,26 @@ def cmd_detect(args: argparse.Namespace) -> int:
                        if r["payload"] is not None else
                        f"payload unreadable (margin {r['payload_margin']:.1f} is under "
                        f"{watermark.PAYLOAD_MIN_MARGIN:.1f})")
-            print(f"{r['file']}: watermark PRESENT (score {r['score']:.1f}, threshold "
-                  f"{r['threshold']:.1f}), {payload}, at {where}")
+            mark = (f"watermark PRESENT (score {r['score']:.1f}, threshold "
+                    f"{r['threshold']:.1f}), {payload}, at {where}")
         else:
-            print(f"{r['file']}: no watermark (score {r['score']:.1f}, threshold "
-                  f"{r['threshold']:.1f})")
+            mark = f"no watermark (score {r['score']:.1f}, threshold {r['threshold']:.1f})"
+        print(f"{r['file']}: {mark}; {_synthetic_line(r['synthetic_speech'], r['duration'])}")
     return 0
+
+
+def _synthetic_line(s: dict, duration: float) -> str:
+    """The detector's verdict on one file (``tts.spoof.score.SpoofReport.to_dict``) as text."""
+    if s["score"] is None:
+        return f"synthetic speech: {s['status']}"
+    verdict = "LIKELY SYNTHETIC" if s["synthetic"] else "no sign of synthesis"
+    line = (f"synthetic speech: {verdict} (score {s['score']:.2f}, threshold "
+            f"{s['threshold']:.2f})")
+    if s["segments"] and duration > 10:
+        spans = [f"{a:.0f}-{b:.0f} s" for a, b in s["segments"]]
+        more = f" and {len(spans) - 8} more" if len(spans) > 8 else ""
+        line += f"; high at {', '.join(spans[:8])}{more}"
+    return line
 
 
 def cmd_text(args: argparse.Namespace) -> int:
@@ -260,7 +398,8 @@ def cmd_clone(args: argparse.Namespace) -> int:
     report = (lambda line: None) if args.quiet else print
     clone_voice(args.name, args.audio, consent=args.consent, override=args.override,
                 override_note=args.override_note or "", transcripts=args.transcripts,
-                minutes=args.minutes, acoustic=args.acoustic, root=_voices_root(args),
+                minutes=args.minutes, tier=args.tier, acoustic=args.acoustic,
+                root=_voices_root(args),
                 force=args.force, report=report, progress=not args.quiet)
     if not args.quiet:
         print(f"speak with: voxclone say --voice {args.name} \"TEXT\"")
@@ -282,6 +421,24 @@ def cmd_voices(args: argparse.Namespace) -> int:
         emotions = ", ".join(row["emotions"]) or "-"
         print(f"{row['name']:<20} {row['kind']:<8} {row['license']:<34} emotions: {emotions}")
         print(f"{'':<20} {row['description']}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tts.server.config import ServerConfig
+    from tts.server.run import serve
+
+    if not args.port.isdigit() or int(args.port) > 65535:
+        raise VoxcloneError(f"--port must be a whole number from 0 to 65535, got {args.port!r}")
+    config = ServerConfig(host=args.host, port=int(args.port), workers=args.workers,
+                          max_queue=args.max_queue, max_chars=args.max_chars,
+                          max_body_bytes=args.max_body, torch_threads=args.threads,
+                          voices_dir=_voices_root(args))
+
+    def say(line: str) -> None:
+        print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+    serve(config, preload=args.preload, log_level=args.log_level, say=say)
     return 0
 
 
@@ -342,10 +499,52 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.onnx:
+        return _export_onnx(args)
+    if args.voice or args.acoustic or args.vocoder:
+        raise VoxcloneError("--voice, --acoustic and --vocoder choose what --onnx exports: add "
+                            "--onnx, or give CKPT OUT only")
+    if args.checkpoint is None or args.output is None:
+        raise VoxcloneError("give CKPT and OUT (a training checkpoint and the inference "
+                            "checkpoint to write), or --onnx")
     from tts.training.run import export
 
     out = export(args.checkpoint, args.output, half=not args.fp32)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, weights only)")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    """``export --onnx``: the acoustic model and vocoder of a voice (or of --acoustic) as ONNX
+    graphs in OUT_DIR (the ``checkpoint`` positional), default the cache folder."""
+    if args.fp32:
+        raise VoxcloneError("--fp32 is for checkpoints: ONNX graphs are always float32")
+    if args.output is not None:
+        raise VoxcloneError("with --onnx give at most one folder (OUT_DIR)")
+    if args.voice is not None and args.acoustic is not None:
+        raise VoxcloneError("--voice picks the model: leave out --acoustic")
+    from tts.bundled import DEFAULT_ACOUSTIC
+    from tts.onnx.export import export_onnx
+    from tts.voices import DEFAULT_VOICE, bundled_voices, find_voice
+
+    if args.acoustic is not None:
+        acoustic = Path(args.acoustic)
+    elif args.voice is not None or any(v.name == DEFAULT_VOICE for v in bundled_voices()):
+        acoustic = find_voice(args.voice or DEFAULT_VOICE, _voices_root(args)).acoustic
+    else:
+        acoustic = DEFAULT_ACOUSTIC
+    def starting(acoustic: Path, vocoder: Path) -> None:
+        if not args.quiet:
+            print(f"exporting {acoustic.name} and {vocoder.name} to ONNX (a minute or two)",
+                  file=sys.stderr)
+
+    exported = export_onnx(acoustic, args.vocoder, args.checkpoint, on_start=starting)
+    manifest, checked = exported.manifest, exported.manifest["checked"]
+    size = sum(f.stat().st_size for f in exported.folder.iterdir()) / 2**20
+    print(f"wrote {exported.folder} ({size:.1f} MiB): {Path(manifest['acoustic']['path']).name}"
+          f" + {Path(manifest['vocoder']['path']).name}, opset {manifest['opset']}; against "
+          f"PyTorch: mel error {checked['mel_max_abs']:.1e}, audio SNR "
+          f"{checked['audio_snr_db']:.1f} dB")
     return 0
 
 
@@ -383,12 +582,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     say = sub.add_parser("say", help="speak text into a wav file",
-                         description="Speak TEXT (or a text file, or stdin) into a wav file. "
-                                     "Text of any length is split into sentences.")
-    say.add_argument("text", nargs="?", metavar="TEXT", help="what to say; - reads stdin")
+                         description="Speak TEXT (or a text file, or text piped into standard "
+                                     "input) into a sound file, or to standard output with "
+                                     "-o -. Text of any length is split into sentences.",
+                         epilog="examples:\n  voxclone say \"Hello there.\" -o hello.wav\n"
+                                "  echo \"Hello there.\" | voxclone say -o hello.wav\n"
+                                "  voxclone say \"Hello.\" -o - | aplay\n"
+                                "  voxclone say \"Hello.\" --raw -o - | aplay -f S16_LE -r 22050",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    say.add_argument("text", nargs="?", metavar="TEXT",
+                     help="what to say; - (or no TEXT when text is piped in) reads stdin")
     say.add_argument("-f", "--text-file", metavar="FILE", help="read the text from FILE (UTF-8)")
-    say.add_argument("-o", "--output", default="out.wav", metavar="WAV",
-                     help="output file (default: %(default)s)")
+    say.add_argument("-o", "--output", default=None, metavar="FILE",
+                     help="output file: .wav, .flac or .ogg (.raw or .pcm with --raw); - writes "
+                          "to standard output (default: out.wav, out.raw with --raw)")
+    say.add_argument("--raw", action="store_true",
+                     help="write headerless 16-bit little-endian mono PCM at the voice's rate "
+                          "(22050 Hz for the bundled voices) instead of a sound file")
     say.add_argument("--espeak-voice", default="en-us", metavar="LANG",
                      help="espeak-ng voice of the fallback engine (default: %(default)s)")
     say.add_argument("--acoustic", default=None, metavar="CKPT",
@@ -452,15 +662,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(conv)
     conv.set_defaults(func=cmd_convert)
 
-    det = sub.add_parser("detect", help="check audio files for the voxclone watermark",
+    det = sub.add_parser("detect", help="check audio files for the voxclone watermark and for "
+                                        "signs of synthetic speech",
                          description="For each FILE: whether the voxclone watermark is present, "
                                      "its score, its payload (or 'unreadable' when the payload "
-                                     "is too damaged to trust) and where in time it was found.")
+                                     "is too damaged to trust) and where in time it was found; "
+                                     "and, from any synthesizer, a calibrated synthetic-speech "
+                                     "score (tts.spoof; docs/detector.md) with, for files over "
+                                     "10 s, the times where it is high.")
     det.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav/flac/ogg/mp3)")
     det.add_argument("--json", action="store_true", help="print JSON")
     det.add_argument("--key", default=None, help="watermark key (default: voxclone's public key)")
     det.add_argument("--threshold", type=float, default=None,
                      help="score needed to call a mark present (default: the calibrated one)")
+    det.add_argument("--detector", default=None, metavar="CKPT",
+                     help="synthetic-speech detector checkpoint, its .json calibration beside it "
+                          "(default: the shipped checkpoints/spoof/detector.pt)")
     det.set_defaults(func=cmd_detect)
 
     text = sub.add_parser("text", help="show how text is normalized and phonemized",
@@ -501,11 +718,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     clo = sub.add_parser(
         "clone", help="clone a voice from reference audio (needs the speaker's consent)",
-        description="Build a voice profile from reference audio. Zero-shot (default): seconds of "
-                    "speech, instant. Few-shot (--minutes N): minutes of speech, the acoustic "
-                    "model is fine-tuned within N minutes in all. Cloning needs a consent "
-                    "recording of the speaker reading the sentence 'voxclone clone --name NAME' "
-                    "prints, or a named override.")
+        description="Build a voice profile from reference audio, in one of three tiers. "
+                    "instant (default): seconds of speech, the speaker encoder's embedding. "
+                    "quick: about a minute of speech, the voice's conditioning fitted to it "
+                    "under the frozen model (2 minutes). few-shot: a few minutes of speech, the "
+                    "model fine-tuned on it (--minutes N in all, default 10). Every voice is "
+                    "measured before it is saved, and a higher tier that speaks worse than the "
+                    "instant voice is not kept. Cloning needs a consent recording of the "
+                    "speaker reading the sentence 'voxclone clone --name NAME' prints, or a "
+                    "named override.")
     clo.add_argument("--name", required=True, help="voice name (letters, digits, - and _)")
     clo.add_argument("--audio", required=True, nargs="+", metavar="FILE_OR_DIR",
                      help="reference audio files or folders (wav, flac, ogg, mp3)")
@@ -517,11 +738,15 @@ def build_parser() -> argparse.ArgumentParser:
     clo.add_argument("--override-note", default=None, metavar="TEXT",
                      help="whose voice, or which licence (required with --override)")
     clo.add_argument("--transcripts", default=None, metavar="FILE",
-                     help="few-shot: 'file|text' lines for the reference clips (default: "
+                     help="quick and few-shot: 'file|text' lines for the reference clips (default: "
                           "Whisper hears them; clips it is unsure of are left out, and the "
                           "clone is refused if too little speech remains)")
+    clo.add_argument("--tier", default=None, choices=("instant", "quick", "few-shot"),
+                     help="how much to fit to the reference (default: instant, or few-shot "
+                          "with --minutes)")
     clo.add_argument("--minutes", type=float, default=None,
-                     help="few-shot: fine-tune, with this time budget for the whole clone")
+                     help="time budget of a quick (default 2) or few-shot (default 10) clone, "
+                          "the whole clone included; alone, it asks for few-shot")
     clo.add_argument("--acoustic", default=None, metavar="CKPT",
                      help="multi-speaker base model (default: the bundled one)")
     _add_voices_dir(clo, "where to save the voice")
@@ -533,6 +758,37 @@ def build_parser() -> argparse.ArgumentParser:
     vcs.add_argument("--voices-dir", default=None, metavar="DIR", help="cloned voices folder")
     vcs.add_argument("--json", action="store_true", help="JSON output")
     vcs.set_defaults(func=cmd_voices)
+
+    srv = sub.add_parser(
+        "serve", help="HTTP server: a web page, an OpenAI-compatible API, streaming",
+        description="Serve the voices over HTTP: a web page at /, OpenAI's POST "
+                    "/v1/audio/speech, POST /api/tts (emotion, intensity, pitch, speed, "
+                    "streaming) and GET /api/voices. Listens on this machine only unless "
+                    "--host names another address. Output is watermarked like every output. "
+                    "See docs/server.md.")
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s, this machine only; "
+                          "0.0.0.0 opens it to the network)")
+    srv.add_argument("--port", default="5002", help="port (default: %(default)s; 0: any free)")
+    _add_voices_dir(srv, "where cloned voices live")
+    srv.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="syntheses run at once (default: %(default)s)")
+    srv.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="torch threads per synthesis (default: torch's)")
+    srv.add_argument("--max-queue", type=int, default=8, metavar="N",
+                     help="requests that may wait for a worker; more get 503 (default: "
+                          "%(default)s)")
+    srv.add_argument("--max-chars", type=int, default=4096, metavar="N",
+                     help="longest text of one request (default: %(default)s)")
+    srv.add_argument("--max-body", type=int, default=65536, metavar="BYTES",
+                     help="largest request body (default: %(default)s)")
+    srv.add_argument("--preload", nargs="*", default=None, metavar="VOICE",
+                     help="voices loaded before the first request (default: the default "
+                          "voice; none when the flag is given alone)")
+    srv.add_argument("--log-level", default="info",
+                     choices=("critical", "error", "warning", "info", "debug"),
+                     help="uvicorn's log level; info logs each request (default: %(default)s)")
+    srv.set_defaults(func=cmd_serve)
 
     emb = sub.add_parser("embed", help="speaker embeddings of a prepared folder (multi-speaker "
                          "training)", description="Embed every utterance of each prepared folder "
@@ -582,11 +838,30 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
-    exp = sub.add_parser("export", help="compact inference checkpoint from a training one",
-                         description="Keep only the model weights (fp16) and its configs.")
-    exp.add_argument("checkpoint", metavar="CKPT", help="training checkpoint")
-    exp.add_argument("output", metavar="OUT", help="inference checkpoint to write")
+    exp = sub.add_parser(
+        "export", help="compact inference checkpoint from a training one, or ONNX graphs (--onnx)",
+        usage="%(prog)s CKPT OUT [--fp32]\n       %(prog)s --onnx [--voice NAME | --acoustic "
+              "CKPT] [--vocoder CKPT] [OUT_DIR]",
+        description="Keep only the model weights (fp16) and its configs of a training "
+                    "checkpoint. With --onnx: write a voice's acoustic model and vocoder as ONNX "
+                    "graphs for onnxruntime (--runtime onnx), checked against PyTorch, into "
+                    "OUT_DIR or by default the cache folder that --runtime onnx reads "
+                    "($VOXCLONE_CACHE/onnx or ~/.cache/voxclone/onnx). One export serves every "
+                    "voice of that acoustic model (the bundled voices share one).")
+    exp.add_argument("checkpoint", nargs="?", metavar="CKPT",
+                     help="training checkpoint (with --onnx: OUT_DIR, the folder to write)")
+    exp.add_argument("output", nargs="?", metavar="OUT", help="inference checkpoint to write")
     exp.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    exp.add_argument("--onnx", action="store_true",
+                     help="export ONNX graphs of a voice's models instead")
+    exp.add_argument("--voice", default=None, metavar="NAME",
+                     help="--onnx: the voice whose models to export (default: the default voice)")
+    exp.add_argument("--acoustic", default=None, metavar="CKPT",
+                     help="--onnx: an acoustic checkpoint instead of a voice's")
+    exp.add_argument("--vocoder", default=None, metavar="CKPT",
+                     help="--onnx: vocoder checkpoint (default: the one the model is spoken with)")
+    _add_voices_dir(exp, "--onnx: where cloned voices live")
+    exp.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     exp.set_defaults(func=cmd_export)
     return parser
 

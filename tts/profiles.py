@@ -139,7 +139,11 @@ class VoiceProfile:
     ``style_weights (heads, tokens)`` or None, ``reference`` statistics (clips, speech seconds,
     files), ``consent`` record, ``encoder`` fingerprint, ``base_acoustic`` (file name and
     fingerprint of the model the profile was made for), ``adapted`` (few-shot fine-tuning
-    facts, or None for a zero-shot voice), ``created`` (UTC ISO date)."""
+    facts, or None for a zero-shot voice), ``created`` (UTC ISO date), ``tier`` ("instant",
+    "quick" or "few-shot"), ``fit`` (the quick tier's conditioning: ``embedding`` and
+    ``style_weights`` fitted under the base model, which ``fitted`` returns, and the facts of the
+    fit; None otherwise), ``guard`` (what ``cloning.guard`` measured of each tier tried, and
+    why a tier was not kept)."""
 
     name: str
     embedding: np.ndarray
@@ -151,6 +155,22 @@ class VoiceProfile:
     style_weights: np.ndarray | None = None
     adapted: dict[str, Any] | None = None
     folder: Path | None = None
+    tier: str = ""
+    fit: dict[str, Any] | None = None
+    guard: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tier:
+            self.tier = "few-shot" if self.adapted is not None else "instant"
+
+    def fitted(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The quick tier's ``(embedding (D,), style_weights (heads, tokens) or None)``, fitted
+        under the base model (valid only when spoken by it), or None."""
+        if not self.fit:
+            return None
+        style = self.fit.get("style_weights")
+        return (np.asarray(self.fit["embedding"], dtype=np.float32),
+                None if style is None else np.asarray(style, dtype=np.float32))
 
     @property
     def acoustic_path(self) -> Path | None:
@@ -172,6 +192,9 @@ class VoiceProfile:
             "base_acoustic": self.base_acoustic,
             "adapted": self.adapted,
             "created": self.created,
+            "tier": self.tier,
+            "fit": self.fit,
+            "guard": self.guard,
         }
 
     @classmethod
@@ -188,7 +211,8 @@ class VoiceProfile:
                 reference=dict(data["reference"]), encoder=str(data["encoder"]),
                 base_acoustic=dict(data["base_acoustic"]), created=str(data["created"]),
                 style_weights=None if style is None else np.asarray(style, dtype=np.float32),
-                adapted=data.get("adapted"))
+                adapted=data.get("adapted"), tier=str(data.get("tier") or ""),
+                fit=data.get("fit"), guard=data.get("guard"))
         except (KeyError, TypeError, ValueError, ConfigError, ConsentError) as exc:
             raise ProfileError(f"{where}: broken voice profile ({exc})") from None
         if embedding.ndim != 1 or not np.isfinite(embedding).all():

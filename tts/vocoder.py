@@ -122,15 +122,25 @@ def _check_f0(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None) ->
         raise ValueError(f"f0 has {f0.shape[-1]} frames for a mel of {mel.shape[-1]}")
 
 
+MIN_VOCODE_FRAMES = 4
+"""A shorter mel (a model that says almost nothing) is padded to this many frames by repeating
+its last frame, and its audio cut back to its own length."""
+
+
 def vocode(vocoder: nn.Module, mel: torch.Tensor, f0: torch.Tensor | None = None) -> torch.Tensor:
     """``mel (B, n_mels, frames)`` [and ``f0 (B, frames)`` Hz, 0 = unvoiced] -> ``wav (B,
     frames * hop_length)`` without gradients. The F0 is passed to pitch-driven vocoders and
     ignored by the others (which take the pitch from the mel)."""
     _check_f0(vocoder, mel, f0)
+    frames = mel.shape[-1]
+    short = 0 < frames < MIN_VOCODE_FRAMES  # too short for the vocoders' STFT padding
+    if short:
+        extra = MIN_VOCODE_FRAMES - frames
+        mel = torch.nn.functional.pad(mel, (0, extra), mode="replicate")
+        f0 = None if f0 is None else torch.nn.functional.pad(f0, (0, extra))
     with torch.no_grad():
-        if needs_f0(vocoder):
-            return vocoder(mel, f0.to(mel.dtype))
-        return vocoder(mel)
+        wav = vocoder(mel, f0.to(mel.dtype)) if needs_f0(vocoder) else vocoder(mel)
+    return wav[..., :wav.shape[-1] // MIN_VOCODE_FRAMES * frames] if short else wav
 
 
 def vocode_stream(vocoder: nn.Module, mel: torch.Tensor, hop_length: int,

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tts.bundled import BUNDLED_VOICES, DEFAULT_ACOUSTIC
 from tts.errors import CheckpointError, ConfigError
-from tts.neural_engine import NeuralEngine, default_vocoder
 from tts.profiles import VoiceProfile, file_fingerprint, list_profiles, load_profile
+
+if TYPE_CHECKING:  # torch is imported only by the engine that needs it
+    from tts.neural_engine import NeuralEngine
+    from tts.onnx.runtime import OnnxEngine
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
            "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE",
@@ -66,23 +69,28 @@ def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
 
 def _from_profile(profile: VoiceProfile) -> Voice:
     """A cloned voice: its adapted checkpoint, else the model it was cloned with (when still
-    there), else the bundled multi-speaker model. Style weights belong to the model that made
-    them: they are dropped when the profile is spoken by another one."""
-    style = profile.style_weights
+    there), else the bundled multi-speaker model. Style weights and a quick clone's fitted
+    embedding belong to the model that made them: they are used only when the profile is spoken
+    by that model (otherwise the style is dropped and the encoder's embedding is used)."""
+    embedding, style = profile.embedding, profile.style_weights
     acoustic = profile.acoustic_path
+    own_model = acoustic is not None
     if acoustic is None:
         made_with = Path(profile.base_acoustic.get("path", ""))
         acoustic = made_with if made_with.is_file() else DEFAULT_ACOUSTIC
-        if not acoustic.is_file() or \
-                file_fingerprint(acoustic) != profile.base_acoustic.get("fingerprint"):
+        own_model = acoustic.is_file() and \
+            file_fingerprint(acoustic) == profile.base_acoustic.get("fingerprint")
+        if not own_model:
             style = None
-    how = "few-shot" if profile.adapted else "zero-shot"
+    if own_model and profile.fitted() is not None:  # the quick fit holds only for its model
+        embedding, style = profile.fitted()
+    how = {"instant": "zero-shot", "quick": "quick"}.get(profile.tier, profile.tier)
     offset = profile.reference.get("pitch_offset", {})
     return Voice(name=profile.name, kind="cloned", acoustic=acoustic,
                  license=f"consent: {profile.consent.decision}",
                  description=f"{how} clone of {profile.reference.get('speech_seconds', 0):g} s "
                              f"of speech, {profile.created[:10]}",
-                 embedding=profile.embedding, style_weights=style,
+                 embedding=embedding, style_weights=style,
                  pitch_offset=float(offset.get("semitones", 0.0))
                  if offset.get("acoustic") == acoustic.name else 0.0)
 
@@ -95,39 +103,73 @@ def find_voice(name: str, root: Path | None = None) -> Voice:
     return _from_profile(load_profile(name, root))
 
 
+RUNTIMES = ("torch", "onnx")
+"""What runs a voice's models: PyTorch, or onnxruntime from its ONNX export (``tts.onnx``)."""
+
+
 def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None = None,
-                 acoustic: str | Path | None = None, **style: Any) -> NeuralEngine:
+                 acoustic: str | Path | None = None, runtime: str = "torch",
+                 onnx_dir: str | Path | None = None, **style: Any) -> NeuralEngine | OnnxEngine:
     """A ``NeuralEngine`` speaking voice ``name``; ``style``: emotion, intensity, speed, pitch. A
     few-shot clone's checkpoint also learned a speaker-table row under the voice's name: it is
     used together with the profile's embedding. ``acoustic`` speaks the voice with another
-    model than its own (a candidate being evaluated), which must know the voice's speaker."""
-    from tts.acoustic import load_acoustic
-    from tts.vocoder import load_vocoder
-
+    model than its own (a candidate being evaluated), which must know the voice's speaker.
+    ``runtime="onnx"``: an ``OnnxEngine`` (same interface, no torch) from the export of the
+    voice's models in ``onnx_dir`` (default: the cache folder ``voxclone export --onnx --voice
+    NAME`` writes); ``CheckpointError`` naming that command when it is missing or stale;
+    ``style`` may then also hold ``threads`` (onnxruntime's)."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     voice = find_voice(name, root)
     path = Path(acoustic) if acoustic is not None else voice.acoustic
     if not path.is_file():
         raise CheckpointError(f"voice {name!r} needs {path}, which is missing")
-    acoustic = load_acoustic(path)
-    if path != voice.acoustic and voice.speaker and voice.speaker not in acoustic.speakers:
+    if runtime == "onnx":
+        from tts.onnx.manifest import check_export
+
+        export = check_export(path, vocoder, onnx_dir, voice=name if acoustic is None else None)
+        speakers, has_pitch = export.manifest["speakers"], export.manifest["model"]["pitch"]
+    else:
+        from tts.acoustic import load_acoustic
+
+        model = load_acoustic(path)
+        speakers, has_pitch = model.speakers, model.model.config.pitch
+    if path != voice.acoustic and voice.speaker and voice.speaker not in speakers:
         raise ConfigError(f"{path} has no speaker {voice.speaker!r} (voice {name!r})")
     speaker = voice.speaker
-    if voice.kind == "cloned" and voice.name in acoustic.speakers:
+    if voice.kind == "cloned" and voice.name in speakers:
         speaker = voice.name
-    generator, vocoder_audio = load_vocoder(vocoder or default_vocoder(acoustic))
-    if voice.pitch_offset and acoustic.model.config.pitch and path == voice.acoustic:
+    if voice.pitch_offset and has_pitch and path == voice.acoustic:
         style = {**style, "pitch": style.get("pitch", 0.0) + voice.pitch_offset}
-    return NeuralEngine(acoustic, generator, vocoder_audio, speaker=speaker,
-                        speaker_embedding=voice.embedding, style_weights=voice.style_weights,
-                        voice=voice.name, **style)
+    settings = {"speaker": speaker, "speaker_embedding": voice.embedding,
+                "style_weights": voice.style_weights, "voice": voice.name, **style}
+    if runtime == "onnx":
+        from tts.onnx.runtime import OnnxEngine
+
+        return OnnxEngine(export, **settings)
+    from tts.neural_engine import NeuralEngine, default_vocoder
+    from tts.vocoder import load_vocoder
+
+    generator, vocoder_audio = load_vocoder(vocoder or default_vocoder(model))
+    return NeuralEngine(model, generator, vocoder_audio, **settings)
 
 
-def default_voice_engine(vocoder: str | Path | None = None, **style: Any) -> NeuralEngine:
+def default_voice_engine(vocoder: str | Path | None = None, runtime: str = "torch",
+                         onnx_dir: str | Path | None = None,
+                         **style: Any) -> NeuralEngine | OnnxEngine:
     """The engine of ``voxclone say`` when no voice or model is named: the bundled
     ``DEFAULT_VOICE`` (with its pitch offset), or, without a voices list that has it, the
-    default model's first speaker. ``style``: emotion, intensity, speed, pitch."""
+    default model's first speaker. ``style``: emotion, intensity, speed, pitch; ``runtime``
+    and ``onnx_dir`` as ``voice_engine``'s."""
     if any(v.name == DEFAULT_VOICE for v in bundled_voices()):
-        return voice_engine(DEFAULT_VOICE, None, vocoder, **style)
+        return voice_engine(DEFAULT_VOICE, None, vocoder, runtime=runtime, onnx_dir=onnx_dir,
+                            **style)
+    if runtime == "onnx":
+        from tts.onnx.runtime import load_engine
+
+        return load_engine(DEFAULT_ACOUSTIC, vocoder, onnx_dir, **style)
+    from tts.neural_engine import NeuralEngine
+
     return NeuralEngine.load(DEFAULT_ACOUSTIC, vocoder, **style)
 
 

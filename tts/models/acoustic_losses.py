@@ -56,13 +56,16 @@ def mel_losses(out: dict[str, torch.Tensor], mels: torch.Tensor,
 def duration_losses(out: dict[str, torch.Tensor], token_lengths: torch.Tensor,
                     mel_lengths: torch.Tensor, binarization: bool) -> dict[str, torch.Tensor]:
     """Duration MSE (log domain), forward-sum alignment loss and (once ``binarization``) the
-    loss pulling the soft alignment onto the hard one."""
+    loss pulling the soft alignment onto the hard one; the last two only when the aligner ran
+    (``out`` holds ``alignment_log_probs``; not with given durations)."""
     mask = lengths_to_mask(token_lengths, out["durations"].shape[1]).float()
     target = torch.log1p(out["durations"].float())
     duration = (((out["log_durations"] - target) ** 2) * mask).sum() / mask.sum()
-    losses = {"duration_loss": duration,
-              "align_loss": forward_sum_loss(out["alignment_log_probs"], token_lengths,
-                                             mel_lengths)}
+    losses = {"duration_loss": duration}
+    if "alignment_log_probs" not in out:
+        return losses
+    losses["align_loss"] = forward_sum_loss(out["alignment_log_probs"], token_lengths,
+                                            mel_lengths)
     if binarization:
         hard = durations_to_alignment(out["durations"], out["soft_alignment"].shape[1])
         picked = (out["soft_alignment"].clamp(min=1e-8).log() * hard).sum()

@@ -108,9 +108,13 @@ class AttentionDecoder(nn.Module):
 
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
                 mels: torch.Tensor, mel_lengths: torch.Tensor,
-                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                pitch: torch.Tensor | None = None,
+                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Teacher forcing on ``mels``; ``embedded``, ``mel_lengths`` and ``pitch`` are not
-        read (the interface's arguments for decoders with an aligner)."""
+        read (the interface's arguments for decoders with an aligner); given ``durations``
+        raise ``ConfigError`` (attention finds its own)."""
+        if durations is not None:
+            raise ConfigError("given durations need the duration decoder")
         batch, n_mels, frames = mels.shape
         num_steps = math.ceil(frames / self.r)
         padded = F.pad(mels, (0, num_steps * self.r - frames), value=float(mels.min()))

@@ -148,14 +148,18 @@ class DurationDecoder(nn.Module):
 
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
                 mels: torch.Tensor, mel_lengths: torch.Tensor,
-                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Durations from the alignment of ``embedded`` with ``mels``, then the mel decoded
-        from them (see the class docstring)."""
+                pitch: torch.Tensor | None = None,
+                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Durations from the alignment of ``embedded`` with ``mels`` (or the given
+        ``durations (B, T)``, and then no aligner outputs), then the mel decoded from them (see
+        the class docstring)."""
         text_lengths = mask.sum(dim=1)
         frame_mask = lengths_to_mask(mel_lengths, mels.shape[-1])
-        soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
-        durations = monotonic_alignment_search(log_probs, text_lengths, mel_lengths)
         out: dict[str, torch.Tensor] = {}
+        if durations is None:
+            soft, log_probs = self.align(embedded, mask, mels, mel_lengths)
+            durations = monotonic_alignment_search(log_probs, text_lengths, mel_lengths)
+            out.update({"soft_alignment": soft, "alignment_log_probs": log_probs})
         decoded = memory
         if self.pitch_predictor is not None:
             if pitch is None:
@@ -167,8 +171,7 @@ class DurationDecoder(nn.Module):
             decoded = memory + self.pitch_embedding(target, mask)
         mel, weights = self.decode(decoded, durations.float(), mask, frame_mask)
         out.update({"mel": mel, "log_durations": self.duration_predictor(memory, mask),
-                    "durations": durations, "soft_alignment": soft,
-                    "alignment_log_probs": log_probs, "alignment": weights})
+                    "durations": durations, "alignment": weights})
         return out
 
     def predict_durations(self, memory: torch.Tensor, mask: torch.Tensor,
@@ -224,7 +227,7 @@ class DurationDecoder(nn.Module):
         named = duration_losses(out, token_lengths, mel_lengths,
                                 step >= weights.binarization_start_step)
         total = (weights.duration_weight * named["duration_loss"]
-                 + weights.align_weight * named["align_loss"]
+                 + weights.align_weight * named.get("align_loss", 0.0)
                  + weights.binarization_weight * named.get("bin_loss", 0.0))
         if self.pitch_predictor is not None:
             named.update(pitch_losses(out, token_lengths))

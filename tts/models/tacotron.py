@@ -53,12 +53,15 @@ class Decoder(Protocol):
 
     def forward(self, memory: torch.Tensor, embedded: torch.Tensor, mask: torch.Tensor,
                 mels: torch.Tensor, mel_lengths: torch.Tensor,
-                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                pitch: torch.Tensor | None = None,
+                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Teacher-forced pass. ``memory (B, T, encoder_dim)`` (text encodings plus
         conditioning), ``embedded (B, T, embedding_dim)`` (raw token embeddings), ``mask (B,
-        T)``, ``mels (B, n_mels, F)``, ``mel_lengths (B,)``, ``pitch (B, F)`` frame F0 in Hz.
-        Returns ``mel (B, n_mels, F')`` and the decoder's own outputs, all that ``losses``
-        reads."""
+        T)``, ``mels (B, n_mels, F)``, ``mel_lengths (B,)``, ``pitch (B, F)`` frame F0 in Hz,
+        ``durations (B, T)`` frames per token known beforehand (e.g. ``align_durations``: the
+        aligner is then not run and its losses are left out; a decoder without an aligner
+        raises ``ConfigError``). Returns ``mel (B, n_mels, F')`` and the decoder's own outputs,
+        all that ``losses`` reads."""
 
     def infer(self, memory: torch.Tensor, mask: torch.Tensor, duration_scale: float = 1.0,
               pitch_shift: float = 0.0, durations: torch.Tensor | None = None,
@@ -259,10 +262,16 @@ class Tacotron(nn.Module):
     def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, mels: torch.Tensor,
                 mel_lengths: torch.Tensor, speakers: torch.Tensor | None = None,
                 speaker_embeddings: torch.Tensor | None = None,
-                pitch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                pitch: torch.Tensor | None = None,
+                style_weights: torch.Tensor | None = None,
+                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Teacher-forced pass. ``tokens (B, T)``, ``mels (B, n_mels, F)``, lengths ``(B,)``,
         ``speakers (B,)`` table indices, ``speaker_embeddings (B, speaker_embedding_dim)``,
-        ``pitch (B, F)`` frame F0 in Hz, 0 = unvoiced (needed with ``config.pitch``).
+        ``pitch (B, F)`` frame F0 in Hz, 0 = unvoiced (needed with ``config.pitch``),
+        ``style_weights (B, heads, tokens)`` instead of the style the reference encoder reads
+        from ``mels`` (e.g. a voice's fixed style, ``cloning.quick``), ``durations (B, T')``
+        frames per token over the tokens with boundaries (e.g. ``align_durations``), which
+        spares the aligner (``Decoder.forward``).
 
         Returns ``token_lengths (B,)`` as read (boundaries included), ``mel`` and ``mel_postnet`` ``(B, n_mels, F')`` (``F' = F`` for the duration
         decoder, ``F`` rounded up to the reduction factor for attention), ``style_weights`` and
@@ -273,13 +282,14 @@ class Tacotron(nn.Module):
         batch = tokens.shape[0]
         tokens, token_lengths = self.add_boundaries(tokens, token_lengths)
         speaker = self.speaker_vector(batch, tokens.device, speakers, speaker_embeddings)
-        style, style_weights = self.style_vector(batch, mels, mel_lengths)
-        if style_weights is not None and self.training:
+        given = style_weights is not None
+        style, style_weights = self.style_vector(batch, mels, mel_lengths, style_weights)
+        if style_weights is not None and self.training and not given:
             with torch.no_grad():
                 self.mean_style_weights.lerp_(style_weights.mean(0).float(), 0.01)
         memory, mask = self.encode(tokens, token_lengths, speaker, style)
         out = self.decoder(memory, self.encoder.embed(tokens), mask, mels, mel_lengths,
-                           pitch=pitch)
+                           pitch=pitch, durations=durations)
         frame_mask = lengths_to_mask(mel_lengths, out["mel"].shape[-1])
         out["mel_postnet"] = self.refine(out["mel"], frame_mask)
         out["style_weights"] = style_weights

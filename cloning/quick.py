@@ -1,0 +1,164 @@
+"""The quick tier: fit a voice's conditioning to its reference, the model untouched.
+
+A zero-shot voice is the speaker encoder's mean embedding of the reference: the acoustic model
+has to guess the voice from a vector it only learnt to read for its training speakers. The quick
+tier asks the model itself: with every weight frozen, gradient descent moves the voice's speaker
+embedding ``(D,)`` (and, for a model with style tokens, its style-token weights ``(heads,
+tokens)``) to the values under which the model's own teacher-forced losses (mel, duration and
+pitch) on the reference are lowest ("embedding inversion"). Nothing of the model changes, so the
+text side keeps every word it knows; the result is a profile like a zero-shot one, spoken by the
+base model through the one inference path.
+
+Early stopping: a part of the reference (``val.jsonl`` of the prepared folder,
+``VAL_FRACTION`` of the clips, at least one) is never fitted; the values kept are those with the
+lowest loss on it, and a fit that never beats the zero-shot values on it keeps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["QuickFit", "fit_conditioning", "VAL_FRACTION"]
+
+VAL_FRACTION = 0.2
+"""Share of the reference clips kept out of the fit, for early stopping."""
+
+
+@dataclasses.dataclass
+class QuickFit:
+    """The fitted conditioning and how it was found: ``embedding (D,)`` float32 (unit length
+    is not imposed: the model reads it through a linear layer), ``style_weights (heads,
+    tokens)`` or None, ``steps`` taken, ``best_step`` (0: the zero-shot values were kept), the
+    held-out loss before and after, and the seconds it took."""
+
+    embedding: np.ndarray
+    style_weights: np.ndarray | None
+    steps: int
+    best_step: int
+    val_loss_before: float
+    val_loss_after: float
+    seconds: float
+    adapter: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
+    """Fitted values of the model parameters named in ``fit_conditioning(adapter=...)`` (empty
+    when none were asked for, or nothing beat the starting point)."""
+
+    def facts(self) -> dict:
+        """What a profile records of the fit (``profile.adapted``)."""
+        method = "conditioning fit (embedding inversion)" + (
+            f" and an adapter ({sum(v.numel() for v in self.adapter.values())} weights)"
+            if self.adapter else "")
+        return {"method": method, "steps": self.steps,
+                "best_step": self.best_step,
+                "held_out_loss": [round(self.val_loss_before, 4), round(self.val_loss_after, 4)],
+                "train_seconds": round(self.seconds, 1)}
+
+
+def _batches(prepared: Path, split: str, symbols, batch_size: int, pitch: bool) -> list:
+    """All of ``split`` of ``prepared`` as ``TTSBatch``es, shortest first (small: it is one
+    voice's reference); ``[]`` when the split is empty."""
+    from data.dataset import TTSDataset
+    from data.manifest import read_manifest
+
+    manifest = prepared / f"{split}.jsonl"
+    if not read_manifest(manifest):
+        return []
+    dataset = TTSDataset(manifest, symbols, pitch=pitch)
+    order = sorted(range(len(dataset)), key=lambda i: dataset.mel_lengths[i])
+    return [dataset.collate([dataset[i] for i in order[start:start + batch_size]])
+            for start in range(0, len(order), batch_size)]
+
+
+def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
+                     style_weights: np.ndarray | None, deadline: float, *,
+                     adapter: tuple[str, ...] = (), adapter_rate: float = 1e-3,
+                     learning_rate: float = 0.02, batch_size: int = 8, max_steps: int = 400,
+                     patience: int = 60, val_every: int = 10) -> QuickFit:
+    """Fit the speaker embedding (and style weights) of a voice to ``prepared`` (its reference,
+    ``cloning.adapt.prepare_reference``; speaker embeddings and, for a model with pitch, F0
+    tracks included) under the frozen ``acoustic`` model (``tts.acoustic.load_acoustic``),
+    starting from the zero-shot ``embedding (D,)`` and ``style_weights (heads, tokens)``.
+    ``adapter``: names of model parameters (prefixes) trained too, at ``adapter_rate``; the
+    model is left as it was and their best values come back in ``QuickFit.adapter``.
+    Stops at ``deadline`` (a ``time.monotonic()`` value), after ``max_steps``, or when the
+    held-out loss has not improved for ``patience`` steps."""
+    from tts.training.acoustic_task import AcousticTrainingConfig
+
+    started = time.monotonic()
+    model = acoustic.model
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    adapted = {name: p for name, p in model.named_parameters() if name.startswith(adapter)} \
+        if adapter else {}
+    original = {name: p.detach().clone() for name, p in adapted.items()}
+    for p in adapted.values():
+        p.requires_grad_(True)
+    has_pitch = bool(model.config.pitch)
+    train = _batches(prepared, "train", acoustic.symbols, batch_size, has_pitch)
+    val = _batches(prepared, "val", acoustic.symbols, batch_size, has_pitch) or train
+    weights = AcousticTrainingConfig()  # the loss weights of every training run
+    late = 10 ** 6  # past every warm-up: the losses as at the end of training
+
+    vector = torch.nn.Parameter(torch.from_numpy(np.asarray(embedding, np.float32)).clone())
+    params = [vector]
+    logits = None
+    if style_weights is not None and model.config.use_style:
+        start = torch.from_numpy(np.asarray(style_weights, np.float32)).clamp(min=1e-6)
+        logits = torch.nn.Parameter(start.log())
+        params.append(logits)
+    groups = [{"params": params, "lr": learning_rate}]
+    if adapted:
+        groups.append({"params": list(adapted.values()), "lr": adapter_rate})
+    optimizer = torch.optim.Adam(groups)
+
+    # the aligner does not depend on the conditioning: each clip's durations are found once
+    durations = {id(b): model.align_durations(b.tokens, b.token_lengths, b.mels, b.mel_lengths)
+                 for b in train + val}
+
+    def loss_of(batch) -> torch.Tensor:
+        size = batch.tokens.shape[0]
+        style = None if logits is None else logits.softmax(-1).unsqueeze(0).expand(size, -1, -1)
+        out = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
+                    speaker_embeddings=vector.unsqueeze(0).expand(size, -1),
+                    pitch=batch.pitch if has_pitch else None, style_weights=style,
+                    durations=durations[id(batch)])
+        return model.losses(out, batch.mels, batch.mel_lengths, late, weights)[0]
+
+    def held_out() -> float:
+        with torch.no_grad():
+            losses = [float(loss_of(b)) * b.tokens.shape[0] for b in val]
+        return sum(losses) / sum(b.tokens.shape[0] for b in val)
+
+    def snapshot() -> tuple:
+        return (vector.detach().clone(), None if logits is None else logits.detach().clone(),
+                {name: p.detach().clone() for name, p in adapted.items()})
+
+    best = before = held_out()
+    kept = snapshot()
+    best_step = step = 0
+    try:
+        while step < max_steps and time.monotonic() < deadline and step - best_step < patience:
+            batch = train[step % len(train)]
+            optimizer.zero_grad()
+            loss_of(batch).backward()
+            optimizer.step()
+            step += 1
+            if step % val_every == 0:
+                current = held_out()
+                if current < best:
+                    best, best_step, kept = current, step, snapshot()
+    finally:  # the shared model goes back to what it was
+        with torch.no_grad():
+            for name, p in adapted.items():
+                p.copy_(original[name])
+                p.requires_grad_(False)
+    fitted_style = None if kept[1] is None else kept[1].softmax(-1).numpy()
+    return QuickFit(kept[0].numpy(), fitted_style, step, best_step, before,
+                    best if math.isfinite(best) else before, time.monotonic() - started,
+                    kept[2] if best_step and adapted else {})
