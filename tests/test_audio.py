@@ -138,3 +138,23 @@ def test_bad_audio_gives_one_clear_error(tmp_path, make, message):
     with pytest.raises(AudioError, match=message) as info:
         load_audio(make(tmp_path), 22050)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("config", [
+    AudioConfig(),
+    AudioConfig(sample_rate=16000, n_fft=512, win_length=512, hop_length=160, n_mels=64,
+                f_max=7600.0),
+    AudioConfig(sample_rate=24000, n_fft=1024, n_mels=100, f_min=50.0, f_max=12000.0),
+])
+def test_mel_filterbank_is_librosas_without_librosa(config):
+    from tts.audio import hz_to_mel, mel_filterbank, mel_frequencies
+
+    expected = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft,
+                                   n_mels=config.n_mels, fmin=config.f_min, fmax=config.f_max,
+                                   htk=False, norm="slaney")
+    assert np.array_equal(mel_filterbank(config), expected)  # bit for bit
+    hz = np.linspace(0, config.sample_rate / 2, 97)
+    assert np.array_equal(hz_to_mel(hz), librosa.hz_to_mel(hz))
+    assert np.array_equal(mel_frequencies(config.n_mels + 2, config.f_min, config.f_max),
+                          librosa.mel_frequencies(config.n_mels + 2, fmin=config.f_min,
+                                                  fmax=config.f_max))

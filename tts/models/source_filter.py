@@ -212,11 +212,11 @@ class SourceFilterVocoder(nn.Module):
     def _envelope_matrix(self, audio: AudioConfig) -> torch.Tensor:
         """``(n_bins, n_mels)``: linear interpolation of mel bands (at their centre
         frequencies, on the mel scale) onto the synthesis STFT's bin frequencies."""
-        import librosa
+        from tts.audio import hz_to_mel, mel_frequencies
 
-        centres = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.f_min, fmax=audio.f_max)
-        centres = librosa.hz_to_mel(centres[1:-1])
-        bins = librosa.hz_to_mel(np.linspace(0, audio.sample_rate / 2, self.n_bins))
+        centres = mel_frequencies(audio.n_mels + 2, audio.f_min, audio.f_max)
+        centres = hz_to_mel(centres[1:-1])
+        bins = hz_to_mel(np.linspace(0, audio.sample_rate / 2, self.n_bins))
         matrix = np.zeros((self.n_bins, audio.n_mels), np.float32)
         position = np.interp(bins, centres, np.arange(audio.n_mels))
         low = np.floor(position).astype(int).clip(0, audio.n_mels - 1)
