@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import benchmark_say
+import benchmark_serve
 from _common import markdown_table, print_table, run, subcommands
 from _common import note as _note
 
@@ -710,6 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--out", metavar="FILE", help="also write the report (JSON if .json)")
     wm.set_defaults(func=cmd_watermark)
     benchmark_say.add_parser(sub)
+    benchmark_serve.add_parser(sub)
     return parser
 
 
