@@ -279,6 +279,11 @@ def test_export_cli_bad_inputs_are_one_line_errors(argv, message, tmp_path, monk
     assert not (tmp_path / "cache").exists() and sorted(os.listdir(tmp_path)) == []
 
 
+def test_export_of_a_checkpoint_still_works(tiny, tmp_path, capsys):
+    assert main(["export", str(tiny["plain"]), str(tmp_path / "small.pt")]) == 0
+    assert "weights only" in capsys.readouterr().out and (tmp_path / "small.pt").is_file()
+
+
 def test_export_refuses_a_folder_that_holds_something_else(tiny, tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["export", "--onnx", "-q", "--acoustic", str(tiny["plain"]), "--vocoder",
@@ -334,20 +339,30 @@ def test_each_graph_matches_pytorch_on_a_new_sentence(bundled):
     # bit differs between onnxruntime and PyTorch, and the pulse train's phase accumulates it
     # (54 dB measured; the harmonics' phases move by a few milliradians)
     assert snr > 45 and np.abs(wav - other).max() < 1e-2
+    for frames in (1, 2, 3):  # padded like tts.vocoder.vocode pads them
+        short = torch_engine.vocode(ours.mel[:, :frames], ours.f0[:frames])
+        assert np.abs(short - onnx_engine.vocode(ours.mel[:, :frames].numpy(),
+                                                 ours.f0[:frames].numpy())).max() < 1e-3
 
 
 @pytest.mark.slow
 def test_onnx_runtime_speaks_the_bundled_voices_like_torch(bundled):
     from tts.onnx.export import compare, within_tolerance
-    from tts.synthesizer import Synthesizer
+    from tts.synthesizer import Synthesizer, restyle
     from tts.voices import voice_engine
 
-    for name, style in (("kathleen", {}), ("cv-b87dd0", {"speed": 0.8, "pitch": -2.0})):
-        onnx_engine = voice_engine(name, runtime="onnx", onnx_dir=bundled, **style)
-        torch_engine = voice_engine(name, **style)
+    onnx_base, torch_base = voice_engine("cv-b87dd0", runtime="onnx", onnx_dir=bundled), \
+        voice_engine("cv-b87dd0")
+    pairs = [(voice_engine("kathleen", runtime="onnx", onnx_dir=bundled, speed=1.2),
+              voice_engine("kathleen", speed=1.2)),
+             (onnx_base.restyled(speed=0.8, pitch=-2.0), restyle(torch_base, speed=0.8,
+                                                                 pitch=-2.0))]
+    for onnx_engine, torch_engine in pairs:
         assert onnx_engine.pitch_shift == torch_engine.pitch_shift  # the voice's offset too
+        assert onnx_engine.duration_scale == torch_engine.duration_scale
         report = compare(torch_engine, onnx_engine, "Where is the nearest train station?")
         assert within_tolerance(report) is None, report
+    assert pairs[1][0].sessions is onnx_base.sessions  # restyled shares the loaded graphs
     text = "The ONNX voice reads 2 sentences. It sounds the same!"
     ours = Synthesizer(engine=voice_engine("kathleen", runtime="onnx", onnx_dir=bundled))
     theirs = Synthesizer(engine=voice_engine("kathleen"))

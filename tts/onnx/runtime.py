@@ -33,6 +33,9 @@ PUNCTUATION_END = {".", "?", "!"}
 """As ``tts.neural_engine.PUNCTUATION_END``: a chunk is closed with "." unless it ends so."""
 NOISE_SEED = 0
 """The seed of ``SourceFilterVocoder.excitation`` at inference."""
+MIN_VOCODE_FRAMES = 4
+"""``tts.vocoder.MIN_VOCODE_FRAMES``: a shorter mel is vocoded padded to this many frames (its
+last frame repeated, the F0 unvoiced) and its audio cut back to its own length."""
 
 
 @dataclasses.dataclass
@@ -100,7 +103,9 @@ class OnnxEngine:
     Voice and style as ``NeuralEngine``: ``speaker`` (a training speaker; default the first),
     ``speaker_embedding (D,)``, ``emotion`` at ``intensity`` or ``style_weights (heads,
     tokens)``, ``speed``, ``pitch`` (semitones). ``threads``: onnxruntime intra-op threads
-    (default: its own choice, one per physical core).
+    (default: its own choice, one per physical core); ``sessions``: the loaded graphs of
+    another engine of the same export, to share (``restyled``). One engine may serve several
+    threads at once (onnxruntime sessions run concurrently).
     """
 
     name = "voxclone-onnx"
@@ -110,7 +115,7 @@ class OnnxEngine:
                  intensity: float = 1.0, speed: float = 1.0,
                  style_weights: np.ndarray | None = None, voice: str | None = None,
                  pitch: float = 0.0, threads: int | None = None,
-                 reference_mel: Any = None) -> None:
+                 reference_mel: Any = None, sessions: dict[str, Any] | None = None) -> None:
         manifest = export.manifest
         self.export = export
         self.model = manifest["model"]
@@ -137,12 +142,26 @@ class OnnxEngine:
         self.speaker = self._speaker_index(speaker)
         self.speaker_embedding = self._embedding(speaker_embedding)
         self.style_weights = self._style(emotion, intensity, style_weights)
+        self.voice_style = style_weights
         self.duration_scale = 1.0 / speed
         self.pitch_shift = float(pitch)
         self.voice = voice or speaker or ("cloned" if speaker_embedding is not None else "default")
-        self.sessions = {name: _session(export.graph(name), threads) for name in GRAPHS}
+        self.sessions = sessions or {name: _session(export.graph(name), threads)
+                                     for name in GRAPHS}
         self.inputs = {name: {i.name for i in session.get_inputs()}
                        for name, session in self.sessions.items()}
+
+    def restyled(self, emotion: str | None = None, intensity: float = 1.0, speed: float = 1.0,
+                 pitch: float = 0.0) -> OnnxEngine:
+        """This voice (speaker, embedding, voice style weights, pitch offset) with another
+        style, sharing the loaded graphs: what ``tts.synthesizer.restyle`` makes of a
+        ``NeuralEngine`` built with the neutral style. ``pitch`` is added to this engine's."""
+        speaker = self.speakers[self.speaker] if self.speaker >= 0 else None
+        return OnnxEngine(self.export, speaker=speaker,
+                          speaker_embedding=self.speaker_embedding, emotion=emotion,
+                          intensity=intensity, speed=speed, style_weights=self.voice_style,
+                          voice=self.voice, pitch=pitch + self.pitch_shift,
+                          sessions=self.sessions)
 
     # -- voice ------------------------------------------------------------------------------
     def _speaker_index(self, name: str | None) -> int:
@@ -241,15 +260,17 @@ class OnnxEngine:
         mel = np.asarray(mel, dtype=np.float32)
         frames = mel.shape[-1]
         samples = frames * self.audio.hop_length
-        feeds: dict[str, Any] = {"mel": mel[None]}
+        extra = max(MIN_VOCODE_FRAMES - frames, 0)  # as tts.vocoder.vocode pads short mels
+        feeds: dict[str, Any] = {"mel": np.pad(mel, ((0, 0), (0, extra)), mode="edge")[None]}
         if self.export.manifest["vocoder"]["needs_f0"]:
             if f0 is None:
                 raise ConfigError("this vocoder is pitch-driven and needs an F0 track; the "
                                   "acoustic model or audio in front of it gives none")
             if len(f0) != frames:
                 raise ValueError(f"f0 has {len(f0)} frames for a mel of {frames}")
-            feeds["f0"] = np.asarray(f0, dtype=np.float32)[None]
-            feeds["noise"] = torch_randn(samples, NOISE_SEED)[None]
+            feeds["f0"] = np.pad(np.asarray(f0, dtype=np.float32), (0, extra))[None]
+            feeds["noise"] = torch_randn((frames + extra) * self.audio.hop_length,
+                                         NOISE_SEED)[None]
         wav = self._run("vocoder", feeds)[0][0, :samples]
         return wav.clip(-1.0, 1.0).astype(np.float32)
 
