@@ -46,6 +46,12 @@ def test_the_documented_example_runs_as_written(tmp_path, monkeypatch):
     assert printed.getvalue().strip() == f"{len(samples) / rate:.1f} s at {rate} Hz"
 
 
+def test_the_readme_shows_the_same_example():
+    readme = DOC.parents[1] / "README.md"
+    assert _first_python_block(readme.read_text(encoding="utf-8")) == \
+        _first_python_block(DOC.read_text(encoding="utf-8"))
+
+
 def test_speak_returns_samples_that_save_and_encode_alike(kathleen, tmp_path):
     audio = kathleen.speak("Two short sentences. Here is the second.")
     assert audio.samples is audio.wav and audio.samples.dtype == np.float32
