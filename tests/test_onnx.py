@@ -292,6 +292,30 @@ def test_export_refuses_a_folder_that_holds_something_else(tiny, tmp_path, capsy
     assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
 
 
+def test_benchmark_tables_and_a_missing_export(tmp_path, monkeypatch, capsys):
+    from vocoder_fixtures import load_script
+
+    bench = load_script("benchmark_onnx")
+    speed = {runtime: {"short": {"rtf": rtf}, "long": {"rtf": rtf / 2}}
+             for runtime, rtf in (("torch", 0.2), ("onnx", 0.1))}
+    startup = {"import_seconds": 0.2, "load_seconds": 3.0, "first_hi_seconds": 0.1,
+               "memory_mib": 430.0, "torch_imported": True}
+    cold = {"seconds": 5.0, "memory_mib": 400.0, "torch_imported": True}
+    report = {"repeats": 3, "floor_mib": 36.0,
+              "speed": [{"threads": 1, "speed": speed}, {"threads": 2, "error": "boom"}],
+              "startup": {"torch": startup, "onnx": {**startup, "load_seconds": 0.3}},
+              "cold": {"torch": {"say": cold, "engine": cold},
+                       "onnx": {"say": cold, "engine": {**cold, "seconds": 1.0}}}}
+    tables = bench.report_tables(report)
+    assert "| onnx / torch | 1 | 0.50 | 0.50 |  |" in tables and "| – | 2 | boom |" in tables
+    assert "| onnx / torch | 1.00 | 0.10 | 1.00 | 0.18 | 1.00 |  |" in tables
+    assert "| engine | onnx / torch | 0.20 | 1.00 |  |" in tables
+    monkeypatch.setenv("VOXCLONE_CACHE", str(tmp_path))
+    assert bench.main(["--no-export", "--threads", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no ONNX export of multispeaker.pt" in err[0]
+
+
 # -- the bundled default voice through onnxruntime (one export, slow) ---------------------------
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory):
