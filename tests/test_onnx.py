@@ -241,6 +241,22 @@ def test_missing_broken_and_stale_exports_name_the_command(tiny, tmp_path):
     refused("broken ONNX export", acoustic, folder=folder)
 
 
+def test_a_broken_export_is_a_one_line_error(tiny, tmp_path):
+    from tts.neural_engine import NeuralEngine
+    from tts.onnx.export import _manifest, _tables
+    from tts.onnx.runtime import OnnxEngine
+
+    engine = NeuralEngine.load(tiny["plain"], tiny["istft"])
+    folder = _fake_export(tmp_path / "export", tiny["plain"], tiny["istft"])
+    manifest = _manifest(engine, tiny["plain"], tiny["istft"])
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="broken ONNX export .*tables.npz"):
+        OnnxEngine(check_export(tiny["plain"], folder=folder))
+    np.savez(folder / "tables.npz", **_tables(engine))
+    with pytest.raises(CheckpointError, match="cannot load .*encoder.onnx .*voxclone export"):
+        OnnxEngine(check_export(tiny["plain"], folder=folder))
+
+
 def test_default_export_folder_is_in_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("VOXCLONE_CACHE", str(tmp_path))
     folder = default_export_dir(MULTISPEAKER)

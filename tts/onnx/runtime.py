@@ -19,6 +19,7 @@ the torch runtime.
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,6 @@ class OnnxEngine:
         manifest = export.manifest
         self.export = export
         self.model = manifest["model"]
-        self.vocoder_type = manifest["vocoder"]["type"]
         self.audio = from_dict(AudioConfig, manifest["audio"], where="ONNX manifest audio")
         self.symbols = SymbolTable.from_dict(manifest["symbols"])
         self.speakers = list(manifest["speakers"])
@@ -133,8 +133,12 @@ class OnnxEngine:
         if reference_mel is not None:
             raise ConfigError("a reference mel as the style needs the torch runtime "
                               "(runtime='torch')")
-        with np.load(export.folder / TABLES) as tables:
-            self.tables = {key: tables[key] for key in tables.files}
+        try:
+            with np.load(export.folder / TABLES) as tables:
+                self.tables = {key: tables[key] for key in tables.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise CheckpointError(f"broken ONNX export in {export.folder} ({TABLES}: {exc}): "
+                                  "run `voxclone export --onnx` again") from None
         self.emotions = dict(zip(manifest["emotions"], self.tables.get(
             "emotion_weights", np.zeros((0,), np.float32)), strict=False))
         if speaker is None and speaker_embedding is None and self.speakers:
