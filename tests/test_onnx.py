@@ -11,6 +11,7 @@ the ONNX runtime speaks without importing torch.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import os
@@ -422,3 +423,43 @@ def test_onnx_runtime_speaks_without_importing_torch(bundled):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.fixture
+def cached_export(bundled, tmp_path, monkeypatch):
+    """The bundled export where ``--runtime onnx`` looks for it: a fresh ``$VOXCLONE_CACHE``."""
+    from tts.onnx.manifest import default_export_dir
+
+    monkeypatch.setenv("VOXCLONE_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(bundled, default_export_dir(MULTISPEAKER))
+    return default_export_dir(MULTISPEAKER)
+
+
+@pytest.mark.slow
+def test_say_and_serve_speak_with_the_onnx_runtime(cached_export, tmp_path, capsys):
+    import soundfile as sf
+    from fastapi.testclient import TestClient
+
+    from tts.server.app import create_app
+    from tts.server.config import ServerConfig
+
+    text = "Where is the nearest train station?"
+    for runtime in ("onnx", "torch"):
+        assert main(["say", text, "--runtime", runtime, "--speed", "1.1",
+                     "-o", str(tmp_path / f"{runtime}.wav")]) == 0
+    assert "engine voxclone-onnx" in capsys.readouterr().out
+    onnx_wav, rate = sf.read(tmp_path / "onnx.wav", dtype="float32")
+    torch_wav, _ = sf.read(tmp_path / "torch.wav", dtype="float32")
+    assert rate == 22050 and onnx_wav.shape == torch_wav.shape  # the same durations
+    snr = 10 * np.log10(np.sum(torch_wav.astype(np.float64) ** 2)
+                        / np.sum((torch_wav - onnx_wav).astype(np.float64) ** 2))
+    assert snr > 30, snr  # 16-bit files of the same speech (the graphs alone: 54-60 dB)
+    config = ServerConfig(voices_dir=tmp_path / "voices", runtime="onnx")
+    with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
+        response = client.post("/api/tts", json={"text": text, "voice": "lj", "speed": 0.9,
+                                                 "pitch": 2})
+        assert response.status_code == 200, response.text
+        served, served_rate = sf.read(io.BytesIO(response.content), dtype="float32")
+        assert served_rate == 22050 and len(served) > 1.0 * served_rate
+        missing = client.post("/api/tts", json={"text": text, "voice": "kathleen-expressive"})
+        assert missing.status_code >= 400 and "voxclone export --onnx" in missing.text

@@ -73,10 +73,11 @@ def _engine(args: argparse.Namespace):
             raise VoxcloneError("--voice picks the model and speaker: leave out --acoustic and "
                                 "--speaker")
         return voice_engine(args.voice, _voices_root(args), args.vocoder, emotion=args.emotion,
-                            intensity=args.intensity, speed=args.speed, pitch=args.pitch)
+                            intensity=args.intensity, speed=args.speed, pitch=args.pitch,
+                            runtime=args.runtime)
     voice = {"speaker": args.speaker, "emotion": args.emotion, "intensity": args.intensity,
              "speed": args.speed, "pitch": args.pitch}
-    if args.acoustic is None and args.vocoder is None and voice == {
+    if args.acoustic is None and args.vocoder is None and args.runtime == "torch" and voice == {
             "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
     from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
@@ -84,8 +85,19 @@ def _engine(args: argparse.Namespace):
 
     if args.acoustic is None and args.speaker is None:
         return default_voice_engine(args.vocoder, emotion=args.emotion,
-                                    intensity=args.intensity, speed=args.speed, pitch=args.pitch)
+                                    intensity=args.intensity, speed=args.speed, pitch=args.pitch,
+                                    runtime=args.runtime)
+    if args.runtime == "onnx":
+        from tts.onnx.runtime import load_engine
+
+        return load_engine(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
     return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
+
+
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtime", default="torch", choices=("torch", "onnx"),
+                        help="what runs the models: torch (default) or onnxruntime, from the "
+                             "graphs 'voxclone export --onnx' writes (docs/onnx.md)")
 
 
 def _voices_root(args: argparse.Namespace) -> Path | None:
@@ -433,7 +445,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServerConfig(host=args.host, port=int(args.port), workers=args.workers,
                           max_queue=args.max_queue, max_chars=args.max_chars,
                           max_body_bytes=args.max_body, torch_threads=args.threads,
-                          voices_dir=_voices_root(args))
+                          voices_dir=_voices_root(args), runtime=args.runtime)
 
     def say(line: str) -> None:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)
@@ -603,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="espeak-ng voice of the fallback engine (default: %(default)s)")
     say.add_argument("--acoustic", default=None, metavar="CKPT",
                      help="acoustic model checkpoint (default: the bundled voice)")
+    _add_runtime(say)
     say.add_argument("--vocoder", default=None, metavar="CKPT",
                      help="vocoder checkpoint, or griffinlim (default: the bundled vocoder)")
     say.add_argument("--voice", default=None, metavar="NAME",
@@ -785,6 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--preload", nargs="*", default=None, metavar="VOICE",
                      help="voices loaded before the first request (default: the default "
                           "voice; none when the flag is given alone)")
+    _add_runtime(srv)
     srv.add_argument("--log-level", default="info",
                      choices=("critical", "error", "warning", "info", "debug"),
                      help="uvicorn's log level; info logs each request (default: %(default)s)")

@@ -182,9 +182,12 @@ def restyle(base, emotion: str | None = None, intensity: float = 1.0, speed: flo
     ``tts.voices.voice_engine``) speaking with another style: the same models, speaker,
     embedding, voice style weights and voice pitch offset (``base.pitch_shift``), ``pitch``
     semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style the model
-    cannot do (unknown emotion, values out of range)."""
+    cannot do (unknown emotion, values out of range). An engine with its own ``restyled``
+    (``tts.onnx.runtime.OnnxEngine``) makes it, sharing its loaded graphs."""
     from tts.neural_engine import NeuralEngine
 
+    if hasattr(base, "restyled"):
+        return base.restyled(emotion=emotion, intensity=intensity, speed=speed, pitch=pitch)
     if not isinstance(base, NeuralEngine):
         raise ConfigError(f"emotion, intensity, speed and pitch need a neural voice; the "
                           f"{getattr(base, 'name', 'given')} engine has none")

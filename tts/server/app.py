@@ -198,7 +198,7 @@ def create_app(config: ServerConfig | None = None, voices: VoiceCache | None = N
     ``voices`` shares an already warm ``VoiceCache`` (tests); default: one for
     ``config.voices_dir``."""
     config = config or ServerConfig()
-    service = Service(config, voices or VoiceCache(config.voices_dir))
+    service = Service(config, voices or VoiceCache(config.voices_dir, config.runtime))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

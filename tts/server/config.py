@@ -34,6 +34,8 @@ class ServerConfig:
     voices_dir: Path | None = None
     stream_buffer: int = 4
     stall_seconds: float = 60.0
+    runtime: str = "torch"
+    """What runs the voices' models: ``torch``, or ``onnx`` (``voxclone export --onnx``)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -53,8 +53,9 @@ class VoiceCache:
     """Voices under ``root`` (cloned; default ``tts.profiles.voices_dir()``) and the bundled
     ones; thread-safe."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, runtime: str = "torch") -> None:
         self.root = root
+        self.runtime = runtime
         self._lock = threading.Lock()  # the list of voices
         self._loading = threading.Lock()  # the engines
         self._engines: dict[str, tuple[tuple, NeuralEngine]] = {}
@@ -122,6 +123,6 @@ class VoiceCache:
             key = _voice_key(voice)
             cached = self._engines.get(name)
             if cached is None or cached[0] != key:
-                cached = (key, voice_engine(name, self.root))
+                cached = (key, voice_engine(name, self.root, runtime=self.runtime))
                 self._engines[name] = cached
         return cached[1]
