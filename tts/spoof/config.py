@@ -30,7 +30,7 @@ class ScoringConfig:
 class TrainingConfig:
     """The training loop (``tts.spoof.train``)."""
 
-    steps: int = 3000
+    steps: int = 2000
     batch_size: int = 32
     learning_rate: float = 2e-3
     weight_decay: float = 1e-3
