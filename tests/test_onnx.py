@@ -463,3 +463,16 @@ def test_say_and_serve_speak_with_the_onnx_runtime(cached_export, tmp_path, caps
         assert served_rate == 22050 and len(served) > 1.0 * served_rate
         missing = client.post("/api/tts", json={"text": text, "voice": "kathleen-expressive"})
         assert missing.status_code >= 400 and "voxclone export --onnx" in missing.text
+
+
+@pytest.mark.slow
+def test_say_on_onnx_imports_no_torch(cached_export, tmp_path):
+    code = ("import sys\n"
+            "from tts.cli import main\n"
+            f"assert main(['say', 'Hello there.', '--runtime', 'onnx', '-q', '-o', "
+            f"{str(tmp_path / 'x.wav')!r}]) == 0\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120, check=True, env=os.environ.copy())
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
+    assert (tmp_path / "x.wav").stat().st_size > 10_000

@@ -3,7 +3,9 @@
 ``load_audio`` reads any common file (wav/flac/ogg/mp3, any rate, any channel count, 8 to 32 bit)
 into mono float32 at the model rate, trimmed and loudness-normalised, or raises ``AudioError``
 with a one-line reason. ``MelSpectrogram`` is the only mel implementation in voxclone; it is built
-from ``AudioConfig`` alone and used by data preparation, training losses and inference.
+from ``AudioConfig`` alone and used by data preparation, training losses and inference. It lives in
+``tts.mel`` (torch) and is read from here on first use, so that importing this module loads no
+torch (the ONNX runtime's path needs none).
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-import torch
-from torch import nn
 
-from tts.config import AudioConfig
 from tts.errors import AudioError
+from tts.mel_scale import hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz  # noqa: F401
 
 MIN_SOURCE_RATE = 8000
 """Below this sample rate a file is refused: speech is not intelligible enough to learn from."""
@@ -184,15 +184,16 @@ def clean_audio(wav: np.ndarray, rate: int, sample_rate: int, path: str | Path, 
     return wav
 
 
-def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: int,
+def save_audio(path: str | Path, wav, sample_rate: int,
                comment: str | None = None) -> Path:
-    """Write mono ``(num_samples,)`` audio; the format follows the suffix (wav = 16-bit PCM).
+    """Write mono ``(num_samples,)`` audio (a numpy array or a torch tensor); the format follows
+    the suffix (wav = 16-bit PCM).
 
     ``comment`` goes into the file's comment tag (WAV INFO ICMT, FLAC/Ogg Vorbis comment). The
     file is written beside ``path`` under a hidden name and moved into place when complete, so
     a failed write leaves no half-written file and an existing one untouched."""
     path = Path(path)
-    if isinstance(wav, torch.Tensor):
+    if hasattr(wav, "detach"):  # a torch tensor (torch is not imported for numpy input)
         wav = wav.detach().cpu().float().numpy()
     wav = np.asarray(wav, dtype=np.float32).reshape(-1)
     if not np.isfinite(wav).all():
@@ -214,89 +215,12 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
     return path
 
 
-_MEL_HZ = 200.0 / 3
-"""Slaney's mel scale (librosa's default, ``htk=False``): one mel per 200/3 Hz up to 1 kHz..."""
-_MEL_BREAK_HZ = 1000.0
-_MEL_BREAK = _MEL_BREAK_HZ / _MEL_HZ
-_MEL_LOG_STEP = math.log(6.4) / 27.0
-"""... and 27 mels per factor 6.4 above it."""
 
 
-def hz_to_mel(hz) -> np.ndarray:
-    """Hz -> mels on Slaney's scale (every voxclone mel's); float64, same shape."""
-    hz = np.asarray(hz, dtype=np.float64)
-    above = np.log(np.maximum(hz, _MEL_BREAK_HZ) / _MEL_BREAK_HZ) / _MEL_LOG_STEP
-    return np.where(hz >= _MEL_BREAK_HZ, _MEL_BREAK + above, hz / _MEL_HZ)
+def __getattr__(name: str):
+    """``MelSpectrogram`` and ``mel_spectrogram`` from ``tts.mel``, imported on first use."""
+    if name in ("MelSpectrogram", "mel_spectrogram"):
+        from tts import mel
 
-
-def mel_to_hz(mel) -> np.ndarray:
-    """Mels on Slaney's scale -> Hz (the inverse of ``hz_to_mel``); float64, same shape."""
-    mel = np.asarray(mel, dtype=np.float64)
-    above = _MEL_BREAK_HZ * np.exp(_MEL_LOG_STEP * (np.maximum(mel, _MEL_BREAK) - _MEL_BREAK))
-    return np.where(mel >= _MEL_BREAK, above, _MEL_HZ * mel)
-
-
-def mel_frequencies(count: int, f_min: float, f_max: float) -> np.ndarray:
-    """``(count,)`` Hz evenly spaced on the mel scale from ``f_min`` to ``f_max``."""
-    return mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), count))
-
-
-def mel_filterbank(config: AudioConfig) -> np.ndarray:
-    """Slaney mel filterbank ``(n_mels, n_fft // 2 + 1)`` float32 for ``config``: triangles
-    between consecutive band edges (``mel_frequencies``), each scaled to the same area
-    (2 / its width in Hz). Identical to ``librosa.filters.mel(..., htk=False, norm="slaney")``
-    without importing librosa (and scipy.signal with it)."""
-    edges = mel_frequencies(config.n_mels + 2, config.f_min, config.f_max)  # (n_mels + 2,)
-    bins = np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate)  # (n_fft // 2 + 1,)
-    widths = np.diff(edges)
-    ramps = np.subtract.outer(edges, bins)
-    rising, falling = -ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]
-    weights = np.maximum(0, np.minimum(rising, falling)).astype(np.float32)
-    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return weights
-
-
-class MelSpectrogram(nn.Module):
-    """Log-mel spectrogram, the only one in voxclone.
-
-    Input: waveform ``(batch, num_samples)`` or ``(num_samples,)``, float, in [-1, 1].
-    Output: ``(batch, n_mels, frames)`` (or ``(n_mels, frames)`` for 1-D input), natural log of
-    the mel magnitude floored at ``config.log_floor``; ``frames = 1 + num_samples // hop_length``.
-    """
-
-    def __init__(self, config: AudioConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)
-        self.register_buffer("mel_basis", torch.from_numpy(mel_filterbank(config)).float(),
-                             persistent=False)
-
-    def spectrum(self, wav: torch.Tensor) -> torch.Tensor:
-        """Complex STFT ``(batch, n_fft // 2 + 1, frames)`` of ``(batch, samples)``: frame ``i``
-        is centred on sample ``i * hop_length`` (reflect padding), the frames the mel is made
-        of and the frames an iSTFT vocoder synthesizes."""
-        c = self.config
-        pad = c.n_fft // 2
-        mode = "reflect" if wav.shape[-1] > pad else "constant"
-        wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
-        return torch.stft(wav, c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
-                          window=self.window, center=False, return_complex=True)
-
-    def magnitude(self, wav: torch.Tensor) -> torch.Tensor:
-        """Linear STFT magnitude ``(batch, n_fft // 2 + 1, frames)`` of ``(batch, samples)``."""
-        return self.spectrum(wav).abs()
-
-    def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        squeeze = wav.dim() == 1
-        if squeeze:
-            wav = wav.unsqueeze(0)
-        mel = torch.matmul(self.mel_basis, self.magnitude(wav.float()))
-        mel = torch.log(torch.clamp(mel, min=self.config.log_floor))
-        return mel.squeeze(0) if squeeze else mel
-
-
-def mel_spectrogram(wav: np.ndarray, config: AudioConfig) -> np.ndarray:
-    """NumPy convenience: ``(num_samples,)`` -> ``(n_mels, frames)`` float32 via ``MelSpectrogram``."""
-    with torch.no_grad():
-        mel = MelSpectrogram(config)(torch.from_numpy(np.asarray(wav, dtype=np.float32)))
-    return mel.numpy()
+        return getattr(mel, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

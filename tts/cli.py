@@ -80,7 +80,7 @@ def _engine(args: argparse.Namespace):
     if args.acoustic is None and args.vocoder is None and args.runtime == "torch" and voice == {
             "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
-    from tts.neural_engine import DEFAULT_ACOUSTIC, NeuralEngine
+    from tts.bundled import DEFAULT_ACOUSTIC
     from tts.voices import default_voice_engine
 
     if args.acoustic is None and args.speaker is None:
@@ -91,6 +91,8 @@ def _engine(args: argparse.Namespace):
         from tts.onnx.runtime import load_engine
 
         return load_engine(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
+    from tts.neural_engine import NeuralEngine
+
     return NeuralEngine.load(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
 
 
