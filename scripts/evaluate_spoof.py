@@ -7,7 +7,7 @@ On the ``test`` split of a corpus from ``scripts/make_spoof_corpus.py``, each cl
 ``--conditions`` (MP3 32 kbit/s, 8 kHz; ``tts.spoof.conditions``):
 
 - EER of each generator's clips against all real test clips, generators seen in training and
-  held out of it (``HELD_OUT_GENERATORS``) apart, and the share of its clips caught at the
+  held out of it (the detector's ``training.held_out_generators``) apart, and the share of its clips caught at the
   shipped threshold;
 - false positives per real corpus at the shipped threshold (whole corpora held out, held-out
   speakers of the others, and held-out clips of the single-speaker corpora);
@@ -121,13 +121,15 @@ def _speed(clips, folder: Path, detector, seconds: float) -> dict:
 def cmd_spoof(args: argparse.Namespace) -> int:
     import torch
 
-    from tts.spoof.corpus import HELD_OUT_CORPORA, read_clips
+    from tts.spoof.corpus import HELD_OUT_CORPORA, HELD_OUT_GENERATORS, read_clips
     from tts.spoof.detector import load_detector
 
     set_threads(args.threads)
     folder = Path(args.corpus)
     detector = load_detector(args.detector)
-    held_out = tuple(args.held_out)
+    trained = detector.metadata.get("config", {}).get("training", {})
+    held_out = tuple(args.held_out if args.held_out is not None else
+                     trained.get("held_out_generators", HELD_OUT_GENERATORS))
     clips = [c for c in read_clips(folder) if c.split == "test"]
     if args.limit:
         rng = np.random.default_rng(0)
@@ -188,7 +190,6 @@ def _tables(report: dict, conditions: list[str]) -> str:
 
 def add_parser(sub) -> None:
     """Register ``spoof`` on ``evaluate.py``'s subparsers."""
-    from tts.spoof.corpus import HELD_OUT_GENERATORS
     from tts.spoof.detector import DEFAULT_DETECTOR
 
     spo = sub.add_parser(
@@ -202,8 +203,9 @@ def add_parser(sub) -> None:
                      help="detector checkpoint (its .json calibration beside it)")
     spo.add_argument("--conditions", nargs="*", default=["mp3", "8k"],
                      help="channel conditions besides clean (default mp3 8k)")
-    spo.add_argument("--held-out", nargs="*", default=list(HELD_OUT_GENERATORS),
-                     metavar="GENERATOR", help="generators kept out of training")
+    spo.add_argument("--held-out", nargs="*", default=None, metavar="GENERATOR",
+                     help="generators kept out of training (default: those the detector's "
+                          "training config names)")
     spo.add_argument("--limit", type=int, default=0,
                      help="at most this many clips per generator and per real corpus (0: all)")
     spo.add_argument("--long", type=float, default=600.0,

@@ -16,7 +16,8 @@ Synthetic speech, each generator a ``wavs/NAME`` folder:
 - ``world``: WORLD analysis/synthesis of real recordings;
 - ``espeak-ng``, ``flite``, ``festival``: the command-line synthesizers (Debian packages).
 Sentences come from ``--data``/text/ljspeech-transcripts.txt, split 80/10/10 by sentence.
-``tts.spoof.corpus.HELD_OUT_GENERATORS`` make test clips only.
+``tts.spoof.corpus.HELD_OUT_GENERATORS`` make test clips only (no detector can train on them);
+WORLD, slow on one core, makes fewer clips (``PER_GENERATOR``).
 
 Every clip is silence-trimmed, at most 4 s, loudness-normalised, 16 kHz (``corpus.crops``). Channel
 conditions (MP3 32k, 8 kHz, noise) are applied when the corpus is read (``tts.spoof.conditions``),
@@ -56,6 +57,8 @@ COPY_SOURCES = ("kathleen-arctic", "librispeech-251", "commonvoice-en", "ljspeec
 
 PER_SPLIT = {"train": 300, "val": 45, "test": 90}
 HELD_OUT_COUNT = 150
+PER_GENERATOR = {"world": {"train": 210, "val": 30, "test": 60}}
+"""Fewer clips where a generator is slow on one core (WORLD's Harvest F0 tracker)."""
 
 
 def _recordings(data: Path, name: str) -> list[dict]:
@@ -147,7 +150,7 @@ def _sentences(data: Path) -> dict[str, list[str]]:
 def _plan(generator: str, seen_counts: dict[str, int]) -> dict[str, int]:
     if generator in C.HELD_OUT_GENERATORS:
         return {"test": HELD_OUT_COUNT}
-    return dict(seen_counts)
+    return dict(PER_GENERATOR.get(generator, seen_counts))
 
 
 def make_from_text(args, out: Path, generator: str, speak: Callable[[str, int], tuple],
@@ -244,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="multiply the synthetic clips per split (default 1: 300/45/90)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", default=None, metavar="NAME",
-                        help="build only these generators (and the real clips)")
+                        help="build only these generators (and the real clips); the manifest "
+                             "also lists the others' finished parts")
     args = parser.parse_args(argv)
     if not (args.data / "text" / "ljspeech-transcripts.txt").is_file():
         print(f"make_spoof_corpus.py: error: {args.data} is not the shared data folder "
@@ -270,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, make in generators(args):
         if args.only is None or name in args.only:
             rows += build(name, lambda make=make: make(args.out, real))
+        elif (parts / f"{name}.jsonl").is_file():
+            rows += C.read_rows(parts / f"{name}.jsonl")
     C.write_rows(args.out / "manifest.jsonl", rows)
     summary: dict[str, dict[str, int]] = {}
     for r in rows:

@@ -41,6 +41,8 @@ class Detector:
     front_end: LogFilterbank
     scoring: ScoringConfig
     calibration: Calibration | None = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+    """The checkpoint's metadata (training config, log, corpus)."""
 
     @property
     def features(self) -> FrontEndConfig:
@@ -107,4 +109,4 @@ def load_detector(path: str | Path = DEFAULT_DETECTOR, calibrated: bool = True) 
     model = checkpoint.load_into(path, ckpt, lambda: SpoofDetector(network, features.n_bands),
                                  "detector")
     calibration = Calibration.load(calibration_path(path)) if calibrated else None
-    return Detector(model.eval(), LogFilterbank(features), scoring, calibration)
+    return Detector(model.eval(), LogFilterbank(features), scoring, calibration, ckpt.metadata)
