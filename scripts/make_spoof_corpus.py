@@ -10,7 +10,8 @@ speakers, 10% of the others calibration (``val``); single-speaker corpora split 
 
 Synthetic speech, each generator a ``wavs/NAME`` folder:
 - ``voxclone-sourcefilter``, ``voxclone-istft-kathleen``: every bundled voice (``tts.voices``)
-  through the pitch-driven vocoder (their own) and through the iSTFT vocoder, unwatermarked;
+  but the non-commercial one, through the pitch-driven vocoder (their own) and through the iSTFT
+  vocoder, unwatermarked;
 - ``copy-sourcefilter``, ``copy-istft-kathleen``, ``copy-istft-small``, ``copy-griffinlim``:
   real recordings through each bundled vocoder and Griffin-Lim (copy synthesis);
 - ``world``: WORLD analysis/synthesis of real recordings;
@@ -191,6 +192,11 @@ def make_copies(args, out: Path, generator: str, copy: Callable[[np.ndarray, int
     return w
 
 
+def _non_commercial(license_text: str) -> bool:
+    """Whether a voice's license forbids commercial use (kathleen-expressive: RAVDESS)."""
+    return "-NC" in license_text.upper() or "non-commercial" in license_text.lower()
+
+
 def generators(args) -> Iterator[tuple[str, Callable]]:
     """``(name, make(out, real_rows) -> Writer)`` for every generator this machine can run."""
     from tts.spoof import generators as G
@@ -205,7 +211,7 @@ def generators(args) -> Iterator[tuple[str, Callable]]:
         def make(out, real, stem=stem, name=name):
             from tts.voices import bundled_voices, voice_engine
 
-            names = [v.name for v in bundled_voices()]
+            names = [v.name for v in bundled_voices() if not _non_commercial(v.license)]
             engines = {n: voice_engine(n, vocoder=ckpts / "vocoder" / f"{stem}.pt")
                        for n in names}
             return make_from_text(args, out, name,
