@@ -267,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts.mkdir(parents=True, exist_ok=True)
 
     def build(name: str, make: Callable[[], Writer]) -> list[C.Clip]:
+        """Make generator ``name``'s part unless it is finished; its rows."""
         path = parts / f"{name}.jsonl"
         if not path.is_file():
             start = time.time()
@@ -276,11 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return C.read_rows(path)
 
     real = build("real", lambda: make_real(args, args.out))
-    rows = list(real)
+    names = []
     for name, make in generators(args):
+        names.append(name)
         if args.only is None or name in args.only:
-            rows += build(name, lambda make=make: make(args.out, real))
-        elif (parts / f"{name}.jsonl").is_file():
+            build(name, lambda make=make: make(args.out, real))
+    rows = list(real)  # every finished part, read once all builds are done
+    for name in names:
+        if (parts / f"{name}.jsonl").is_file():
             rows += C.read_rows(parts / f"{name}.jsonl")
     C.write_rows(args.out / "manifest.jsonl", rows)
     summary: dict[str, dict[str, int]] = {}
