@@ -41,7 +41,7 @@ class TrainingConfig:
     val_every: int = 250
     seed: int = 0
     target_fpr: float = 0.01
-    held_out_generators: tuple[str, ...] = ("festival", "flite", "copy-istft-small")
+    held_out_generators: tuple[str, ...] = ("festival", "world", "copy-istft-small")
 
 
 @dataclasses.dataclass(frozen=True)
