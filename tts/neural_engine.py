@@ -22,10 +22,8 @@ from tts.bundled import (
     RESYNTHESIS_VOCODER,  # noqa: F401 (tts.cli imports it from here)
 )
 from tts.config import AudioConfig
-from tts.errors import ConfigError, TextError
+from tts.errors import ConfigError
 from tts.models.tacotron import BOS_ID, EOS_ID
-
-PUNCTUATION_END = {".", "?", "!"}
 
 
 def default_vocoder(acoustic: AcousticModel) -> Path:
@@ -116,17 +114,11 @@ class NeuralEngine:
         return cls(acoustic, vocoder, vocoder_audio, **voice)
 
     def tokens(self, text: str) -> list[int]:
-        """Phoneme ids of normalized ``text``, ending in sentence punctuation."""
-        from tts.text import to_phonemes
+        """Phoneme ids of normalized ``text``, ending in sentence punctuation
+        (``tts.text.phoneme_ids``)."""
+        from tts.text import phoneme_ids
 
-        phonemes = to_phonemes(text, backend=self.acoustic.symbols.backend, normalize_text=False)
-        while phonemes and phonemes[-1] == " ":
-            phonemes.pop()
-        if not phonemes:
-            raise TextError(f"nothing to say in {text!r}")
-        if phonemes[-1] not in PUNCTUATION_END:
-            phonemes.append(".")
-        return self.acoustic.symbols.encode(phonemes)
+        return phoneme_ids(text, self.acoustic.symbols)
 
     def mel(self, text: str) -> MelResult:
         """The mel of one chunk of normalized text."""

@@ -26,12 +26,10 @@ from typing import Any
 import numpy as np
 
 from tts.config import AudioConfig, from_dict
-from tts.errors import CheckpointError, ConfigError, TextError
+from tts.errors import CheckpointError, ConfigError
 from tts.onnx.manifest import GRAPHS, TABLES, Export
-from tts.text import SymbolTable
+from tts.text import SymbolTable, phoneme_ids
 
-PUNCTUATION_END = {".", "?", "!"}
-"""As ``tts.neural_engine.PUNCTUATION_END``: a chunk is closed with "." unless it ends so."""
 NOISE_SEED = 0
 """The seed of ``SourceFilterVocoder.excitation`` at inference."""
 MIN_VOCODE_FRAMES = 4
@@ -50,21 +48,6 @@ class OnnxMel:
     alignment: np.ndarray
     durations: np.ndarray
     f0: np.ndarray | None = None
-
-
-def phoneme_ids(text: str, symbols: SymbolTable) -> list[int]:
-    """``NeuralEngine.tokens`` without torch: phoneme ids of normalized ``text`` in
-    ``symbols``, closed with "." unless it ends in sentence punctuation."""
-    from tts.text import to_phonemes
-
-    phonemes = to_phonemes(text, backend=symbols.backend, normalize_text=False)
-    while phonemes and phonemes[-1] == " ":
-        phonemes.pop()
-    if not phonemes:
-        raise TextError(f"nothing to say in {text!r}")
-    if phonemes[-1] not in PUNCTUATION_END:
-        phonemes.append(".")
-    return symbols.encode(phonemes)
 
 
 def emotion_weights(emotions: dict[str, np.ndarray], mean: np.ndarray, name: str,

@@ -23,6 +23,7 @@ from tts.text.normalize import UnknownCharacterWarning, normalize
 __all__ = [
     "normalize",
     "to_phonemes",
+    "phoneme_ids",
     "split_text",
     "SymbolTable",
     "UnknownCharacterWarning",
@@ -31,13 +32,14 @@ __all__ = [
 
 _EXPORTS = {
     "to_phonemes": "tts.text.g2p",
+    "phoneme_ids": "tts.text.g2p",
     "split_text": "tts.text.split",
     "SymbolTable": "tts.text.symbols",
     "ensure_nltk_data": "tts.text.nltk_data",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from tts.text.g2p import to_phonemes
+    from tts.text.g2p import phoneme_ids, to_phonemes
     from tts.text.nltk_data import ensure_nltk_data
     from tts.text.split import split_text
     from tts.text.symbols import SymbolTable

@@ -35,7 +35,8 @@ from pathlib import Path
 from tts.errors import TextError
 from tts.text.homographs import HOMOGRAPH_FIXES, context_tag, resolve_context
 
-__all__ = ["to_phonemes", "BACKENDS", "PUNCTUATION", "WORD_SEPARATOR", "HOMOGRAPH_FIXES"]
+__all__ = ["to_phonemes", "phoneme_ids", "BACKENDS", "PUNCTUATION", "PUNCTUATION_END",
+           "WORD_SEPARATOR", "HOMOGRAPH_FIXES"]
 
 BACKENDS = ("g2p_en", "espeak")
 WORD_SEPARATOR = " "
@@ -511,3 +512,22 @@ def to_phonemes(
     if not any(t != WORD_SEPARATOR and t not in _PUNCT_RANK for t in tokens):
         raise TextError(f"text has nothing to pronounce: {text[:60]!r}")
     return tokens
+
+
+PUNCTUATION_END = {".", "?", "!"}
+"""A chunk the models speak is closed with "." unless it ends in one of these."""
+
+
+def phoneme_ids(text: str, symbols) -> list[int]:
+    """The ids a model reads for normalized ``text``: its phonemes in ``symbols``' backend
+    (a ``SymbolTable``), trailing spaces dropped, closed with "." unless it ends in sentence
+    punctuation; ``TextError`` when nothing is left to say. What both runtimes (torch and
+    ONNX) speak from."""
+    phonemes = to_phonemes(text, backend=symbols.backend, normalize_text=False)
+    while phonemes and phonemes[-1] == " ":
+        phonemes.pop()
+    if not phonemes:
+        raise TextError(f"nothing to say in {text!r}")
+    if phonemes[-1] not in PUNCTUATION_END:
+        phonemes.append(".")
+    return symbols.encode(phonemes)
