@@ -49,11 +49,9 @@ def audio_files(folder: str | Path) -> list[Path]:
     return found
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a file as it is: ``(samples (num_samples, channels) float32, sample_rate)``.
-
-    Raises ``AudioError`` for a missing, empty, unreadable or corrupt file.
-    """
+def check_audio_file(path: str | Path) -> Path:
+    """``path`` as a ``Path``; ``AudioError`` when it is missing, a folder or empty (before
+    any decoder is asked)."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
@@ -61,6 +59,15 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
         raise AudioError(f"expected an audio file, got a folder: {path}")
     if path.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {path}")
+    return path
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a file as it is: ``(samples (num_samples, channels) float32, sample_rate)``.
+
+    Raises ``AudioError`` for a missing, empty, unreadable or corrupt file.
+    """
+    path = check_audio_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from tts.audio import check_audio_file
 from tts.errors import AudioError, ConfigError
 from tts.spoof.detector import Detector, load_detector, min_window_samples
 from tts.spoof.features import SAMPLE_RATE
@@ -195,13 +196,7 @@ def score_file(path: str | Path, detector: Detector | None = None) -> SpoofRepor
     """Score an audio file of any length (any format soundfile reads) with ``detector``
     (default: the shipped one). An unreadable file is an ``AudioError``; a file too short or
     without speech gets a report saying so (``status``) and no score."""
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"audio file not found: {path}")
-    if path.is_dir():
-        raise AudioError(f"expected an audio file, got a folder: {path}")
-    if path.stat().st_size == 0:
-        raise AudioError(f"audio file is empty (0 bytes): {path}")
+    path = check_audio_file(path)
     detector = detector or load_detector()
     blocks, duration = _blocks(path)
     return score_blocks(blocks, duration, detector)
