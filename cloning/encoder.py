@@ -211,6 +211,15 @@ class SpeakerEncoder(nn.Module):
         return self.embed_utterance(wav, self.audio.sample_rate)
 
 
+def embed_files(encoder, paths: Sequence[str | Path]) -> np.ndarray:
+    """Utterance embeddings ``(n, D)`` of the audio files ``paths`` by ``encoder``, each read
+    at the reference rate as it is (no loudness normalisation)."""
+    from cloning.reference import REFERENCE_RATE
+
+    wavs = [load_audio(p, REFERENCE_RATE, normalize=False) for p in paths]
+    return encoder.embed_many(wavs, REFERENCE_RATE)
+
+
 def average_embeddings(embeddings: np.ndarray) -> np.ndarray:
     """Speaker embedding from utterance embeddings ``(n, D)``: normalised mean ``(D,)``."""
     mean = np.asarray(embeddings, dtype=np.float64).mean(axis=0)

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cloning.reference import REFERENCE_RATE
-
 __all__ = ["EvalVoice", "collect_voices", "similarity_rows"]
 
 
@@ -67,27 +65,20 @@ def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]]
     return voices
 
 
-def _embed_files(encoder, paths: Sequence[Path]) -> np.ndarray:
-    from tts.audio import load_audio
-
-    wavs = [load_audio(p, REFERENCE_RATE, normalize=False) for p in paths]
-    return encoder.embed_many(wavs, REFERENCE_RATE)
-
-
 def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], list[np.ndarray]],
                     sample_rate: int, encoder, transcriber=None) -> dict[str, float]:
     """The four mean cosines (see the module doc) over ``voices``; ``speak(voice)`` returns the
     clone's waveforms of ``voice.texts`` at ``sample_rate``. With a ``transcriber``
     (``tts.metrics.Transcriber``), also the clones' ASR word error rate."""
-    from cloning.encoder import average_embeddings
+    from cloning.encoder import average_embeddings, embed_files
     from tts import metrics
 
     test_means, test_embs, ref_means, clone_embs, heard, texts = [], [], [], [], [], []
     for voice in voices:
-        test = _embed_files(encoder, voice.test)
+        test = embed_files(encoder, voice.test)
         test_embs.append(test)
         test_means.append(average_embeddings(test))
-        ref_means.append(average_embeddings(_embed_files(encoder, voice.reference)))
+        ref_means.append(average_embeddings(embed_files(encoder, voice.reference)))
         wavs = speak(voice)
         clone_embs.append(encoder.embed_many(wavs, sample_rate))
         if transcriber is not None:
@@ -120,7 +111,7 @@ def voice_report(engine, utterances: Sequence, encoder, transcriber, train_paths
     (Hz, ``tts.prosody``) of the synthesized speech (``f0``) and of the recordings (``real_f0``)."""
     import time
 
-    from cloning.encoder import average_embeddings
+    from cloning.encoder import average_embeddings, embed_files
     from tts import metrics
     from tts.synthesizer import Synthesizer
 
@@ -135,9 +126,9 @@ def voice_report(engine, utterances: Sequence, encoder, transcriber, train_paths
         audio_seconds += result.duration
         wavs.append(result.wav)
     rate = engine.audio.sample_rate
-    real = _embed_files(encoder, [Path(u.audio_path) for u in utterances])
+    real = embed_files(encoder, [Path(u.audio_path) for u in utterances])
     real_mean = average_embeddings(real)
-    train_mean = average_embeddings(_embed_files(encoder, train_paths))
+    train_mean = average_embeddings(embed_files(encoder, train_paths))
     row = {"sentences": len(texts),
            "wer": metrics.word_error_rate(texts, [transcriber.transcribe(w, rate) for w in wavs]),
            "similarity": float((encoder.embed_many(wavs, rate) @ real_mean).mean()),

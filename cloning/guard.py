@@ -74,12 +74,9 @@ def judge(report) -> object | None:
 
 def held_out_target(paths: Sequence[Path], encoder) -> np.ndarray:
     """Unit mean embedding ``(D,)`` of the audio files ``paths`` (the held-out reference)."""
-    from cloning.encoder import average_embeddings
-    from cloning.reference import REFERENCE_RATE
-    from tts.audio import load_audio
+    from cloning.encoder import average_embeddings, embed_files
 
-    wavs = [load_audio(p, REFERENCE_RATE, normalize=False) for p in paths]
-    return average_embeddings(encoder.embed_many(wavs, REFERENCE_RATE))
+    return average_embeddings(embed_files(encoder, paths))
 
 
 def check_voice(tier: str, engine, target: np.ndarray, encoder, transcriber=None,
