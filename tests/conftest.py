@@ -10,6 +10,22 @@ from audio_fixtures import voiced_signal
 from tts.config import AudioConfig
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache(tmp_path_factory):
+    """``$VOXCLONE_CACHE`` of the test session's own, so that ONNX exports in the user's cache
+    (which ``--runtime auto`` would pick up) do not change what the tests run; its ``whisper``
+    folder is the user's (the joined Whisper model, made once)."""
+    from tts.asr import cache_dir
+
+    whisper = cache_dir()
+    whisper.mkdir(parents=True, exist_ok=True)
+    root = tmp_path_factory.mktemp("cache")
+    (root / "whisper").symlink_to(whisper, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VOXCLONE_CACHE", str(root))
+        yield root
+
+
 @pytest.fixture
 def audio_config() -> AudioConfig:
     return AudioConfig()

@@ -125,7 +125,8 @@ def _report(say_bench, with_piper: bool) -> dict:
     whole = [process("voxclone", "hi", 1.5, 0.6, 350.0), process("voxclone", "long", 8.0, 32.0,
                                                                   390.0)]
     if with_piper:
-        whole += [process("piper", "hi", 1.0, 0.5, 250.0),
+        whole += [process("voxclone onnx", "long", 5.0, 32.0, 200.0),
+                  process("piper", "hi", 1.0, 0.5, 250.0),
                   process("piper", "long", 10.0, 25.0, 260.0)]
     return say_bench._report(args, {"short": "Hi there."}, [1], runs, whole,
                              None if with_piper else "piper not available: test")
@@ -144,15 +145,18 @@ def test_say_table_compares_with_piper(say_bench):
 
 def test_say_table_compares_whole_processes_with_piper(say_bench):
     report = _report(say_bench, with_piper=True)
-    hi, long = report["process_ratios"]
-    assert (hi["text"], long["text"]) == ("hi", "long")
+    hi, long, onnx = report["process_ratios"]
+    assert (hi["text"], long["text"], onnx["text"]) == ("hi", "long", "long")
+    assert onnx["system"] == "voxclone onnx"
+    assert onnx["per_audio_second_ratio"] == pytest.approx((5.0 / 32.0) / 0.4)
     assert hi["seconds_ratio"] == pytest.approx(1.5) and hi["memory_ratio"] == pytest.approx(1.4)
     assert long["per_audio_second_ratio"] == pytest.approx(0.25 / 0.4)
     assert report["process_texts"] == {"hi": "Hi.", "long": say_bench.SENTENCES["long"]}
     table = say_bench.format_table(report)
     assert "| voxclone | hi | 1 | 1.50 | 0.75 | 0.6 | 2.500 | 350 |" in table
     assert "| piper | long | 1 | 10.00 | 5.00 | 25.0 | 0.400 | 260 |" in table
-    assert "| long | 1 | 0.80 | 0.80 | 0.62 | 1.50 |" in table
+    assert "| voxclone | long | 1 | 0.80 | 0.80 | 0.62 | 1.50 |" in table
+    assert "| voxclone onnx | long | 1 | 0.50 | 0.50 | 0.39 | 0.77 |" in table
     assert "hi = 3 characters" in table
 
 
@@ -201,7 +205,7 @@ def test_say_benchmark_without_piper_reports_voxclone(benchmark, tmp_path, capsy
 @pytest.mark.slow  # two fresh `voxclone say` processes: "Hi." and the long paragraph
 def test_say_process_only_measures_whole_processes(benchmark, capsys):
     assert benchmark.main(["say", "--process-only", "--threads", "1", "--cold-repeats", "1",
-                           "--no-piper", "--json"]) == 0
+                           "--runtime", "torch", "--no-piper", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     hi, long = report["whole_process"]
     assert (hi["text"], long["text"]) == ("hi", "long") and report["runs"] == []

@@ -242,6 +242,30 @@ def test_missing_broken_and_stale_exports_name_the_command(tiny, tmp_path):
     refused("broken ONNX export", acoustic, folder=folder)
 
 
+def test_auto_runtime_is_onnx_only_with_a_current_export(tiny, tmp_path, monkeypatch):
+    from tts.voices import resolve_runtime
+
+    acoustic = Path(shutil.copy(tiny["plain"], tmp_path / "model.pt"))
+    folder = tmp_path / "export"
+    assert resolve_runtime("auto", acoustic, onnx_dir=folder) == "torch"  # none yet
+    _fake_export(folder, acoustic, tiny["istft"])
+    assert resolve_runtime("auto", acoustic, onnx_dir=folder) == "onnx"
+    assert resolve_runtime("auto", acoustic, tiny["sourcefilter"], folder) == "torch"
+    assert resolve_runtime("torch", acoustic, onnx_dir=folder) == "torch"
+    acoustic.write_bytes(acoustic.read_bytes() + b"x")  # the export is now stale
+    assert resolve_runtime("auto", acoustic, onnx_dir=folder) == "torch"
+    assert resolve_runtime("onnx", acoustic, onnx_dir=folder) == "onnx"  # check_export says why
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    _fake_export(tmp_path / "export2", acoustic, tiny["istft"])
+    assert resolve_runtime("auto", acoustic, onnx_dir=tmp_path / "export2") == "torch"
+    with pytest.raises(ConfigError, match="unknown runtime 'tf'"):
+        resolve_runtime("tf", acoustic)
+
+
 def test_a_broken_export_is_a_one_line_error(tiny, tmp_path):
     from tts.neural_engine import NeuralEngine
     from tts.onnx.export import _manifest, _tables
@@ -444,10 +468,11 @@ def test_say_and_serve_speak_with_the_onnx_runtime(cached_export, tmp_path, caps
     from tts.server.config import ServerConfig
 
     text = "Where is the nearest train station?"
-    for runtime in ("onnx", "torch"):
+    for runtime in ("onnx", "torch", "auto"):
         assert main(["say", text, "--runtime", runtime, "--speed", "1.1",
                      "-o", str(tmp_path / f"{runtime}.wav")]) == 0
-    assert "engine voxclone-onnx" in capsys.readouterr().out
+    assert capsys.readouterr().out.count("engine voxclone-onnx") == 2  # auto: the export is there
+    assert (tmp_path / "auto.wav").read_bytes() == (tmp_path / "onnx.wav").read_bytes()
     onnx_wav, rate = sf.read(tmp_path / "onnx.wav", dtype="float32")
     torch_wav, _ = sf.read(tmp_path / "torch.wav", dtype="float32")
     assert rate == 22050 and onnx_wav.shape == torch_wav.shape  # the same durations

@@ -77,7 +77,7 @@ def _engine(args: argparse.Namespace):
                             runtime=args.runtime)
     voice = {"speaker": args.speaker, "emotion": args.emotion, "intensity": args.intensity,
              "speed": args.speed, "pitch": args.pitch}
-    if args.acoustic is None and args.vocoder is None and args.runtime == "torch" and voice == {
+    if args.acoustic is None and args.vocoder is None and args.runtime == "auto" and voice == {
             "speaker": None, "emotion": None, "intensity": 1.0, "speed": 1.0, "pitch": 0.0}:
         return default_engine()
     from tts.bundled import DEFAULT_ACOUSTIC
@@ -87,7 +87,9 @@ def _engine(args: argparse.Namespace):
         return default_voice_engine(args.vocoder, emotion=args.emotion,
                                     intensity=args.intensity, speed=args.speed, pitch=args.pitch,
                                     runtime=args.runtime)
-    if args.runtime == "onnx":
+    from tts.voices import resolve_runtime
+
+    if resolve_runtime(args.runtime, args.acoustic or DEFAULT_ACOUSTIC, args.vocoder) == "onnx":
         from tts.onnx.runtime import load_engine
 
         return load_engine(args.acoustic or DEFAULT_ACOUSTIC, args.vocoder, **voice)
@@ -97,9 +99,10 @@ def _engine(args: argparse.Namespace):
 
 
 def _add_runtime(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runtime", default="torch", choices=("torch", "onnx"),
-                        help="what runs the models: torch (default) or onnxruntime, from the "
-                             "graphs 'voxclone export --onnx' writes (docs/onnx.md)")
+    parser.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnx"),
+                        help="what runs the models: torch, or onnxruntime from the graphs "
+                             "'voxclone export --onnx' writes (docs/onnx.md); auto (default): "
+                             "onnxruntime when that export is there and current, else torch")
 
 
 def _voices_root(args: argparse.Namespace) -> Path | None:

@@ -136,3 +136,17 @@ def check_export(acoustic: str | Path, vocoder: str | Path | None = None,
                                   f"{Path(record['path']).name} changed since it was made: run "
                                   f"`{command}`")
     return Export(folder=folder, manifest=manifest)
+
+
+def current_export(acoustic: str | Path, vocoder: str | Path | None = None,
+                   folder: str | Path | None = None) -> Export | None:
+    """``check_export``'s export when it is current and onnxruntime is installed, else None:
+    what ``--runtime auto`` asks before it picks onnxruntime over PyTorch."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None
+    try:
+        return check_export(acoustic, vocoder, folder)
+    except CheckpointError:
+        return None

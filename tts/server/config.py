@@ -34,8 +34,9 @@ class ServerConfig:
     voices_dir: Path | None = None
     stream_buffer: int = 4
     stall_seconds: float = 60.0
-    runtime: str = "torch"
-    """What runs the voices' models: ``torch``, or ``onnx`` (``voxclone export --onnx``)."""
+    runtime: str = "auto"
+    """What runs the voices' models: ``torch``, ``onnx`` (``voxclone export --onnx``), or
+    ``auto`` (``tts.voices.resolve_runtime``: onnx for a voice with a current export)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

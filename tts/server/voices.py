@@ -53,7 +53,7 @@ class VoiceCache:
     """Voices under ``root`` (cloned; default ``tts.profiles.voices_dir()``) and the bundled
     ones; thread-safe."""
 
-    def __init__(self, root: Path | None = None, runtime: str = "torch") -> None:
+    def __init__(self, root: Path | None = None, runtime: str = "auto") -> None:
         self.root = root
         self.runtime = runtime
         self._lock = threading.Lock()  # the list of voices
