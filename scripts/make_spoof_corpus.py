@@ -15,6 +15,10 @@ Synthetic speech, each generator a ``wavs/NAME`` folder:
 - ``copy-sourcefilter``, ``copy-istft-kathleen``, ``copy-istft-small``, ``copy-griffinlim``:
   real recordings through each bundled vocoder and Griffin-Lim (copy synthesis);
 - ``world``: WORLD analysis/synthesis of real recordings;
+- ``lpc``, ``hnm``, ``phase-vocoder``, ``frame-concat``: more kinds of copy synthesis, made
+  here with signal processing (``tts.spoof.resynth``): an all-pole LPC vocoder, harmonic-plus-
+  noise resynthesis, phase-vocoder time-stretching or pitch shifting, and frame-by-frame
+  substitution of other speakers' frames (a crude unit concatenation);
 - ``espeak-ng``, ``flite``, ``festival``: the command-line synthesizers (Debian packages).
 Sentences come from ``--data``/text/ljspeech-transcripts.txt, split 80/10/10 by sentence.
 ``tts.spoof.corpus.HELD_OUT_GENERATORS`` make test clips only (no detector can train on them);
@@ -60,6 +64,8 @@ PER_SPLIT = {"train": 300, "val": 45, "test": 90}
 HELD_OUT_COUNT = 150
 PER_GENERATOR = {"world": {"train": 210, "val": 30, "test": 60}}
 """Fewer clips where a generator is slow on one core (WORLD's Harvest F0 tracker)."""
+CONCAT_POOL = 8
+"""Recordings of other speakers (same split) whose frames ``frame-concat`` draws on."""
 
 
 def _recordings(data: Path, name: str) -> list[dict]:
@@ -173,9 +179,10 @@ def make_from_text(args, out: Path, generator: str, speak: Callable[[str, int], 
     return w
 
 
-def make_copies(args, out: Path, generator: str, copy: Callable[[np.ndarray, int], tuple],
-                real: list[C.Clip], counts: dict[str, int]) -> Writer:
-    """``copy(wav16k, 16000) -> (wav, rate)`` applied to real clips of each split."""
+def make_copies(args, out: Path, generator: str, copy: Callable[..., tuple],
+                real: list[C.Clip], counts: dict[str, int], with_clip: bool = False) -> Writer:
+    """``copy(wav16k, 16000) -> (wav, rate)`` applied to real clips of each split
+    (``copy(wav16k, 16000, clip)`` with ``with_clip``)."""
     import soundfile as sf
 
     w = Writer(out, generator, "fake")
@@ -186,7 +193,7 @@ def make_copies(args, out: Path, generator: str, copy: Callable[[np.ndarray, int
         for index in chosen:
             clip = pool[index]
             wav, _ = sf.read(str(out / clip.path), dtype="float32")
-            synth, rate = copy(wav, SAMPLE_RATE)
+            synth, rate = copy(wav, SAMPLE_RATE, clip) if with_clip else copy(wav, SAMPLE_RATE)
             for piece in C.crops(synth, rate, rng, 1):
                 w.add(clip.id.split("/", 1)[1], piece, clip.source, clip.speaker, split)
     return w
@@ -200,6 +207,7 @@ def _non_commercial(license_text: str) -> bool:
 def generators(args) -> Iterator[tuple[str, Callable]]:
     """``(name, make(out, real_rows) -> Writer)`` for every generator this machine can run."""
     from tts.spoof import generators as G
+    from tts.spoof import resynth as R
     from tts.vocoder import load_vocoder
 
     counts = {k: round(v * args.scale) for k, v in PER_SPLIT.items()}
@@ -231,6 +239,28 @@ def generators(args) -> Iterator[tuple[str, Callable]]:
         yield name, make
 
     yield "world", lambda out, real: make_copies(args, out, "world", G.world_copy, real, counts)
+    for name, fn in (("lpc", R.lpc_vocoder), ("hnm", R.harmonic_noise),
+                     ("phase-vocoder", R.phase_vocoder)):
+        def make(out, real, name=name, fn=fn):
+            rng = np.random.default_rng(args.seed + 11 * len(name))
+            return make_copies(args, out, name, lambda wav, rate: fn(wav, rate, rng), real,
+                               counts)
+        yield name, make
+
+    def concat(out, real):
+        import soundfile as sf
+
+        rng = np.random.default_rng(args.seed + 13)
+
+        def copy(wav, rate, clip):
+            others = [c for c in real if c.split == clip.split and c.source in COPY_SOURCES
+                      and c.speaker != clip.speaker]
+            pool = [sf.read(str(out / others[k].path), dtype="float32")[0]
+                    for k in rng.choice(len(others), CONCAT_POOL, replace=False)]
+            return R.frame_concat(wav, rate, rng, pool)
+        return make_copies(args, out, "frame-concat", copy, real, counts, with_clip=True)
+    yield "frame-concat", concat
+
     yield "espeak-ng", lambda out, real: make_from_text(
         args, out, "espeak-ng",
         lambda text, i: G.espeak(text, G.ESPEAK_VOICES[i % len(G.ESPEAK_VOICES)],

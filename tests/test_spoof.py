@@ -239,6 +239,32 @@ def test_conditions_keep_length_and_change_the_channel():
     assert 24 <= bits / 2.0 / 1000 <= 40  # about 32 kbit/s
     with pytest.raises(ValueError):
         conditions.apply(wav, "telephone")
+    for name in conditions.TRAINING_CONDITIONS:  # training-only channels
+        out = conditions.apply(wav, name, seed=1)
+        assert out.shape == wav.shape and np.isfinite(out).all() and not np.allclose(out, wav)
+    low = conditions._mp3_bytes(wav, SAMPLE_RATE, conditions._mp3_level(SAMPLE_RATE, 24))
+    assert len(low) * 8 / 2.0 / 1000 < bits / 2.0 / 1000  # each bitrate its own level
+    limited = np.abs(np.fft.rfft(conditions.apply(wav, "bandlimit", 2)))
+    assert limited[int(7700 * len(wav) / SAMPLE_RATE):].max() < 1e-3 * limited.max()
+
+
+@pytest.mark.parametrize("name", ["lpc_vocoder", "harmonic_noise", "phase_vocoder",
+                                  "frame_concat"])
+def test_resynthesizers_make_new_speech_like_audio(name):
+    pytest.importorskip("pyworld")
+    from tts.spoof import resynth
+
+    wav = real_ish(0, 1.5)
+    args = ([real_ish(s, 1.0) for s in (1, 2)],) if name == "frame_concat" else ()
+    out, rate = getattr(resynth, name)(wav, SAMPLE_RATE, np.random.default_rng(0), *args)
+    again, _ = getattr(resynth, name)(wav, SAMPLE_RATE, np.random.default_rng(0), *args)
+    assert rate == SAMPLE_RATE and out.dtype == np.float32 and np.isfinite(out).all()
+    assert np.array_equal(out, again)  # the generator's draws fix the result
+    assert 0.5 < len(out) / len(wav) < 1.5 and np.abs(out).max() <= 1.0
+    if name != "phase_vocoder":  # same length, same loudness contour, not the same samples
+        assert len(out) == len(wav) and not np.allclose(out, wav, atol=1e-2)
+        level = [np.sqrt(np.mean(x.reshape(-1, 800) ** 2, axis=1)) for x in (wav, out)]
+        assert np.corrcoef(*level)[0, 1] > 0.8
 
 
 def test_corpus_rows_and_crops(tmp_path):

@@ -19,8 +19,13 @@ from tts.spoof.features import SAMPLE_RATE
 CONDITIONS = ("clean", "mp3", "8k", "noise")
 """Names accepted by ``apply``: as recorded, MP3 at 32 kbit/s, through 8 kHz, added noise."""
 
+TRAINING_CONDITIONS = ("bandlimit", "8k-mp3", "mp3-low", "6k")
+"""Further conditions only training draws on (``TrainingConfig.conditions``; evaluation keeps
+to ``CONDITIONS``): a random band limit (high-pass 50-300 Hz, low-pass 3.4-7 kHz), the telephone
+band then MP3 32k, MP3 at 24 kbit/s, and down to 6 kHz and back."""
+
 MP3_KBPS = 32
-_MP3_LEVELS: dict[int, float] = {}
+_MP3_LEVELS: dict[tuple[int, int], float] = {}
 
 
 def _mp3_bytes(wav: np.ndarray, rate: int, level: float) -> bytes:
@@ -37,15 +42,15 @@ def _mp3_level(rate: int, kbps: int = MP3_KBPS) -> float:
     """libsndfile's ``compression_level`` that gives ``kbps`` at ``rate`` (CBR): measured once
     on 2 s of noise (libsndfile maps the level linearly onto the bitrate range of the MPEG
     version that ``rate`` implies, so the level for a given bitrate depends on the rate)."""
-    if rate not in _MP3_LEVELS:
+    if (rate, kbps) not in _MP3_LEVELS:
         probe = (np.random.default_rng(0).standard_normal(2 * rate) * 0.1).astype(np.float32)
         best, best_error = 0.5, float("inf")
         for level in np.linspace(0.0, 0.975, 40):
             got = len(_mp3_bytes(probe, rate, float(level))) * 8 / 2 / 1000
             if abs(got - kbps) < best_error:
                 best, best_error = float(level), abs(got - kbps)
-        _MP3_LEVELS[rate] = best
-    return _MP3_LEVELS[rate]
+        _MP3_LEVELS[rate, kbps] = best
+    return _MP3_LEVELS[rate, kbps]
 
 
 def mp3(wav: np.ndarray, kbps: int = MP3_KBPS) -> np.ndarray:
@@ -78,8 +83,20 @@ def add_noise(wav: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, fl
     return (wav + noise).astype(np.float32)
 
 
+def bandlimit(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random band limit: high-pass at 50-300 Hz and low-pass at 3.4-7 kHz, each a raised
+    cosine 200 Hz (high-pass) or 10% (low-pass) wide, applied in the frequency domain."""
+    low, high = rng.uniform(50.0, 300.0), rng.uniform(3400.0, 7000.0)
+    freqs = np.fft.rfftfreq(len(wav), 1 / SAMPLE_RATE)
+    up = np.clip((freqs - low) / 200.0 + 0.5, 0.0, 1.0)
+    down = np.clip((high - freqs) / (0.1 * high) + 0.5, 0.0, 1.0)
+    gain = (0.5 - 0.5 * np.cos(np.pi * up)) * (0.5 - 0.5 * np.cos(np.pi * down))
+    return np.fft.irfft(np.fft.rfft(wav) * gain, n=len(wav)).astype(np.float32)
+
+
 def apply(wav: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
-    """``wav`` through the named condition (one of ``CONDITIONS``); ``seed`` fixes the noise."""
+    """``wav`` through the named condition (one of ``CONDITIONS`` or ``TRAINING_CONDITIONS``);
+    ``seed`` fixes the noise and the band limit."""
     if condition == "clean":
         return wav.astype(np.float32, copy=False)
     if condition == "mp3":
@@ -88,7 +105,16 @@ def apply(wav: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
         return narrowband(wav)
     if condition == "noise":
         return add_noise(wav, np.random.default_rng(seed))
-    raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS)}")
+    if condition == "bandlimit":
+        return bandlimit(wav, np.random.default_rng(seed))
+    if condition == "8k-mp3":
+        return mp3(narrowband(wav))
+    if condition == "mp3-low":
+        return mp3(wav, 24)
+    if condition == "6k":
+        return narrowband(wav, 6000)
+    known = ", ".join((*CONDITIONS, *TRAINING_CONDITIONS))
+    raise ValueError(f"unknown condition {condition!r}; known: {known}")
 
 
 def _fit(wav: np.ndarray, length: int) -> np.ndarray:

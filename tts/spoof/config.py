@@ -37,7 +37,10 @@ class TrainingConfig:
     min_frames: int = 100
     max_frames: int = 200
     clean_share: float = 0.4
-    """Share of training crops as recorded; the rest are evenly MP3 32k, 8 kHz and noise."""
+    """Share of training crops as recorded; the rest go evenly through one of ``conditions``."""
+    conditions: tuple[str, ...] = ("mp3", "8k", "noise")
+    """Channel conditions training crops go through (``tts.spoof.conditions``: ``CONDITIONS``
+    and the training-only ``TRAINING_CONDITIONS``)."""
     val_every: int = 250
     seed: int = 0
     target_fpr: float = 0.01

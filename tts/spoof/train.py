@@ -7,7 +7,8 @@ A plain loop (the model is small and the run short). Training clips are the corp
 split minus the held-out generators; each is cached as log-filterbank features as recorded and
 after each channel condition (``tts.spoof.conditions``). A batch is half real, half synthetic
 (generators drawn evenly), random crops of one length per batch in ``[min_frames, max_frames]``,
-each crop as recorded with probability ``clean_share`` and otherwise through one condition.
+each crop as recorded with probability ``clean_share`` and otherwise through one of the config's
+``conditions`` (evaluation's MP3 32k, 8 kHz and noise, and the training-only ones).
 
 Every ``val_every`` steps the ``val`` split (real clips and the seen generators, each condition)
 is scored as ``score_file`` would (judged windows, mean logit) and ``OUT/last.pt`` is written
@@ -39,8 +40,6 @@ from tts.spoof.detector import Detector, calibration_path, load_detector, save_d
 from tts.spoof.features import LogFilterbank, normalize
 from tts.spoof.model import SpoofDetector, parameter_count
 
-DEGRADED = tuple(c for c in conditions.CONDITIONS if c != "clean")
-
 
 def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -52,13 +51,14 @@ def _read(folder: Path, clip: Clip) -> np.ndarray:
 
 
 @torch.no_grad()
-def cache_features(folder: Path, clips: list[Clip], front_end: LogFilterbank
-                   ) -> list[list[torch.Tensor]]:
-    """Per clip, ``[clean, mp3, 8k, noise]`` log-filterbank features ``(n_bands, frames)`` fp16."""
+def cache_features(folder: Path, clips: list[Clip], front_end: LogFilterbank,
+                   degraded: Sequence[str] = ("mp3", "8k", "noise")) -> list[list[torch.Tensor]]:
+    """Per clip, log-filterbank features ``(n_bands, frames)`` fp16 as recorded and after each
+    of ``degraded`` (in that order)."""
     out = []
     for i, clip in enumerate(clips):
         wav = _read(folder, clip)
-        variants = [conditions.apply(wav, c, noise_seed(clip)) for c in conditions.CONDITIONS]
+        variants = [conditions.apply(wav, c, noise_seed(clip)) for c in ("clean", *degraded)]
         feats = front_end(torch.from_numpy(np.stack(variants)))
         out.append([f.half() for f in feats])
         if (i + 1) % 500 == 0:
@@ -146,7 +146,7 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         _note(f"resumed at step {start}")
     t0 = time.time()
     _note("caching training features ...")
-    cache = cache_features(folder, train_clips, front_end)
+    cache = cache_features(folder, train_clips, front_end, tc.conditions)
     val_windows, owners = validation_windows(folder, val_clips, detector)
     _note(f"cached in {time.time() - t0:.0f} s ({len(val_windows)} validation windows)")
 
@@ -165,8 +165,8 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         chosen = list(rng.choice(reals, half))
         chosen += [int(rng.choice(by_generator[generators[int(g)]]))
                    for g in rng.integers(0, len(generators), tc.batch_size - half)]
-        variants = [0 if rng.random() < tc.clean_share else int(rng.integers(1, 4))
-                    for _ in chosen]
+        variants = [0 if rng.random() < tc.clean_share else
+                    int(rng.integers(1, len(tc.conditions) + 1)) for _ in chosen]
         feats = [cache[i][v] for i, v in zip(chosen, variants, strict=True)]
         frames = min(int(rng.integers(tc.min_frames, tc.max_frames + 1)),
                      min(f.shape[-1] for f in feats))
