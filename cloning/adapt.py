@@ -1,42 +1,34 @@
-"""Few-shot speaker adaptation: fine-tune the acoustic model on a voice's reference audio.
+"""The reference's words and its training corpus, for the quick and few-shot tiers.
 
-``adapt(clips, transcripts, name, base, workdir, seconds)`` writes the clips and their texts as
-a small corpus, prepares it with the ``folder`` recipe (the same mels and phonemes as every
-training run), embeds it with the speaker encoder, and fine-tunes the base model with
-``tts.training.acoustic_task.train`` (``--init``) under a wall-time budget; the result is
-exported as an fp16 acoustic checkpoint. One training code path: the same one ``voxclone train
-acoustic`` runs.
-Transcripts come from the caller, or from the offline recogniser (``transcribe``: Whisper
-through ``tts.asr``), screened by ``screen_transcripts``: a clip whose transcript is empty or
-unsure is left out, because training on wrong words ruins the voice (pocketsphinx's transcripts
-of one minute of LibriSpeech gave clones a Whisper WER of 0.95).
+``read_transcripts`` reads a user's ``file|text`` lines; without them ``transcribe`` asks the
+offline recogniser (Whisper through ``tts.asr``), and ``screen_transcripts`` leaves out a clip
+whose transcript is empty or unsure, because fitting a voice to wrong words ruins it
+(pocketsphinx's transcripts of one minute of LibriSpeech gave fine-tuned clones a Whisper WER of
+0.95). ``prepare_reference`` writes the clips with their texts as a prepared folder of the
+``folder`` recipe (the same mels, phonemes, speaker embeddings and F0 tracks as every training
+run) that ``cloning.quick.fit_conditioning`` reads.
 """
 
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from cloning.reference import REFERENCE_RATE, ReferenceClip
 from tts.audio import load_audio, save_audio
-from tts.errors import ConfigError, DataError, VoxcloneError
+from tts.errors import DataError
 
 if TYPE_CHECKING:
     from tts.checkpoint import Checkpoint
-    from tts.training.acoustic_task import AcousticExperimentConfig
 
-__all__ = ["read_transcripts", "transcribe", "screen_transcripts", "adapt", "prepare_reference",
-           "FINETUNE_CONFIG",
+__all__ = ["read_transcripts", "transcribe", "screen_transcripts", "prepare_reference",
            "MIN_ADAPT_SPEECH", "MIN_CONFIDENCE"]
 
-FINETUNE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "acoustic" / "finetune.yaml"
 MIN_ADAPT_SPEECH = 20.0
-"""Seconds of transcribed speech below which fine-tuning is refused (zero-shot is better)."""
+"""Seconds of transcribed speech below which a quick or few-shot clone is refused (zero-shot is
+better)."""
 MIN_CONFIDENCE = 0.5
 """Whisper confidence (``tts.asr``) below which a clip's transcript is not trusted. Whisper base
 on 21 real clips (8 Common Voice, 8 CMU ARCTIC, 5 LibriSpeech): 0.63 to 0.95; the same clips
@@ -87,62 +79,6 @@ def screen_transcripts(scored: Sequence[tuple[str, float | None]],
             and confidence >= min_confidence else "" for text, confidence in scored]
 
 
-def _experiment(base: Checkpoint, base_path: Path, config_path: Path
-                ) -> AcousticExperimentConfig:
-    """The fine-tuning experiment: the architecture and audio config of ``base`` (the
-    checkpoint at ``base_path``) with ``config_path``'s training."""
-    from tts.config import from_dict
-    from tts.models.tacotron import TacotronConfig
-    from tts.training.acoustic_task import AcousticExperimentConfig, AcousticTrainingConfig
-
-    try:
-        training = (yaml.safe_load(config_path.read_text(encoding="utf-8")) or {})["training"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the fine-tuning config {config_path}: {exc}") from None
-    return AcousticExperimentConfig(
-        audio=base.audio_config,
-        model=from_dict(TacotronConfig, base.model_config, where=f"{base_path} model_config"),
-        training=from_dict(AcousticTrainingConfig, training,
-                           where=f"{config_path.name}.training"))
-
-
-def adapt(clips: Sequence[ReferenceClip], texts: Sequence[str], name: str, base: Path,
-          workdir: Path, deadline: float, config: Path = FINETUNE_CONFIG,
-          encoder=None, progress: bool = True) -> tuple[Path, dict]:
-    """Fine-tune ``base`` (an acoustic checkpoint conditioned on speaker embeddings) on
-    ``clips`` with ``texts``, training until ``deadline`` (a ``time.monotonic()`` value; the
-    corpus preparation before it counts); returns the exported checkpoint (in ``workdir``) and
-    the facts a profile keeps (steps, seconds, clips)."""
-    from tts import checkpoint
-    from tts.training.acoustic_task import train
-    from tts.training.run import RunOptions, export
-
-    pairs = [(c, t) for c, t in zip(clips, texts, strict=True) if t.strip()]
-    speech = sum(c.speech for c, _ in pairs)
-    if speech < MIN_ADAPT_SPEECH:
-        raise DataError(f"only {speech:.0f} s of transcribed speech: few-shot adaptation needs "
-                        f"at least {MIN_ADAPT_SPEECH:.0f} s (use zero-shot cloning instead)")
-    ckpt = checkpoint.load(base, kind="acoustic")
-    if not ckpt.model_config.get("speaker_embedding_dim"):
-        raise ConfigError(f"{base} is not conditioned on speaker embeddings: it cannot clone")
-    prepared = prepare_reference(pairs, name, ckpt, workdir, encoder)
-    experiment = _experiment(ckpt, base, Path(config))
-    started = time.monotonic()
-    seconds = deadline - started
-    if seconds < 10:
-        raise ConfigError(f"only {max(seconds, 0):.0f} s of the time budget are left for "
-                          "fine-tuning after preparing the audio: give more --minutes")
-    options = RunOptions(max_seconds=seconds, progress=progress, accelerator="cpu")
-    try:
-        final = train(experiment, [prepared], workdir / "run", options, init_from=base)
-    except KeyboardInterrupt:
-        raise VoxcloneError("few-shot adaptation interrupted; nothing was saved") from None
-    steps = _steps(final)
-    out = export(final, workdir / "acoustic.pt")
-    return out, {"steps": steps, "train_seconds": round(time.monotonic() - started, 1),
-                 "clips": len(pairs), "speech_seconds": round(speech, 1)}
-
-
 def prepare_reference(pairs: Sequence[tuple[ReferenceClip, str]], name: str, ckpt: Checkpoint,
                       workdir: Path, encoder=None, val_fraction: float = 0.05) -> Path:
     """``workdir/prepared``: the reference clips with their texts as a prepared folder of the
@@ -181,11 +117,3 @@ def prepare_reference(pairs: Sequence[tuple[ReferenceClip, str]], name: str, ckp
 
         pitch_prepared(prepared)
     return prepared
-
-
-def _steps(path: Path) -> int:
-    import torch
-
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return int(state.get("global_step", 0))
-

@@ -4,8 +4,10 @@ Steps: check the name and tier; load and clean the reference audio (``cloning.re
 say which tiers its amount of speech allows; check consent (``cloning.consent``: the speaker
 reads the consent sentence, or a named override); embed the clips with the speaker encoder and
 take the style-token weights of the reference: the *instant* voice. The *quick* tier then fits
-that conditioning to the reference under the frozen model (``cloning.quick``); the *few-shot*
-tier fine-tunes the model on it (``cloning.adapt``). Every voice is moved onto the reference's
+that conditioning and a small adapter (the decoder's output layer) to the reference under the
+otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a larger adapter the same
+way (the decoder's normalisations, block outputs and pitch output), with more audio and time.
+Both stop early on a held-out part of the reference. Every voice is moved onto the reference's
 median pitch, then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
 similarity to held-out reference speech), and a higher tier that speaks worse than the instant
 voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
@@ -44,11 +46,6 @@ from tts.profiles import (
 )
 
 __all__ = ["clone_voice", "reference_style", "resolve_tier", "tiers_allowed", "TIERS"]
-
-EXPORT_MARGIN = 30.0
-"""Seconds of the time budget kept for exporting and saving after training (at most a fifth
-of the budget)."""
-
 
 def reference_style(acoustic, references: ReferenceSet) -> np.ndarray | None:
     """Mean style-token weights ``(heads, tokens)`` the acoustic model's reference encoder
@@ -164,9 +161,9 @@ def _texts(references: ReferenceSet, transcripts: str | Path | None,
 
 TIERS = ("instant", "quick", "few-shot")
 """instant: the encoder's embedding of the reference, its style and pitch (seconds of audio);
-quick: that conditioning fitted to the reference under the frozen model (``cloning.quick``,
-about a minute of audio, ``QUICK_MINUTES``); few-shot: the model fine-tuned on the reference
-(``cloning.adapt``, a few minutes of audio and up to ``--minutes``)."""
+quick: that conditioning and a small adapter fitted to the reference under the frozen model
+(``cloning.quick``, about a minute of audio, ``QUICK_MINUTES``); few-shot: the same with a larger
+adapter (a few minutes of audio and up to ``--minutes``)."""
 QUICK_MINUTES = 2.0
 """Default time budget of a quick clone, the whole clone included."""
 FEW_SHOT_MINUTES = 10.0
@@ -175,14 +172,27 @@ FEW_SHOT_SPEECH = 120.0
 """Seconds of speech from which the few-shot tier is worth its time (it runs from
 ``MIN_ADAPT_SPEECH``, but below this the quick tier is the better use of the audio)."""
 MIN_FIT_SECONDS = 10.0
-"""A quick clone whose preparation leaves less of the budget than this keeps the instant voice."""
+"""A quick or few-shot clone whose preparation leaves less of the budget than this keeps the
+instant voice."""
 QUICK_ADAPTER = ("decoder.norm", "decoder.output")
 """The model parameters the quick tier fits beside the voice's conditioning: the decoder's last
 normalisation and output projection (15,824 weights of the bundled model), a per-voice spectral
 mapping that leaves the text side, timing and pitch as trained."""
+FEW_SHOT_ADAPTER = QUICK_ADAPTER + ("decoder.blocks.*.norm", "decoder.blocks.*.gamma",
+                                    "decoder.blocks.*.pwconv2", "decoder.pitch_predictor.output",
+                                    "decoder.range_predictor")
+"""The few-shot tier's adapter: the quick one, and in every decoder block its normalisation,
+layer scale and output projection (where the block writes into the mel path), and the pitch
+predictor's output and range (the voice's intonation): 611,603 weights of the bundled
+model. The phoneme encoder, aligner and duration predictor stay as trained on many voices (fitting
+them on a voice's few sentences cost words)."""
+TIER_FITS = {"quick": {"adapter": QUICK_ADAPTER, "adapter_rate": 1e-3},
+             "few-shot": {"adapter": FEW_SHOT_ADAPTER, "adapter_rate": 3e-4,
+                          "max_steps": 3000, "patience": 100}}
+"""``cloning.quick.fit_conditioning``'s settings per tier."""
 GUARD_MARGIN = 45.0
 """Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
-quick fit or the fine-tune."""
+fit."""
 
 
 def resolve_tier(tier: str | None, minutes: float | None) -> tuple[str, float | None]:
@@ -238,8 +248,8 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                 transcripts: str | Path | None = None, minutes: float | None = None,
                 tier: str | None = None, acoustic: str | Path | None = None,
                 root: Path | None = None, force: bool = False, encoder=None,
-                finetune_config: Path | None = None, guard: bool = True,
-                report: Callable[[str], None] = print, progress: bool = True) -> VoiceProfile:
+                guard: bool = True,
+                report: Callable[[str], None] = print) -> VoiceProfile:
     """Clone the voice in ``audio`` (files/folders) into profile ``name`` under ``root``.
 
     ``tier`` (``TIERS``; default: few-shot when ``minutes`` is given, else instant) and
@@ -305,14 +315,10 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_workdir_parent(folder)) as work:
         held_out: list[Path] = []
         higher = None
-        if tier == "quick":
+        if tier != "instant":
             deadline = started + minutes * 60 - min(GUARD_MARGIN, 0.3 * minutes * 60)
-            higher, held_out, facts = _quick(references, texts, name, base, model, instant,
-                                             Path(work), deadline, encoder, report)
-        elif tier == "few-shot":
-            higher, held_out, facts = _few_shot(references, texts, name, base, instant,
-                                                Path(work), started, minutes, encoder,
-                                                finetune_config, progress, report)
+            higher, held_out, facts = _fit(tier, references, texts, name, base, model, instant,
+                                           Path(work), deadline, encoder, report)
         if higher is not None:
             facts.update(transcript_facts)
         chosen = instant
@@ -325,7 +331,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             chosen = higher
         profile.tier = chosen.tier
         own_model = chosen.path != base  # a quick adapter or a few-shot fine-tune
-        if chosen.tier == "quick":
+        if chosen.tier != "instant":
             profile.fit = {"embedding": [round(float(x), 6) for x in chosen.embedding],
                            "style_weights": None if chosen.style is None
                            else np.round(chosen.style, 6).tolist(), **facts}
@@ -343,70 +349,46 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
     return profile
 
 
-def _quick(references: ReferenceSet, texts: list[str], name: str, base: Path, model,
-           instant: _Candidate, work: Path, deadline: float, encoder, report
-           ) -> tuple[_Candidate | None, list[Path], dict]:
-    """The quick tier: the reference prepared with a held-out part, the conditioning fitted
-    (``cloning.quick``) until ``deadline``; returns the candidate, the held-out files and the
-    facts of the fit, or ``(None, [], {})`` when preparing left no time to fit."""
+def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base: Path, model,
+         instant: _Candidate, work: Path, deadline: float, encoder, report
+         ) -> tuple[_Candidate | None, list[Path], dict]:
+    """The quick or few-shot ``tier``: the reference prepared with a held-out part, the
+    conditioning and the tier's adapter fitted (``cloning.quick``, ``TIER_FITS``) until
+    ``deadline``; returns the candidate (with its adapter, the base model's weights with the
+    fitted ones, saved in ``work``), the held-out files and the facts of the fit, or
+    ``(None, [], {})`` when preparing left no time to fit."""
     from cloning.adapt import prepare_reference
     from cloning.quick import VAL_FRACTION, fit_conditioning
     from tts import checkpoint
     from tts.acoustic import load_acoustic
 
     pairs = [(c, t) for c, t in zip(references.clips, texts, strict=True) if t.strip()]
-    report(f"quick: preparing {len(pairs)} clip(s) with their transcripts")
-    prepared = prepare_reference(pairs, name, checkpoint.load(base, kind="acoustic"), work,
-                                 encoder, val_fraction=VAL_FRACTION)
+    report(f"{tier}: preparing {len(pairs)} clip(s) with their transcripts")
+    ckpt = checkpoint.load(base, kind="acoustic")
+    prepared = prepare_reference(pairs, name, ckpt, work, encoder, val_fraction=VAL_FRACTION)
     if deadline - time.monotonic() < MIN_FIT_SECONDS:
-        report(f"quick: preparing the audio used up the time budget (under "
+        report(f"{tier}: preparing the audio used up the time budget (under "
                f"{MIN_FIT_SECONDS:.0f} s left for the fit): keeping the instant voice; give "
-               "more --minutes for a quick one")
+               "more --minutes")
         return None, [], {}
-    report(f"quick: fitting the voice's conditioning for at most "
+    report(f"{tier}: fitting the voice's conditioning and adapter for at most "
            f"{deadline - time.monotonic():.0f} s")
     fit = fit_conditioning(model, prepared, instant.embedding, instant.style, deadline,
-                           adapter=QUICK_ADAPTER)
-    report(f"quick: {fit.steps} steps in {fit.seconds:.0f} s; held-out loss "
+                           **TIER_FITS[tier])
+    report(f"{tier}: {fit.steps} steps in {fit.seconds:.0f} s; held-out loss "
            f"{fit.val_loss_before:.4f} -> {fit.val_loss_after:.4f}")
     facts = fit.facts()
     facts["clips"] = len(pairs)
     acoustic, path = model, base
     if fit.adapter:  # the base model with the voice's adapter: saved as the voice's model
-        ckpt = checkpoint.load(base, kind="acoustic")
         state = dict(ckpt.state_dict)
-        for name, value in fit.adapter.items():
-            state[name] = value.to(state[name].dtype)
-        path = checkpoint.save(work / "quick" / ADAPTED_FILE,
+        for key, value in fit.adapter.items():
+            state[key] = value.to(state[key].dtype)
+        path = checkpoint.save(work / tier / ADAPTED_FILE,
                                dataclasses.replace(ckpt, state_dict=state))
         acoustic = load_acoustic(path)
-    candidate = _Candidate("quick", acoustic, path, fit.embedding, fit.style_weights)
+    candidate = _Candidate(tier, acoustic, path, fit.embedding, fit.style_weights)
     return candidate, _held_out_files(prepared), facts
-
-
-def _few_shot(references: ReferenceSet, texts: list[str], name: str, base: Path,
-              instant: _Candidate, work: Path, started: float, minutes: float, encoder,
-              finetune_config, progress, report) -> tuple[_Candidate, list[Path], dict]:
-    """The few-shot tier: the model fine-tuned on the reference (``cloning.adapt``) within the
-    budget; returns the candidate (its model saved in ``work``), the held-out files (the
-    fine-tune's validation clips) and the facts of the fine-tune."""
-    from cloning.adapt import adapt
-    from tts.acoustic import load_acoustic
-
-    deadline = started + minutes * 60 - min(EXPORT_MARGIN + GUARD_MARGIN, 0.3 * minutes * 60)
-    if deadline - time.monotonic() < 10:
-        raise ConfigError(f"a {minutes:g}-minute budget leaves no time for fine-tuning "
-                          "after the checks: give more --minutes")
-    report(f"fine-tuning until {(deadline - started) / 60:.1f} min into the clone")
-    options = {"config": finetune_config} if finetune_config is not None else {}
-    adapted_file, facts = adapt(references.clips, texts, name, base, work, deadline,
-                                encoder=encoder, progress=progress, **options)
-    adapted = load_acoustic(adapted_file)
-    # spoken as a saved few-shot voice is (tts.voices): the profile's embedding and style, and
-    # the speaker-table row the fine-tune learned under the voice's name
-    candidate = _Candidate("few-shot", adapted, adapted_file, instant.embedding, instant.style,
-                           speaker=name if name in adapted.speakers else None)
-    return candidate, _held_out_files(work / "prepared"), facts
 
 
 def _held_out_files(prepared: Path) -> list[Path]:

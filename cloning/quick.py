@@ -1,13 +1,15 @@
-"""The quick tier: fit a voice's conditioning to its reference, the model untouched.
+"""The quick and few-shot tiers: fit a voice's conditioning (and an adapter) to its reference.
 
 A zero-shot voice is the speaker encoder's mean embedding of the reference: the acoustic model
 has to guess the voice from a vector it only learnt to read for its training speakers. The quick
 tier asks the model itself: with every weight frozen, gradient descent moves the voice's speaker
 embedding ``(D,)`` (and, for a model with style tokens, its style-token weights ``(heads,
 tokens)``) to the values under which the model's own teacher-forced losses (mel, duration and
-pitch) on the reference are lowest ("embedding inversion"). Nothing of the model changes, so the
-text side keeps every word it knows; the result is a profile like a zero-shot one, spoken by the
-base model through the one inference path.
+pitch) on the reference are lowest ("embedding inversion"). An adapter, a few named parts of the
+decoder, can be fitted with them (the tiers choose which: ``cloning.clone.TIER_FITS``); neither
+tier fits the text side (phoneme encoder, aligner, duration predictor), so it keeps every word
+it knows. The result is a profile spoken through the one inference path, by the base model with the
+adapter's values.
 
 Early stopping: a part of the reference (``val.jsonl`` of the prepared folder,
 ``VAL_FRACTION`` of the clips, at least one) is never fitted; the values kept are those with the
@@ -17,6 +19,7 @@ lowest loss on it, and a fit that never beats the zero-shot values on it keeps t
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
 import time
 from pathlib import Path
@@ -83,8 +86,9 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     ``cloning.adapt.prepare_reference``; speaker embeddings and, for a model with pitch, F0
     tracks included) under the frozen ``acoustic`` model (``tts.acoustic.load_acoustic``),
     starting from the zero-shot ``embedding (D,)`` and ``style_weights (heads, tokens)``.
-    ``adapter``: names of model parameters (prefixes) trained too, at ``adapter_rate``; the
-    model is left as it was and their best values come back in ``QuickFit.adapter``.
+    ``adapter``: model parameters trained too, at ``adapter_rate``, each pattern a name prefix
+    that may hold ``*`` (``"decoder.blocks.*.norm"``); the model is left as it was and their
+    best values come back in ``QuickFit.adapter``.
     Stops at ``deadline`` (a ``time.monotonic()`` value), after ``max_steps``, or when the
     held-out loss has not improved for ``patience`` steps."""
     from tts.training.acoustic_task import AcousticTrainingConfig
@@ -94,8 +98,8 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    adapted = {name: p for name, p in model.named_parameters() if name.startswith(adapter)} \
-        if adapter else {}
+    adapted = {name: p for name, p in model.named_parameters()
+               if any(fnmatch.fnmatchcase(name, f"{pattern}*") for pattern in adapter)}
     original = {name: p.detach().clone() for name, p in adapted.items()}
     for p in adapted.values():
         p.requires_grad_(True)

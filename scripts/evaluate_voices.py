@@ -38,7 +38,7 @@ def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[st
                               override_note="evaluation on CC0 corpora", tier=tier,
                               minutes=args.minutes if tier != "instant" else None,
                               acoustic=args.acoustic, root=root, force=True, report=_note,
-                              transcripts=transcripts, progress=False)
+                              transcripts=transcripts)
         _note(f"{voice.name}: {tier} clone took {time.monotonic() - started:.0f} s, "
               f"kept {profile.tier}")
         kept.setdefault(tier, []).append(profile.tier)

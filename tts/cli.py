@@ -417,7 +417,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
                 override_note=args.override_note or "", transcripts=args.transcripts,
                 minutes=args.minutes, tier=args.tier, acoustic=args.acoustic,
                 root=_voices_root(args),
-                force=args.force, report=report, progress=not args.quiet)
+                force=args.force, report=report)
     if not args.quiet:
         print(f"speak with: voxclone say --voice {args.name} \"TEXT\"")
     return 0

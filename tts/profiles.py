@@ -138,11 +138,12 @@ class VoiceProfile:
     """A cloned voice. ``embedding (D,)`` unit vector (mean over the reference clips),
     ``style_weights (heads, tokens)`` or None, ``reference`` statistics (clips, speech seconds,
     files), ``consent`` record, ``encoder`` fingerprint, ``base_acoustic`` (file name and
-    fingerprint of the model the profile was made for), ``adapted`` (few-shot fine-tuning
-    facts, or None for a zero-shot voice), ``created`` (UTC ISO date), ``tier`` ("instant",
-    "quick" or "few-shot"), ``fit`` (the quick tier's conditioning: ``embedding`` and
-    ``style_weights`` fitted under the base model, which ``fitted`` returns, and the facts of the
-    fit; None otherwise), ``guard`` (what ``cloning.guard`` measured of each tier tried, and
+    fingerprint of the model the profile was made for), ``adapted`` (the facts of the fit that
+    made the voice's own model, ``acoustic.pt``: the base model with a fitted adapter; older
+    few-shot voices: a fine-tune), ``created`` (UTC ISO date), ``tier`` ("instant", "quick" or
+    "few-shot"), ``fit`` (a quick or few-shot voice's conditioning: ``embedding`` and
+    ``style_weights`` fitted with its model, which ``fitted`` returns, and the facts of the fit;
+    None otherwise), ``guard`` (what ``cloning.guard`` measured of each tier tried, and
     why a tier was not kept)."""
 
     name: str
@@ -164,8 +165,8 @@ class VoiceProfile:
             self.tier = "few-shot" if self.adapted is not None else "instant"
 
     def fitted(self) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """The quick tier's ``(embedding (D,), style_weights (heads, tokens) or None)``, fitted
-        under the base model (valid only when spoken by it), or None."""
+        """A quick or few-shot voice's ``(embedding (D,), style_weights (heads, tokens) or
+        None)``, fitted with its own model (valid only when spoken by it), or None."""
         if not self.fit:
             return None
         style = self.fit.get("style_weights")

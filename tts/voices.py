@@ -82,7 +82,7 @@ def _from_profile(profile: VoiceProfile) -> Voice:
             file_fingerprint(acoustic) == profile.base_acoustic.get("fingerprint")
         if not own_model:
             style = None
-    if own_model and profile.fitted() is not None:  # the quick fit holds only for its model
+    if own_model and profile.fitted() is not None:  # a fit holds only for its own model
         embedding, style = profile.fitted()
     how = {"instant": "zero-shot", "quick": "quick"}.get(profile.tier, profile.tier)
     offset = profile.reference.get("pitch_offset", {})
