@@ -248,8 +248,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                 transcripts: str | Path | None = None, minutes: float | None = None,
                 tier: str | None = None, acoustic: str | Path | None = None,
                 root: Path | None = None, force: bool = False, encoder=None,
-                guard: bool = True,
-                report: Callable[[str], None] = print) -> VoiceProfile:
+                guard: bool = True, report: Callable[[str], None] = print) -> VoiceProfile:
     """Clone the voice in ``audio`` (files/folders) into profile ``name`` under ``root``.
 
     ``tier`` (``TIERS``; default: few-shot when ``minutes`` is given, else instant) and
@@ -330,7 +329,7 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
         elif higher is not None:
             chosen = higher
         profile.tier = chosen.tier
-        own_model = chosen.path != base  # a quick adapter or a few-shot fine-tune
+        own_model = chosen.path != base  # the base model with a fitted adapter
         if chosen.tier != "instant":
             profile.fit = {"embedding": [round(float(x), 6) for x in chosen.embedding],
                            "style_weights": None if chosen.style is None
