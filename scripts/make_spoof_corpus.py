@@ -15,10 +15,10 @@ Synthetic speech, each generator a ``wavs/NAME`` folder:
 - ``copy-sourcefilter``, ``copy-istft-kathleen``, ``copy-istft-small``, ``copy-griffinlim``:
   real recordings through each bundled vocoder and Griffin-Lim (copy synthesis);
 - ``world``: WORLD analysis/synthesis of real recordings;
-- ``lpc``, ``hnm``, ``phase-vocoder``, ``frame-concat``: more kinds of copy synthesis, made
-  here with signal processing (``tts.spoof.resynth``): an all-pole LPC vocoder, harmonic-plus-
-  noise resynthesis, phase-vocoder time-stretching or pitch shifting, and frame-by-frame
-  substitution of other speakers' frames (a crude unit concatenation);
+- ``lpc``, ``hnm``, ``phase-vocoder``, ``time-stretch``, ``frame-concat``: more kinds of copy
+  synthesis, made here with signal processing (``tts.spoof.resynth``): an all-pole LPC vocoder,
+  harmonic-plus-noise resynthesis, phase-vocoder time-stretching or pitch shifting (time-stretching
+  alone), and frame-by-frame substitution of other speakers' frames (a crude unit concatenation);
 - ``espeak-ng``, ``flite``, ``festival``: the command-line synthesizers (Debian packages).
 Sentences come from ``--data``/text/ljspeech-transcripts.txt, split 80/10/10 by sentence.
 ``tts.spoof.corpus.HELD_OUT_GENERATORS`` make test clips only (no detector can train on them);
@@ -240,7 +240,7 @@ def generators(args) -> Iterator[tuple[str, Callable]]:
 
     yield "world", lambda out, real: make_copies(args, out, "world", G.world_copy, real, counts)
     for name, fn in (("lpc", R.lpc_vocoder), ("hnm", R.harmonic_noise),
-                     ("phase-vocoder", R.phase_vocoder)):
+                     ("phase-vocoder", R.phase_vocoder), ("time-stretch", R.time_stretch)):
         def make(out, real, name=name, fn=fn):
             rng = np.random.default_rng(args.seed + 11 * len(name))
             return make_copies(args, out, name, lambda wav, rate: fn(wav, rate, rng), real,
