@@ -187,9 +187,13 @@ predictor's output and range (the voice's intonation): 611,603 weights of the bu
 model. The phoneme encoder, aligner and duration predictor stay as trained on many voices (fitting
 them on a voice's few sentences cost words)."""
 TIER_FITS = {"quick": {"adapter": QUICK_ADAPTER, "adapter_rate": 1e-3},
-             "few-shot": {"adapter": FEW_SHOT_ADAPTER, "adapter_rate": 3e-4,
-                          "max_steps": 3000, "patience": 100}}
-"""``cloning.quick.fit_conditioning``'s settings per tier."""
+             "few-shot": {"adapter": FEW_SHOT_ADAPTER, "adapter_rate": 1e-3,
+                          "max_steps": 400, "patience": None}}
+"""``cloning.quick.fit_conditioning``'s settings per tier. The few-shot fit does not stop on the
+held-out loss, which is lowest long before the voice is closest (``cloning.quick``'s doc); on 3
+minutes of an unseen speaker at these settings the speech's similarity to their other recordings
+was 0.643 zero-shot, 0.840 after 300 steps (Whisper WER 0.168 -> 0.177) and 0.845 after 600
+(WER 0.230): ``max_steps`` stops it before the words suffer."""
 GUARD_MARGIN = 45.0
 """Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
 fit."""
@@ -374,8 +378,8 @@ def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base:
            f"{deadline - time.monotonic():.0f} s")
     fit = fit_conditioning(model, prepared, instant.embedding, instant.style, deadline,
                            **TIER_FITS[tier])
-    report(f"{tier}: {fit.steps} steps in {fit.seconds:.0f} s; held-out loss "
-           f"{fit.val_loss_before:.4f} -> {fit.val_loss_after:.4f}")
+    report(f"{tier}: {fit.steps} steps in {fit.seconds:.0f} s, kept step {fit.best_step}; "
+           f"held-out loss {fit.val_loss_before:.4f} -> {fit.val_loss_after:.4f}")
     facts = fit.facts()
     facts["clips"] = len(pairs)
     acoustic, path = model, base

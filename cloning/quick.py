@@ -13,7 +13,12 @@ adapter's values.
 
 Early stopping: a part of the reference (``val.jsonl`` of the prepared folder,
 ``VAL_FRACTION`` of the clips, at least one) is never fitted; the values kept are those with the
-lowest loss on it, and a fit that never beats the zero-shot values on it keeps them.
+lowest loss on it, and a fit that never beats the zero-shot values on it keeps them. A fit
+without early stopping (``patience=None``) keeps its last values and only reports that loss:
+the held-out mel loss is not the voice's likeness. A few-shot fit of 3 minutes of one speaker
+had its lowest held-out loss after 80 steps, while the similarity of its speech to the
+speaker's other recordings rose from 0.782 at step 100 to 0.834 at step 600, its Whisper WER
+unchanged (0.168, the instant voice's).
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ VAL_FRACTION = 0.2
 class QuickFit:
     """The fitted conditioning and how it was found: ``embedding (D,)`` float32 (unit length
     is not imposed: the model reads it through a linear layer), ``style_weights (heads,
-    tokens)`` or None, ``steps`` taken, ``best_step`` (0: the zero-shot values were kept), the
-    held-out loss before and after, and the seconds it took."""
+    tokens)`` or None, ``steps`` taken, ``best_step`` (the step whose values were kept; 0: the
+    zero-shot values), the held-out loss before and of the kept values, and the seconds it
+    took."""
 
     embedding: np.ndarray
     style_weights: np.ndarray | None
@@ -81,7 +87,7 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
                      style_weights: np.ndarray | None, deadline: float, *,
                      adapter: tuple[str, ...] = (), adapter_rate: float = 1e-3,
                      learning_rate: float = 0.02, batch_size: int = 8, max_steps: int = 400,
-                     patience: int = 60, val_every: int = 10) -> QuickFit:
+                     patience: int | None = 60, val_every: int = 10) -> QuickFit:
     """Fit the speaker embedding (and style weights) of a voice to ``prepared`` (its reference,
     ``cloning.adapt.prepare_reference``; speaker embeddings and, for a model with pitch, F0
     tracks included) under the frozen ``acoustic`` model (``tts.acoustic.load_acoustic``),
@@ -90,7 +96,8 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     that may hold ``*`` (``"decoder.blocks.*.norm"``); the model is left as it was and their
     best values come back in ``QuickFit.adapter``.
     Stops at ``deadline`` (a ``time.monotonic()`` value), after ``max_steps``, or when the
-    held-out loss has not improved for ``patience`` steps."""
+    held-out loss has not improved for ``patience`` steps; ``patience=None``: no early
+    stopping, the last values are kept."""
     from tts.training.acoustic_task import AcousticTrainingConfig
 
     started = time.monotonic()
@@ -147,16 +154,19 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     kept = snapshot()
     best_step = step = 0
     try:
-        while step < max_steps and time.monotonic() < deadline and step - best_step < patience:
+        while step < max_steps and time.monotonic() < deadline and (
+                patience is None or step - best_step < patience):
             batch = train[step % len(train)]
             optimizer.zero_grad()
             loss_of(batch).backward()
             optimizer.step()
             step += 1
-            if step % val_every == 0:
+            if patience is not None and step % val_every == 0:
                 current = held_out()
                 if current < best:
                     best, best_step, kept = current, step, snapshot()
+        if patience is None and step:  # the last values, whatever the held-out loss says
+            best, best_step, kept = held_out(), step, snapshot()
     finally:  # the shared model goes back to what it was
         with torch.no_grad():
             for name, p in adapted.items():

@@ -207,12 +207,12 @@ def test_few_shot_clone_fits_its_adapter_within_the_budget(corpus, tmp_path, cap
     monkeypatch.setattr(cloning.guard, "worse", lambda candidate, below: None)
 
     started = time.monotonic()
-    args = clone_args(corpus, tmp_path, "espeak_few", "--minutes", "1",
+    args = clone_args(corpus, tmp_path, "espeak_few", "--minutes", "2",
                       "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
     args[args.index("--acoustic") + 1] = str(corpus[base])
     code, _, err = run(args, capsys)
     assert code == 0, err
-    assert time.monotonic() - started < 60 + 30  # the budget, plus model loading slack
+    assert time.monotonic() - started < 120 + 30  # the budget, plus model loading slack
     profile = load_profile("espeak_few", tmp_path / "voices")
     assert profile.tier == "few-shot" and profile.guard["kept"] == "few-shot"
     assert [c["tier"] for c in profile.guard["checks"]] == ["instant", "few-shot"]
@@ -513,6 +513,12 @@ def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path
     assert adapted.val_loss_after < fit.val_loss_after  # the adapter fits what a bias cannot
     assert not torch.equal(adapted.adapter["decoder.output.weight"],
                            before["decoder.output.weight"])
+    last = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=7,
+                            patience=None, adapter=("decoder.blocks.*.norm",))
+    assert last.steps == last.best_step == 7  # no early stopping: the last values
+    assert sorted(last.adapter)[:2] == ["decoder.blocks.0.norm.bias",
+                                        "decoder.blocks.0.norm.weight"]
+    assert not np.allclose(last.embedding, start) and np.isfinite(last.val_loss_after)
     # the model itself is left as it was: the fitted values come back, not in place
     for name, value in model.model.state_dict().items():
         assert torch.equal(value, before[name]), name
