@@ -171,6 +171,10 @@ FEW_SHOT_MINUTES = 10.0
 FEW_SHOT_SPEECH = 120.0
 """Seconds of speech from which the few-shot tier is worth its time (it runs from
 ``MIN_ADAPT_SPEECH``, but below this the quick tier is the better use of the audio)."""
+QUICK_MAX_SPEECH = 90.0
+"""Seconds of transcribed speech a quick clone fits at most (its first clips up to that): about a
+minute is what the tier is for, and 3 minutes of reference spent a loaded CPU's whole two-minute
+budget on preparing the audio (mels, pitch tracks, embeddings)."""
 MIN_FIT_SECONDS = 10.0
 """A quick or few-shot clone whose preparation leaves less of the budget than this keeps the
 instant voice."""
@@ -366,6 +370,9 @@ def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base:
     from tts.acoustic import load_acoustic
 
     pairs = [(c, t) for c, t in zip(references.clips, texts, strict=True) if t.strip()]
+    if tier == "quick":
+        speech = np.cumsum([c.speech for c, _ in pairs])
+        pairs = pairs[:max(1, int(np.searchsorted(speech, QUICK_MAX_SPEECH)) + 1)]
     report(f"{tier}: preparing {len(pairs)} clip(s) with their transcripts")
     ckpt = checkpoint.load(base, kind="acoustic")
     prepared = prepare_reference(pairs, name, ckpt, work, encoder, val_fraction=VAL_FRACTION)
@@ -406,7 +413,7 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
     """Measure every candidate (``cloning.guard``) against the held-out reference speech (all
     of it when nothing was held out) and return the highest tier that does not speak worse
     than the instant voice; the figures go into ``profile.guard``."""
-    from cloning.guard import check_voice, held_out_target, judge, worse
+    from cloning.guard import check_voice, guard_sentences, held_out_target, judge, worse
     from tts.neural_engine import NeuralEngine, default_vocoder
     from tts.vocoder import load_vocoder
 
@@ -419,7 +426,8 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
                               style_weights=candidate.style,
                               pitch=candidate.pitch["semitones"] if candidate.acoustic.model
                               .config.pitch else 0.0)
-        candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber)
+        candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber,
+                                      guard_sentences(candidates[-1].tier))
         report(f"guard: {candidate.check.summary()}")
     chosen, refused = candidates[-1], None
     if len(candidates) > 1:

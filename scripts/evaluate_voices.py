@@ -38,7 +38,7 @@ def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[st
                               override_note="evaluation on CC0 corpora", tier=tier,
                               minutes=args.minutes if tier != "instant" else None,
                               acoustic=args.acoustic, root=root, force=True, report=_note,
-                              transcripts=transcripts)
+                              transcripts=transcripts, guard=not args.no_guard)
         _note(f"{voice.name}: {tier} clone took {time.monotonic() - started:.0f} s, "
               f"kept {profile.tier}")
         kept.setdefault(tier, []).append(profile.tier)
@@ -102,7 +102,8 @@ def cmd_clone(args: argparse.Namespace) -> int:
                 fell_back = sum(1 for k in saved if k != tier)
                 label = f"{tier} ({reference}" + (f", --minutes {args.minutes:g}"
                                                   if args.minutes and tier != "instant" else "")
-                label += f"; guard kept a lower tier for {fell_back})" if fell_back else ")"
+                label += f"; guard kept a lower tier for {fell_back})" if fell_back else (
+                    "; no guard)" if args.no_guard else ")")
                 rows.append((label, row))
     table = _similarity_table(rows)
     print_table(table, args.out)
@@ -241,6 +242,9 @@ def add_parsers(sub) -> None:
                      help="time budget of the quick and few-shot clones (default: each tier's)")
     clo.add_argument("--given-transcripts", action="store_true",
                      help="quick and few-shot with the corpus transcripts (default: Whisper's)")
+    clo.add_argument("--no-guard", action="store_true",
+                     help="keep every tier's voice as made (default: as a user gets it, the "
+                          "guard falling back to the instant voice where a tier speaks worse)")
     clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
     add_out(clo)
     add_threads(clo)

@@ -567,9 +567,11 @@ class ScriptedJudge:
     name, fallback = "whisper-scripted (test)", ""
 
     def __init__(self):
-        from cloning.guard import GUARD_SENTENCES
+        from cloning.guard import guard_sentences
 
-        self.heard = list(GUARD_SENTENCES) + ["banana"] * len(GUARD_SENTENCES)
+        sentences = guard_sentences("quick")
+        assert len(sentences) == 4
+        self.heard = list(sentences) + ["banana"] * len(sentences)
 
     def transcribe(self, wav, sample_rate):
         return self.heard.pop(0)
