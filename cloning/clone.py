@@ -191,13 +191,15 @@ predictor's output and range (the voice's intonation): 611,603 weights of the bu
 model. The phoneme encoder, aligner and duration predictor stay as trained on many voices (fitting
 them on a voice's few sentences cost words)."""
 TIER_FITS = {"quick": {"adapter": QUICK_ADAPTER, "adapter_rate": 1e-3},
-             "few-shot": {"adapter": FEW_SHOT_ADAPTER, "adapter_rate": 1e-3,
-                          "max_steps": 400, "patience": None}}
+             "few-shot": {"adapter": FEW_SHOT_ADAPTER, "adapter_rate": 3e-4,
+                          "max_steps": 600, "patience": None}}
 """``cloning.quick.fit_conditioning``'s settings per tier. The few-shot fit does not stop on the
-held-out loss, which is lowest long before the voice is closest (``cloning.quick``'s doc); on 3
-minutes of an unseen speaker at these settings the speech's similarity to their other recordings
-was 0.643 zero-shot, 0.840 after 300 steps (Whisper WER 0.168 -> 0.177) and 0.845 after 600
-(WER 0.230): ``max_steps`` stops it before the words suffer."""
+held-out loss, which is lowest long before the voice is closest (``cloning.quick``'s doc). On 3
+minutes of an unseen speaker (similarity of its speech to the speaker's other recordings, Whisper
+WER on 10 sentences; zero-shot 0.643 and 0.168): rate 3e-4 gave 0.782/0.142 after 100 steps,
+0.809/0.168 after 300 and 0.834/0.168 after 600; rate 1e-3 gave 0.840/0.177 after 300 and
+0.845/0.230 after 600, and at 400 steps in a clone 0.834/0.230, which the guard refused: the
+slower rate reaches the same likeness without losing words."""
 GUARD_MARGIN = 45.0
 """Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
 fit."""
