@@ -7,7 +7,8 @@ take the style-token weights of the reference: the *instant* voice. The *quick* 
 that conditioning and a small adapter (the decoder's output layer) to the reference under the
 otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a larger adapter the same
 way (the decoder's normalisations, block outputs and pitch output), with more audio and time.
-Both stop early on a held-out part of the reference. Every voice is moved onto the reference's
+Quick stops early on a held-out part of the reference; few-shot runs its steps (see
+``TIER_FITS``). Every voice is moved onto the reference's
 median pitch, then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
 similarity to held-out reference speech), and a higher tier that speaks worse than the instant
 voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
@@ -248,7 +249,6 @@ class _Candidate:
     path: Path
     embedding: np.ndarray
     style: np.ndarray | None
-    speaker: str | None = None
     pitch: dict | None = None
     check: object = None
 
@@ -424,7 +424,7 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
     vocoder, vocoder_audio = load_vocoder(default_vocoder(candidates[0].acoustic))
     for candidate in candidates:
         engine = NeuralEngine(candidate.acoustic, vocoder, vocoder_audio,
-                              speaker=candidate.speaker, speaker_embedding=candidate.embedding,
+                              speaker_embedding=candidate.embedding,
                               style_weights=candidate.style,
                               pitch=candidate.pitch["semitones"] if candidate.acoustic.model
                               .config.pitch else 0.0)
@@ -475,7 +475,7 @@ def _offset(candidate: _Candidate, target_hz: float | None) -> dict:
 
     acoustic = candidate.acoustic
     engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
-                          speaker=candidate.speaker, speaker_embedding=candidate.embedding,
+                          speaker_embedding=candidate.embedding,
                           style_weights=candidate.style)
     semitones = pitch_offset_for(engine, target_hz) if target_hz else 0.0
     name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
