@@ -246,6 +246,13 @@ def test_conditions_keep_length_and_change_the_channel():
     assert len(low) * 8 / 2.0 / 1000 < bits / 2.0 / 1000  # each bitrate its own level
     limited = np.abs(np.fft.rfft(conditions.apply(wav, "bandlimit", 2)))
     assert limited[int(7700 * len(wav) / SAMPLE_RATE):].max() < 1e-3 * limited.max()
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    for seed in range(3):  # faster playback: the tone rises by the factor, length kept
+        fast = conditions.apply(tone, "speed-up", seed)
+        peak = np.argmax(np.abs(np.fft.rfft(fast))) * SAMPLE_RATE / len(fast)
+        assert 200 * conditions.SPEED_UP[0] - 5 <= peak <= 200 * conditions.SPEED_UP[1] + 5
+        assert np.abs(fast).max() < 0.4  # the cross-faded joins do not click
 
 
 @pytest.mark.parametrize("name", ["lpc_vocoder", "harmonic_noise", "phase_vocoder",

@@ -19,10 +19,14 @@ from tts.spoof.features import SAMPLE_RATE
 CONDITIONS = ("clean", "mp3", "8k", "noise")
 """Names accepted by ``apply``: as recorded, MP3 at 32 kbit/s, through 8 kHz, added noise."""
 
-TRAINING_CONDITIONS = ("bandlimit", "8k-mp3", "mp3-low", "6k")
+TRAINING_CONDITIONS = ("bandlimit", "8k-mp3", "mp3-low", "6k", "speed-up", "speed-up-mp3")
 """Further conditions only training draws on (``TrainingConfig.conditions``; evaluation keeps
 to ``CONDITIONS``): a random band limit (high-pass 50-300 Hz, low-pass 3.4-7 kHz), the telephone
-band then MP3 32k, MP3 at 24 kbit/s, and down to 6 kHz and back."""
+band then MP3 32k, MP3 at 24 kbit/s, down to 6 kHz and back, and faster playback (``speed_up``;
+alone and then MP3 32k)."""
+
+SPEED_UP = (1.12, 1.8)
+"""The range of ``speed_up``'s factor (log-uniform): +2 to +10 semitones."""
 
 MP3_KBPS = 32
 _MP3_LEVELS: dict[tuple[int, int], float] = {}
@@ -94,9 +98,26 @@ def bandlimit(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(wav) * gain, n=len(wav)).astype(np.float32)
 
 
+def speed_up(wav: np.ndarray, rng: np.random.Generator,
+             factors: tuple[float, float] = SPEED_UP) -> np.ndarray:
+    """Faster playback by a random factor in ``factors``: resampled so that pitch, formants and
+    tempo all rise by it, with no trace of a vocoder (high, raised voices, as in acted
+    emotional speech, are otherwise rare among the real training clips). The shorter result is
+    repeated from its start to the original length, joined by a 10 ms cross-fade."""
+    factor = float(np.exp(rng.uniform(np.log(factors[0]), np.log(factors[1]))))
+    fast = resample(wav, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+    fade = min(SAMPLE_RATE // 100, len(fast) // 4)
+    out = fast
+    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    while len(out) < len(wav):
+        joined = out[-fade:] * (1 - ramp) + fast[:fade] * ramp if fade else out[:0]
+        out = np.concatenate([out[:len(out) - fade], joined, fast[fade:]])
+    return out[:len(wav)].astype(np.float32)
+
+
 def apply(wav: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
     """``wav`` through the named condition (one of ``CONDITIONS`` or ``TRAINING_CONDITIONS``);
-    ``seed`` fixes the noise and the band limit."""
+    ``seed`` fixes the noise, the band limit and the speed factor."""
     if condition == "clean":
         return wav.astype(np.float32, copy=False)
     if condition == "mp3":
@@ -113,6 +134,10 @@ def apply(wav: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
         return mp3(wav, 24)
     if condition == "6k":
         return narrowband(wav, 6000)
+    if condition == "speed-up":
+        return speed_up(wav, np.random.default_rng(seed))
+    if condition == "speed-up-mp3":
+        return mp3(speed_up(wav, np.random.default_rng(seed)))
     known = ", ".join((*CONDITIONS, *TRAINING_CONDITIONS))
     raise ValueError(f"unknown condition {condition!r}; known: {known}")
 

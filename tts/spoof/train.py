@@ -8,7 +8,9 @@ split minus the held-out generators; each is cached as log-filterbank features a
 after each channel condition (``tts.spoof.conditions``). A batch is half real, half synthetic
 (generators drawn evenly), random crops of one length per batch in ``[min_frames, max_frames]``,
 each crop as recorded with probability ``clean_share`` and otherwise through one of the config's
-``conditions`` (evaluation's MP3 32k, 8 kHz and noise, and the training-only ones).
+``conditions`` (evaluation's MP3 32k, 8 kHz and noise, and the training-only ones). The cached
+features are kept in ``CORPUS/cache/`` for the next run on the same clips and conditions
+(delete the folder after changing a condition's code).
 
 Every ``val_every`` steps the ``val`` split (real clips and the seen generators, each condition)
 is scored as ``score_file`` would (judged windows, mean logit) and ``OUT/last.pt`` is written
@@ -20,6 +22,8 @@ lowest validation EER are saved as fp16 ``OUT/detector.pt`` and calibrated on th
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import math
 import sys
@@ -50,24 +54,44 @@ def _read(folder: Path, clip: Clip) -> np.ndarray:
     return wav
 
 
+def cache_key(clips: list[Clip], front_end: LogFilterbank, names: Sequence[str]) -> str:
+    """What a feature cache depends on (clips, conditions, front end), as a short hex digest."""
+    text = json.dumps({"clips": [c.id for c in clips], "conditions": list(names),
+                       "features": dataclasses.asdict(front_end.config)}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 @torch.no_grad()
 def cache_features(folder: Path, clips: list[Clip], front_end: LogFilterbank,
-                   degraded: Sequence[str] = ("mp3", "8k", "noise")) -> list[list[torch.Tensor]]:
+                   degraded: Sequence[str] = ("mp3", "8k", "noise"),
+                   store_dir: Path | None = None) -> list[list[torch.Tensor]]:
     """Per clip, log-filterbank features ``(n_bands, frames)`` fp16 as recorded and after each
     of ``degraded`` (in that order): views into one tensor allocated up front (thousands of
-    small tensors made between the codecs' temporaries grew the process ten times their size)."""
+    small tensors made between the codecs' temporaries grew the process ten times their size).
+    With ``store_dir`` the tensor is also kept there (``features-KEY.pt``, ``cache_key``) and
+    read back by a later run on the same clips, conditions and front end."""
     hop = front_end.config.hop_length
     frames = [1 + sf.info(str(folder / clip.path)).frames // hop for clip in clips]
     starts = np.concatenate([[0], np.cumsum(frames)])
     names = ("clean", *degraded)
-    store = torch.empty((len(names), front_end.config.n_bands, int(starts[-1])),
-                        dtype=torch.float16)
-    for i, clip in enumerate(clips):
-        wav = _read(folder, clip)
-        variants = [conditions.apply(wav, c, noise_seed(clip)) for c in names]
-        store[:, :, starts[i]:starts[i + 1]] = front_end(torch.from_numpy(np.stack(variants)))
-        if (i + 1) % 500 == 0:
-            _note(f"  cached {i + 1}/{len(clips)} clips")
+    kept = store_dir / f"features-{cache_key(clips, front_end, names)}.pt" if store_dir else None
+    if kept is not None and kept.is_file():
+        store = torch.load(kept, map_location="cpu", weights_only=True)
+        _note(f"  features read from {kept}")
+    else:
+        store = torch.empty((len(names), front_end.config.n_bands, int(starts[-1])),
+                            dtype=torch.float16)
+        for i, clip in enumerate(clips):
+            wav = _read(folder, clip)
+            variants = [conditions.apply(wav, c, noise_seed(clip)) for c in names]
+            store[:, :, starts[i]:starts[i + 1]] = front_end(torch.from_numpy(np.stack(variants)))
+            if (i + 1) % 500 == 0:
+                _note(f"  cached {i + 1}/{len(clips)} clips")
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_name(f".{kept.name}.partial")
+            torch.save(store, tmp)
+            tmp.replace(kept)
     return [[store[v, :, starts[i]:starts[i + 1]] for v in range(len(names))]
             for i in range(len(clips))]
 
@@ -152,7 +176,7 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         _note(f"resumed at step {start}")
     t0 = time.time()
     _note("caching training features ...")
-    cache = cache_features(folder, train_clips, front_end, tc.conditions)
+    cache = cache_features(folder, train_clips, front_end, tc.conditions, folder / "cache")
     val_windows, owners = validation_windows(folder, val_clips, detector)
     _note(f"cached in {time.time() - t0:.0f} s ({len(val_windows)} validation windows)")
 
