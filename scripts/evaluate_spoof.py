@@ -21,6 +21,7 @@ A missing corpus or detector is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import tempfile
 import time
@@ -142,6 +143,11 @@ def cmd_spoof(args: argparse.Namespace) -> int:
     for condition in ["clean", *args.conditions]:
         _note(f"scoring {len(clips)} test clips, {condition} ...")
         scored[condition] = _score_clips(clips, folder, detector, condition)
+    if args.scores:
+        with open(args.scores, "w", encoding="utf-8") as f:
+            for condition, rows in scored.items():
+                for row in rows:
+                    f.write(json.dumps({"condition": condition, **row}) + "\n")
     eers = _eer_rows(scored, held_out)
     fprs = _fpr_rows(scored, HELD_OUT_CORPORA)
     torch.set_num_threads(1)
@@ -211,6 +217,8 @@ def add_parser(sub) -> None:
     spo.add_argument("--long", type=float, default=600.0,
                      help="seconds of audio for the speed test (default 600)")
     spo.add_argument("--json", action="store_true", help="print the report as JSON")
+    spo.add_argument("--scores", default=None, metavar="JSONL",
+                     help="also write every clip's logit and verdict per condition here")
     add_out(spo, "the report")
     add_threads(spo)
     spo.set_defaults(func=cmd_spoof)

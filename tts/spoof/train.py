@@ -135,9 +135,12 @@ def validation_eer(scores: dict[tuple[int, str], float], clips: list[Clip]) -> d
 
 
 def train(config_path: str, corpus: str, out: str, resume: bool = False,
-          steps: int | None = None) -> Path:
+          steps: int | None = None, seed: int | None = None) -> Path:
     """Train, select, save and calibrate; returns the path of ``OUT/detector.pt``."""
     config = load_yaml(SpoofConfig, config_path)
+    if seed is not None:
+        config = dataclasses.replace(
+            config, training=dataclasses.replace(config.training, seed=seed))
     tc = config.training
     folder, out_dir = Path(corpus), Path(out)
     clips = read_clips(folder)
@@ -257,12 +260,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out", help="run folder")
     parser.add_argument("--resume", action="store_true", help="go on from OUT/last.pt")
     parser.add_argument("--steps", type=int, default=None, help="override training.steps")
+    parser.add_argument("--seed", type=int, default=None, help="override training.seed")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     def action() -> int:
-        path = train(args.config, args.corpus, args.out, args.resume, args.steps)
+        path = train(args.config, args.corpus, args.out, args.resume, args.steps, args.seed)
         print(f"wrote {path} and {calibration_path(path)}")
         return 0
     return run_reporting(parser.prog, action)
