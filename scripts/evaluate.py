@@ -64,6 +64,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import evaluate_acoustic
 import evaluate_convert
 import evaluate_pitch
 import evaluate_spoof
@@ -82,163 +83,6 @@ from _common import (
 from _common import note as _note
 
 PROG = "evaluate.py"
-
-
-def _mean(values: list[float]) -> float:
-    """Mean of the finite values (PESQ is NaN where it cannot score a clip); NaN if none."""
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else math.nan
-
-
-def _held_out_texts(data: Path, count: int) -> list:
-    """Utterances of ``data/val.jsonl`` whose text no training utterance reads (several takes
-    of one prompt may be split across train and val), first ``count``, one per text."""
-    from data.manifest import read_manifest
-    from tts.metrics import normalize_for_scoring
-
-    trained = {normalize_for_scoring(u.text) for u in read_manifest(data / "train.jsonl")}
-    chosen, seen = [], set()
-    for utt in read_manifest(data / "val.jsonl"):
-        key = normalize_for_scoring(utt.text)
-        if key not in trained and key not in seen:
-            chosen.append(utt)
-            seen.add(key)
-    return chosen[:count]
-
-
-def _long_sentences(path: str, min_words: int, count: int) -> list[str]:
-    """The first ``count`` lines of ``path`` (plain text, or ``ID|text[|...]``) with more than
-    ``min_words`` words."""
-    found = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        text = line.split("|")[1] if "|" in line else line
-        if len(text.split()) > min_words:
-            found.append(text.strip())
-        if len(found) == count:
-            break
-    return found
-
-
-def cmd_acoustic(args: argparse.Namespace) -> int:
-    import statistics
-
-    from data.manifest import read_manifest
-    from tts import metrics
-    from tts.acoustic import load_acoustic
-    from tts.audio import load_audio
-    from tts.errors import ConfigError
-    from tts.neural_engine import NeuralEngine, default_vocoder
-    from tts.robustness import analyse_alignment
-    from tts.synthesizer import Synthesizer
-    from tts.text import normalize
-    from tts.vocoder import load_vocoder
-
-    if not args.acoustic and not args.espeak:
-        raise ConfigError("nothing to evaluate: give --acoustic CKPT (repeatable) or --espeak")
-    if args.dnsmos and not metrics.dnsmos_available():
-        raise ConfigError("--dnsmos needs the speechmos and onnxruntime packages: "
-                          "pip install 'voxclone[eval]'")
-    set_threads(args.threads)
-    data = Path(args.data)
-    held_out = _held_out_texts(data, args.sentences)
-    long_texts = _long_sentences(args.long_text, args.min_words, args.long) if args.long_text else []
-    train = read_manifest(data / "train.jsonl")
-    frames_per_token = statistics.median(u.num_frames / max(len(u.phonemes), 1) for u in train)
-    from tts.config import AudioConfig
-
-    vocoder_audio = load_vocoder(args.vocoder)[1] if args.vocoder else AudioConfig()
-    transcriber = metrics.Transcriber()
-    texts = [u.text for u in held_out]
-    rows = []
-    if args.references:
-        wavs = [load_audio(u.audio_path, vocoder_audio.sample_rate, normalize=False)
-                for u in held_out]
-        heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in wavs]
-        rows.append({"name": "recordings", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard),
-                     **_dnsmos_columns(args, wavs, vocoder_audio.sample_rate, "recordings")})
-    if args.espeak:
-        from tts.synthesizer import EspeakEngine
-
-        espeak = Synthesizer(engine=EspeakEngine(), audio=vocoder_audio)
-        spoken = [espeak.synthesize(t).wav for t in texts]
-        heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in spoken]
-        rows.append({"name": "espeak-ng (fallback)", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard),
-                     **_dnsmos_columns(args, spoken, vocoder_audio.sample_rate, "espeak-ng")})
-    for path in args.acoustic:
-        acoustic = load_acoustic(path)
-        vocoder, vocoder_audio = load_vocoder(args.vocoder or default_vocoder(acoustic))
-        engine = NeuralEngine(acoustic, vocoder, vocoder_audio, speaker=args.speaker)
-        synthesizer = Synthesizer(engine=engine, audio=acoustic.audio)
-        synthesizer.synthesize("Warm up.")  # loads the G2P data: not part of the speed
-        compute, audio_seconds, heard, spoken = 0.0, 0.0, [], []
-        for text in texts:
-            started = time.perf_counter()
-            result = synthesizer.synthesize(text)
-            compute += time.perf_counter() - started
-            audio_seconds += result.duration
-            heard.append(transcriber.transcribe(result.wav, result.sample_rate))
-            spoken.append(result.wav)
-        config = acoustic.model.config
-        row = {"name": str(path), "decoder": config.decoder,
-               "step": acoustic.metadata.get("step"), "wer": metrics.word_error_rate(texts, heard),
-               "cer": metrics.char_error_rate(texts, heard),
-               **_dnsmos_columns(args, spoken, acoustic.audio.sample_rate, str(path))}
-        if args.wavs:
-            _note(f"{path}: " + " | ".join(heard[:3]))
-        failures, long_heard = [], []
-        pauses = frozenset(acoustic.symbols.encode(
-            ["<bos>", "<eos>", " ", ",", ".", "?", "!", ";", ":", "-"]))
-        for text in long_texts:
-            out = engine.mel(normalize(text))
-            frames = out.mel.shape[-1]
-            cap = int(len(out.tokens) * config.max_frames_per_token)
-            report = analyse_alignment(out.alignment, frames, out.tokens, frames_per_token,
-                                       config.decoder, config.reduction_factor, cap, pauses)
-            if report.failed:
-                failures.append(report)
-                _note(f"  failure ({', '.join(report.reasons)}): {text[:70]}")
-            long_heard.append(transcriber.transcribe(engine.vocode(out.mel, out.f0),
-                                                     acoustic.audio.sample_rate))
-        if long_texts:
-            row["long_wer"] = metrics.word_error_rate(long_texts, long_heard)
-            row["failures"] = f"{len(failures)}/{len(long_texts)}"
-        row["rtf"] = metrics.real_time_factor(audio_seconds, compute)
-        rows.append(row)
-        _note(f"{path}: {len(texts)} sentences, {len(long_texts)} long ones")
-    table = _acoustic_table(rows, len(texts))
-    print_table(table, args.out)
-    return 0
-
-
-def _dnsmos_columns(args: argparse.Namespace, wavs: list, sample_rate: int, name: str) -> dict:
-    """With ``--dnsmos``: the mean DNSMOS P.835 SIG, BAK and OVRL of ``wavs`` (each
-    ``(num_samples,)``), also noted on stderr; else nothing."""
-    if not args.dnsmos:
-        return {}
-    from tts.metrics import dnsmos
-
-    scores = [dnsmos(w, sample_rate) for w in wavs]
-    out = {f"dnsmos_{k}": _mean([getattr(s, k) for s in scores]) for k in ("sig", "bak", "ovrl")}
-    _note(f"{name}: DNSMOS SIG {out['dnsmos_sig']:.2f} BAK {out['dnsmos_bak']:.2f} "
-          f"OVRL {out['dnsmos_ovrl']:.2f} ({len(scores)} clips)")
-    return out
-
-
-def _acoustic_table(rows: list[dict], sentences: int) -> str:
-    header = ["model", "decoder", "step", f"WER ({sentences}) ↓", "CER ↓", "long WER ↓",
-              "failures ↓", "x real time"]
-    dnsmos = any("dnsmos_ovrl" in row for row in rows)
-    header += ["DNSMOS OVRL ↑"] if dnsmos else []
-    body = []
-    for row in rows:
-        body.append([row["name"], row.get("decoder", "–"), str(row.get("step") or "–"),
-                     cell(row.get("wer"), 3), cell(row.get("cer"), 3),
-                     cell(row.get("long_wer"), 3), row.get("failures", "–"),
-                     cell(row.get("rtf"), 1)])
-        body[-1] += [cell(row.get("dnsmos_ovrl"), 2)] if dnsmos else []
-    return markdown_table(header, body, "ll" + "r" * (len(header) - 2))
 
 
 def _load_encoders(args: argparse.Namespace):
@@ -432,35 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser, sub = subcommands(PROG, "Objective evaluation of voxclone models (tts.metrics).")
     evaluate_vocoder.add_parser(sub)
 
-    aco = sub.add_parser(
-        "acoustic", help="intelligibility and robustness of acoustic models (text to speech)",
-        description="Speak held-out sentences (texts of DATA/val.jsonl not read in training) "
-                    "with each acoustic model and a vocoder; report pocketsphinx WER/CER, and on "
-                    "long sentences the WER and the count of alignment failures.")
-    aco.add_argument("--data", required=True, metavar="DIR",
-                     help="the prepared folder the models were trained on")
-    aco.add_argument("--acoustic", action="append", default=[], metavar="CKPT",
-                     help="acoustic checkpoint (repeatable)")
-    aco.add_argument("--vocoder", default=None, metavar="CKPT",
-                     help="vocoder checkpoint (default: the bundled one for each model)")
-    aco.add_argument("--sentences", type=int, default=20, help="held-out sentences (default 20)")
-    aco.add_argument("--speaker", default=None,
-                     help="a training speaker of the models (default: each model's first)")
-    aco.add_argument("--long-text", default=None, metavar="FILE",
-                     help="sentence file (lines of text or ID|text) for the robustness test")
-    aco.add_argument("--long", type=int, default=50, help="long sentences to use (default 50)")
-    aco.add_argument("--min-words", type=int, default=25, help="a long sentence has more words")
-    aco.add_argument("--references", action="store_true",
-                     help="also the ASR scores of the held-out recordings themselves")
-    aco.add_argument("--espeak", action="store_true",
-                     help="also the espeak-ng fallback on the same held-out sentences")
-    aco.add_argument("--wavs", action="store_true", help="print the first transcripts")
-    add_out(aco)
-    add_threads(aco)
-    aco.add_argument("--dnsmos", action="store_true",
-                     help="add a DNSMOS OVRL column (naturalness proxy; pip install "
-                          "'voxclone[eval]')")
-    aco.set_defaults(func=cmd_acoustic)
+    evaluate_acoustic.add_parser(sub)
 
     from cloning.verification import HOLDOUT_FRACTION, HOLDOUT_RECIPES
 

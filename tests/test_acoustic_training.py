@@ -192,6 +192,37 @@ def test_evaluate_acoustic_prints_a_table(prepared, tmp_path, capsys):
     assert "nothing to evaluate" in capsys.readouterr().err
 
 
+def test_evaluate_acoustic_collection_forced_prosody_and_errors(prepared, tmp_path, capsys):
+    """Issue 20's analyses: WER on unseen collection sentences (texts a manifest reads left
+    out), the held-out sentences in the recordings' timing and pitch, the per-word report."""
+    from vocoder_fixtures import load_script
+
+    from data.manifest import read_manifest
+    from tts.bundled import DEFAULT_ACOUSTIC
+
+    evaluate = load_script("evaluate")
+    trained_text = read_manifest(prepared / "train.jsonl")[0].text
+    collection = tmp_path / "collection.txt"
+    collection.write_text(f"a|{trained_text}\nb|The little boat sailed home across the quiet "
+                          "bay.\nc|Too short.\nd|We planted seven rows of beans behind the "
+                          "old barn.\n", encoding="utf-8")
+    common = ["acoustic", "--data", str(prepared), "--acoustic", str(DEFAULT_ACOUSTIC),
+              "--vocoder", "griffinlim", "--sentences", "2", "--collection", str(collection)]
+    assert evaluate.main([*common, "--collection-count", "2", "--forced-prosody",
+                          "--errors"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[0].splitlines()
+    assert len(table) == 5 and "WER collection (2)" in table[0]
+    names = [line.split(" | ")[0][2:] for line in table[2:5]]
+    assert names == [str(DEFAULT_ACOUSTIC), f"{DEFAULT_ACOUSTIC}, recording's timing",
+                     f"{DEFAULT_ACOUSTIC}, recording's timing and pitch"]
+    assert all(cell.strip() not in ("", "–") for cell in table[2].split("|")[4:7])
+    assert "### Word errors" in out and "| place in sentence |" in out and "| phoneme" in out
+    # the trained sentence and the short one are not drawn: only two remain
+    assert evaluate.main([*common, "--collection-count", "3"]) == 2
+    assert "only 2 sentences" in capsys.readouterr().err
+
+
 def test_multi_speaker_training_with_embeddings_and_held_out_speakers(prepared, tmp_path):
     """Several prepared folders in one run, per-utterance speaker embeddings (voxclone embed),
     a named held-out speaker, and --init from a single-speaker model adding the embedding
