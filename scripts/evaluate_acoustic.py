@@ -13,8 +13,9 @@ Each ``--acoustic`` checkpoint speaks, through its bundled vocoder (or ``--vocod
   model's aligner on the recording) and then also its pitch, in place of the predicted ones. The
   three WERs say where the words are lost: in the duration predictor, the pitch predictor or
   the decoder;
-- with ``--errors``: per-word errors of the held-out (and collection) sentences, by place in the
-  sentence, word length and phoneme (``tts.word_errors``), and the misheard phrases.
+- with ``--errors``: per-word errors of every row (the held-out and collection sentences it
+  spoke), by place in the sentence, word length and phoneme (``tts.word_errors``), and the
+  misheard phrases.
 
 ::
 
@@ -136,13 +137,14 @@ def _forced_prosody_rows(args, path, engine, transcriber, held_out) -> list[dict
         spoken = [_forced_prosody_wav(engine, u, with_pitch) for u in held_out]
         heard = [transcriber.transcribe(w, engine.audio.sample_rate) for w in spoken]
         rows.append({"name": f"{path}, {label}", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard),
+                     "cer": metrics.char_error_rate(texts, heard), "heard": (texts, heard),
                      **dnsmos_columns(args, spoken, engine.audio.sample_rate, label)})
     return rows
 
 
-def _error_report(title: str, texts: list[str], heard: list[str], symbols) -> str:
-    """``tts.word_errors`` tables of one model's sentences, in Markdown."""
+def _error_report(title: str, texts: list[str], heard: list[str], backend: str) -> str:
+    """``tts.word_errors`` tables of one row's sentences, in Markdown; ``backend``: the G2P
+    that gives each word its phonemes."""
     from tts.text import to_phonemes
     from tts.word_errors import (
         DELETED,
@@ -154,7 +156,7 @@ def _error_report(title: str, texts: list[str], heard: list[str], symbols) -> st
     )
 
     def phonemes(word: str) -> list[str]:
-        return to_phonemes(word, backend=symbols.backend)
+        return to_phonemes(word, backend=backend)
 
     errors = align_words(texts, heard)
     subs = sum(o.kind == SUBSTITUTED for o in errors.outcomes)
@@ -207,13 +209,13 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
     vocoder_audio = load_vocoder(args.vocoder)[1] if args.vocoder else AudioConfig()
     transcriber = metrics.Transcriber()
     texts = [u.text for u in held_out]
-    rows, reports = [], []
+    rows = []
     if args.references:
         wavs = [load_audio(u.audio_path, vocoder_audio.sample_rate, normalize=False)
                 for u in held_out]
         heard = [transcriber.transcribe(w, vocoder_audio.sample_rate) for w in wavs]
         rows.append({"name": "recordings", "wer": metrics.word_error_rate(texts, heard),
-                     "cer": metrics.char_error_rate(texts, heard),
+                     "cer": metrics.char_error_rate(texts, heard), "heard": (texts, heard),
                      **dnsmos_columns(args, wavs, vocoder_audio.sample_rate, "recordings")})
     if args.espeak:
         from tts.synthesizer import EspeakEngine
@@ -224,10 +226,11 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
         row = {"name": "espeak-ng (fallback)", "wer": metrics.word_error_rate(texts, heard),
                "cer": metrics.char_error_rate(texts, heard),
                **dnsmos_columns(args, spoken, vocoder_audio.sample_rate, "espeak-ng")}
+        collection_heard = [transcriber.transcribe(espeak.synthesize(t).wav,
+                                                   vocoder_audio.sample_rate) for t in collection]
         if collection:
-            row["collection_wer"] = metrics.word_error_rate(collection, [
-                transcriber.transcribe(espeak.synthesize(t).wav, vocoder_audio.sample_rate)
-                for t in collection])
+            row["collection_wer"] = metrics.word_error_rate(collection, collection_heard)
+        row["heard"] = (texts + collection, heard + collection_heard)
         rows.append(row)
     for path in args.acoustic:
         acoustic = load_acoustic(path)
@@ -255,6 +258,8 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
                             for t in collection]
         if collection:
             row["collection_wer"] = metrics.word_error_rate(collection, collection_heard)
+        row["heard"] = (texts + collection, heard + collection_heard)
+        row["backend"] = acoustic.symbols.backend
         failures, long_heard = [], []
         pauses = frozenset(acoustic.symbols.encode(
             ["<bos>", "<eos>", " ", ",", ".", "?", "!", ";", ":", "-"]))
@@ -278,14 +283,13 @@ def cmd_acoustic(args: argparse.Namespace) -> int:
             if not config.pitch or not acoustic.model.decoder.has_aligner:
                 raise ConfigError(f"{path}: --forced-prosody needs a model with the duration "
                                   "decoder and pitch")
-            rows += _forced_prosody_rows(args, path, engine, transcriber, held_out)
-        if args.errors:
-            spoken_sets = "held-out and collection sentences" if collection else "held-out sentences"
-            reports.append(_error_report(f"{path} ({spoken_sets})", texts + collection,
-                                         heard + collection_heard, acoustic.symbols))
+            forced = _forced_prosody_rows(args, path, engine, transcriber, held_out)
+            rows += [{**r, "backend": acoustic.symbols.backend} for r in forced]
         _note(f"{path}: {len(texts)} held-out sentences, {len(collection)} of the collection, "
               f"{len(long_texts)} long ones")
     table = acoustic_table(rows, len(texts), len(collection))
+    reports = [_error_report(row["name"], *row["heard"], row.get("backend", "g2p_en"))
+               for row in rows] if args.errors else []
     print_table("\n\n".join([table, *reports]), args.out)
     return 0
 
