@@ -41,6 +41,9 @@ class TrainingConfig:
     conditions: tuple[str, ...] = ("mp3", "8k", "noise")
     """Channel conditions training crops go through (``tts.spoof.conditions``: ``CONDITIONS``
     and the training-only ``TRAINING_CONDITIONS``)."""
+    real_only_conditions: tuple[str, ...] = ()
+    """Those of ``conditions`` that only real crops go through (synthetic crops draw evenly
+    from the others): to widen what counts as real speech rather than teach invariance."""
     val_every: int = 250
     seed: int = 0
     target_fpr: float = 0.01

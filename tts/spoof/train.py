@@ -8,7 +8,8 @@ split minus the held-out generators; each is cached as log-filterbank features a
 after each channel condition (``tts.spoof.conditions``). A batch is half real, half synthetic
 (generators drawn evenly), random crops of one length per batch in ``[min_frames, max_frames]``,
 each crop as recorded with probability ``clean_share`` and otherwise through one of the config's
-``conditions`` (evaluation's MP3 32k, 8 kHz and noise, and the training-only ones). The cached
+``conditions`` (evaluation's MP3 32k, 8 kHz and noise, and the training-only ones; those in
+``real_only_conditions`` are drawn for real crops only). The cached
 features are kept in ``CORPUS/cache/`` for the next run on the same clips and conditions
 (delete the folder after changing a condition's code).
 
@@ -189,6 +190,12 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         if c.is_fake:
             by_generator.setdefault(c.generator, []).append(i)
     generators = sorted(by_generator)
+    unknown = set(tc.real_only_conditions) - set(tc.conditions)
+    if unknown:
+        raise DataError(f"real_only_conditions not among conditions: {sorted(unknown)}")
+    all_variants = list(range(1, len(tc.conditions) + 1))
+    fake_variants = [v for v, c in zip(all_variants, tc.conditions, strict=True)
+                     if c not in tc.real_only_conditions]
     rng = np.random.default_rng(tc.seed + start)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     half = tc.batch_size // 2
@@ -198,8 +205,13 @@ def train(config_path: str, corpus: str, out: str, resume: bool = False,
         chosen = list(rng.choice(reals, half))
         chosen += [int(rng.choice(by_generator[generators[int(g)]]))
                    for g in rng.integers(0, len(generators), tc.batch_size - half)]
-        variants = [0 if rng.random() < tc.clean_share else
-                    int(rng.integers(1, len(tc.conditions) + 1)) for _ in chosen]
+        if tc.real_only_conditions:
+            variants = [0 if rng.random() < tc.clean_share else
+                        int(rng.choice(fake_variants if train_clips[i].is_fake else all_variants))
+                        for i in chosen]
+        else:  # the draws of the runs before real_only_conditions existed
+            variants = [0 if rng.random() < tc.clean_share else
+                        int(rng.integers(1, len(tc.conditions) + 1)) for _ in chosen]
         feats = [cache[i][v] for i, v in zip(chosen, variants, strict=True)]
         frames = min(int(rng.integers(tc.min_frames, tc.max_frames + 1)),
                      min(f.shape[-1] for f in feats))
