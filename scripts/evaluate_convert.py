@@ -110,7 +110,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                         "source_wer": source_wer, "voices": {}}
     for name in args.voice:
         voice = find_voice(name)
-        engine = voice_engine(name)
+        engine = voice_engine(name, runtime="torch")
         real = _target_clips(voice, args.target_data, 2 * args.target_clips)
         if len(real) < 4:
             raise DataError(f"voice {name!r}: fewer than 4 real clips of speaker "

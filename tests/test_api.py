@@ -112,6 +112,42 @@ def test_a_cloned_voice_by_name(tmp_path):
         Synthesizer(voice="api_clone", voices_dir=tmp_path / "elsewhere")
 
 
+def test_convert_gives_a_source_the_voice(kathleen, tmp_path):
+    """Synthesizer.convert: the source's timing kept, the voice's pitch, watermarked, from
+    samples or a file, the same as from the file's samples."""
+    text = "Please bring the red book to the kitchen."
+    source = Synthesizer(voice="cv-372293", watermark=False).speak(text)  # a low male voice
+    out = kathleen.convert(source.samples, source.sample_rate, transcript=text)
+    assert out.watermarked and detect(out.samples, out.sample_rate).present
+    assert out.sample_rate == kathleen.sample_rate and out.num_chunks == 1
+    assert abs(out.duration - source.duration) < 0.1  # the timing is kept
+    f0_source = _median_f0(source.samples, source.sample_rate)
+    f0_out = _median_f0(out.samples, out.sample_rate)
+    assert f0_out > 1.4 * f0_source  # moved into kathleen's range (about an octave up)
+    path = source.save(tmp_path / "source.wav")
+    from_file = kathleen.convert(path, transcript=text)
+    assert abs(from_file.duration - out.duration) < 0.05
+    higher = kathleen.convert(path, transcript=text, pitch=4)
+    assert _median_f0(higher.samples, higher.sample_rate) > 1.15 * _median_f0(
+        from_file.samples, from_file.sample_rate)
+
+
+def _median_f0(wav: np.ndarray, rate: int) -> float:
+    import librosa
+
+    f0, voiced, _ = librosa.pyin(wav, fmin=60, fmax=500, sr=rate)
+    return float(np.nanmedian(f0[voiced]))
+
+
+class _Plain:
+    """An engine without a model (as a user's own engine may be): it cannot convert."""
+
+    name = "plain"
+
+    def speak(self, text):
+        return np.zeros(100, np.float32), 22050
+
+
 @pytest.mark.parametrize(("make", "error", "message"), [
     (lambda k: Synthesizer(voice="nobody"), VoxcloneError, "no voice named 'nobody'"),
     (lambda k: Synthesizer(voice="kathleen", engine=k.engine), ConfigError, "not both"),
@@ -124,6 +160,12 @@ def test_a_cloned_voice_by_name(tmp_path):
     (lambda k: list(k.stream("🙂🙂")), TextError, "nothing to say"),
     (lambda k: k.speak(None), TextError, "must be a string"),
     (lambda k: k.speak("Hi.").encode("opus"), AudioError, "unknown audio format"),
+    (lambda k: k.convert(np.zeros(16000, np.float32)), ConfigError, "give sample_rate="),
+    (lambda k: k.convert(np.zeros(16000, np.float32), 16000, transcript="Hi."), AudioError,
+     "no speech found"),
+    (lambda k: k.convert("/nonexistent/x.wav", transcript="Hi."), AudioError, "x.wav"),
+    (lambda k: Synthesizer(engine=_Plain()).convert(np.zeros(10, np.float32), 16000),
+     ConfigError, "needs a neural voice"),
 ])
 @pytest.mark.filterwarnings("ignore::tts.text.UnknownCharacterWarning")
 def test_bad_input_is_a_one_line_voxclone_error(kathleen, make, error, message):

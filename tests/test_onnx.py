@@ -501,3 +501,26 @@ def test_say_on_onnx_imports_no_torch(cached_export, tmp_path):
                          cwd=ROOT, timeout=120, check=True, env=os.environ.copy())
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
     assert (tmp_path / "x.wav").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_convert_runs_on_pytorch_when_say_would_pick_onnx(cached_export, tmp_path, capsys):
+    """``auto`` picks the export for speaking; speech-to-speech needs the model's aligner,
+    which only PyTorch has: the CLI and the Python API build the PyTorch engine for it."""
+    from tts import Synthesizer
+    from tts.convert import convert
+    from tts.onnx.runtime import OnnxEngine
+
+    text = "Turn left at the old mill."
+    source = tmp_path / "source.wav"
+    assert main(["say", text, "--voice", "lj", "-q", "-o", str(source)]) == 0
+    out = tmp_path / "converted.wav"
+    assert main(["convert", str(source), "--voice", "kathleen", "--transcript", text,
+                 "-o", str(out)]) == 0
+    assert "voice kathleen" in capsys.readouterr().out and out.stat().st_size > 10_000
+    synthesizer = Synthesizer(voice="kathleen")
+    assert isinstance(synthesizer.engine, OnnxEngine)
+    result = synthesizer.convert(source, transcript=text)
+    assert result.watermarked and result.duration > 1.0
+    with pytest.raises(ConfigError, match="PyTorch runtime"):
+        convert(synthesizer.engine, np.zeros(22050, np.float32), 22050, transcript=text)

@@ -295,7 +295,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if transcript is not None and len(pairs) > 1:
         raise VoxcloneError("--transcript gives the words of one source: convert a folder "
                             "without it (the ASR finds the words)")
-    engine = voice_engine(args.voice, _voices_root(args), args.vocoder)
+    # the model's aligner and forced timing and pitch run in PyTorch only (no ONNX graph has them)
+    engine = voice_engine(args.voice, _voices_root(args), args.vocoder, runtime="torch")
     transcriber = None
     if transcript is None:
         from tts.metrics import Transcriber

@@ -114,6 +114,9 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     from tts.prosody import frame_pitch
     from tts.text import normalize
 
+    if not hasattr(engine, "acoustic"):
+        raise ConfigError("speech-to-speech runs on the PyTorch runtime: build the voice with "
+                          "voice_engine(name, runtime='torch')")
     model = engine.acoustic.model
     if not model.config.pitch or not model.decoder.has_aligner:
         raise ConfigError("speech-to-speech needs a voice whose model has pitch and the duration "

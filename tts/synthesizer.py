@@ -5,7 +5,8 @@ Text path: ``text -> split into chunks -> normalize -> engine -> waveform -> lou
 watermark``. Importing this module loads no torch: the audio back end (``tts.audio``) and the
 engines load when first used. ``speak`` (alias ``synthesize``) returns the whole text as one ``SynthesisResult``;
 ``stream`` yields it chunk by chunk (a sentence or clause each) as each is made. Both run the
-same loop over the chunks (``_spoken``).
+same loop over the chunks (``_spoken``). ``convert`` gives a recording the voice
+(speech-to-speech, ``tts.convert``) and returns the same kind of result.
 
 The engine is a voice's ``NeuralEngine`` (``Synthesizer(voice="kathleen")``, a bundled voice or
 a cloned one), any engine given (``engine=``), or by default the bundled default voice; without
@@ -223,6 +224,7 @@ class Synthesizer:
                  vocoder: str | Path | None = None, emotion: str | None = None,
                  intensity: float = 1.0, speed: float = 1.0, pitch: float = 0.0) -> None:
         style = {"emotion": emotion, "intensity": intensity, "speed": speed, "pitch": pitch}
+        self._voice: tuple | None = None  # (name, voices folder, vocoder) of a voice by name
         if voice is not None:
             if engine is not None:
                 raise ConfigError("give a voice name or an engine, not both")
@@ -230,14 +232,22 @@ class Synthesizer:
 
             root = Path(voices_dir) if voices_dir is not None else None
             self._base = voice_engine(voice, root, vocoder)
+            self._voice = (voice, root, vocoder)
             engine = self._base if style == STYLE_DEFAULTS else restyle(self._base, **style)
         elif voices_dir is not None or vocoder is not None or style != STYLE_DEFAULTS:
             raise ConfigError("voices_dir, vocoder, emotion, intensity, speed and pitch go with "
                               "voice=: name the voice to speak with")
         else:
-            engine = engine or default_engine()
+            if engine is None:
+                engine = default_engine()
+                if not isinstance(engine, EspeakEngine):
+                    from tts.voices import DEFAULT_VOICE
+
+                    self._voice = (DEFAULT_VOICE, None, None)
             self._base = engine
         self.engine = engine
+        self._converter = None  # convert's PyTorch engine of the voice, built on first use
+        self._transcriber = None  # convert's ASR, loaded on first use
         self.style = style
         """The style of every call (``STYLE_DEFAULTS``' keys) unless a call gives its own."""
         self.audio = audio or getattr(engine, "audio", None) or AudioConfig()
@@ -303,13 +313,16 @@ class Synthesizer:
         """Loudness normalization, then the watermark (unless turned off)."""
         from tts.audio import normalize_loudness
 
-        rate = self.audio.sample_rate
-        wav = normalize_loudness(wav, rate)
-        if self.watermark:
-            from tts.watermark import DEFAULT_KEY, embed
+        return self._mark(normalize_loudness(wav, self.audio.sample_rate))
 
-            wav = embed(wav, rate, self.watermark_payload, key=self.watermark_key or DEFAULT_KEY)
-        return wav
+    def _mark(self, wav: np.ndarray) -> np.ndarray:
+        """The watermark with this synthesizer's payload and key (unless turned off)."""
+        if not self.watermark:
+            return wav
+        from tts.watermark import DEFAULT_KEY, embed
+
+        return embed(wav, self.audio.sample_rate, self.watermark_payload,
+                     key=self.watermark_key or DEFAULT_KEY)
 
     def speak(self, text: str, *, progress: Callable[[int, int], None] | None = None,
               **options: Any) -> SynthesisResult:
@@ -335,6 +348,61 @@ class Synthesizer:
 
     synthesize = speak
     """The name the CLI, the server and the scripts call ``speak`` by."""
+
+    def convert(self, source: str | Path | np.ndarray, sample_rate: int | None = None, *,
+                transcript: str | None = None, keep_timing: bool = True,
+                keep_pitch: bool = True, pitch: float = 0.0,
+                progress: Callable[[int, int], None] | None = None) -> SynthesisResult:
+        """Speech-to-speech (``voxclone convert``, ``tts.convert``): the words, timing and
+        intonation of ``source`` (an audio file, or float ``(num_samples,)`` samples at
+        ``sample_rate`` Hz) in this synthesizer's voice.
+
+        ``transcript``: the words, when known (at most 30 s of speech); otherwise Whisper finds
+        them piece by piece. ``keep_timing=False``: the voice's own timing; ``keep_pitch=False``:
+        its own intonation; ``pitch``: semitones added. ``progress(done, total)`` after each
+        piece. Returns a ``SynthesisResult`` (``num_chunks``: the pieces) watermarked like
+        ``speak``'s. ``AudioError`` for an unreadable source or one without speech or words;
+        ``ConfigError`` for a voice whose model has no aligner or pitch.
+        """
+        from tts.audio import load_audio, resample
+        from tts.convert import convert
+
+        engine = self._conversion_engine()
+        rate = engine.audio.sample_rate
+        if isinstance(source, (str, Path)):
+            wav = load_audio(source, rate, trim=False, normalize=False)
+        else:
+            if sample_rate is None:
+                raise ConfigError("give sample_rate= with samples to convert")
+            wav = np.asarray(source, dtype=np.float32)
+            if wav.ndim != 1 or not np.isfinite(wav).all():
+                raise AudioError("samples to convert must be one channel of finite values")
+            wav = resample(wav, sample_rate, rate)
+        if transcript is None and self._transcriber is None:
+            from tts.metrics import Transcriber
+
+            self._transcriber = Transcriber()
+        result = convert(engine, wav, rate, transcript=transcript,
+                         transcriber=self._transcriber, keep_timing=keep_timing,
+                         keep_pitch=keep_pitch, pitch=pitch, watermark=False, progress=progress)
+        wav = self._mark(resample(result.wav, rate, self.audio.sample_rate))
+        return SynthesisResult(wav=wav, sample_rate=self.audio.sample_rate, engine=engine.name,
+                               num_chunks=result.pieces, watermarked=self.watermark)
+
+    def _conversion_engine(self):
+        """The voice's PyTorch engine (the aligner and forced timing and pitch have no ONNX
+        graph): this synthesizer's own when it runs on PyTorch, else one built once."""
+        if hasattr(self._base, "acoustic"):
+            return self._base
+        if self._converter is None:
+            if self._voice is None:
+                raise ConfigError("speech-to-speech needs a neural voice: build the "
+                                  "synthesizer with voice=NAME")
+            from tts.voices import voice_engine
+
+            name, root, vocoder = self._voice
+            self._converter = voice_engine(name, root, vocoder, runtime="torch")
+        return self._converter
 
     def stream(self, text: str, **options: Any) -> Iterator[np.ndarray]:
         """Speak ``text`` chunk by chunk (a sentence or clause each): yields float32
