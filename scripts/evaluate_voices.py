@@ -127,9 +127,16 @@ def cmd_voices(args: argparse.Namespace) -> int:
         for split in ("train", "val"):
             for utt in read_manifest(Path(folder) / f"{split}.jsonl"):
                 clips.setdefault(utt.speaker, {"train": [], "val": []})[split].append(utt)
+    collection = []
+    if args.collection:
+        from evaluate_acoustic import collection_sentences
+
+        collection = collection_sentences(args.collection, args.collection_count,
+                                          [Path(f) for f in (*args.data, *args.exclude_data)])
     encoder, transcriber = load_default(), metrics.Transcriber()
     header = ["voice", "licence", "held-out sentences", "WER ↓", "similarity to its recordings ↑",
               "recordings' own similarity", "DNSMOS OVRL ↑", "x real time ↑"]
+    header += [f"WER collection ({len(collection)}) ↓"] if collection else []
     header += ["F0 Hz (speech / recordings)"] if args.pitch else []
     rows = []
     for voice in bundled_voices():
@@ -149,6 +156,13 @@ def cmd_voices(args: argparse.Namespace) -> int:
                      f"{row['similarity']:.3f}", f"{row['real_similarity']:.3f}",
                      f"{row['dnsmos']:.2f}" if "dnsmos" in row else "-",
                      f"{row['x_real_time']:.1f}"])
+        if collection:
+            from tts.synthesizer import Synthesizer
+
+            speaker = Synthesizer(engine=engine)
+            heard = [transcriber.transcribe(speaker.synthesize(t).wav, speaker.sample_rate)
+                     for t in collection]
+            rows[-1].append(f"{metrics.word_error_rate(collection, heard):.3f}")
         rows[-1] += [f"{row['f0']:.0f} / {row['real_f0']:.0f}"] if args.pitch else []
         _note(" | ".join(rows[-1]))
     print_table(markdown_table(header, rows, "ll" + "r" * (len(header) - 2)), args.out)
@@ -253,12 +267,21 @@ def add_parsers(sub) -> None:
     vcs = sub.add_parser(
         "voices", help="the bundled voices: WER, speaker similarity, DNSMOS, speed (README table)",
         description="Speak each bundled voice's held-out sentences (its speaker's val clips whose "
-                    "text no training clip reads) and report pocketsphinx WER, encoder cosine "
-                    "to the held-out recordings, DNSMOS OVRL and x real time, as one table.")
+                    "text no training clip reads) and report the ASR judge's WER (Whisper), "
+                    "encoder cosine to the held-out recordings, DNSMOS OVRL and x real time, as "
+                    "one table; with --collection also the WER on unseen sentences of a text "
+                    "collection.")
     vcs.add_argument("--data", required=True, nargs="+", metavar="DIR",
                      help="the prepared folders the bundled voices' speakers come from")
     vcs.add_argument("--voice", action="append", default=[], help="only these voices")
     vcs.add_argument("--sentences", type=int, default=10, help="per voice (default 10)")
+    vcs.add_argument("--collection", default=None, metavar="FILE",
+                     help="sentence file (lines of text or ID|text): every voice also speaks "
+                          "sentences of it that no manifest of --data or --exclude-data reads")
+    vcs.add_argument("--collection-count", type=int, default=50,
+                     help="sentences drawn from --collection (default 50)")
+    vcs.add_argument("--exclude-data", nargs="*", default=[], metavar="DIR",
+                     help="more prepared folders whose texts --collection leaves out")
     vcs.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (voxclone[eval])")
     vcs.add_argument("--pitch", action="store_true",
                      help="add the median pYIN F0 of the speech and of the recordings")

@@ -149,3 +149,20 @@ def test_pitch_offsets_are_applied_and_rewritten(tmp_path):
     assert json.loads(copy.read_text())["format"] == 1
     with pytest.raises(ConfigError, match="no bundled voice"):
         write_pitch_offsets({"nobody": 1.0}, copy)
+
+
+def test_evaluate_voices_adds_the_collection_wer(prepared_ljspeech, tmp_path, capsys):
+    """evaluate.py voices --collection: each voice also speaks unseen sentences of a text
+    collection (issue 20: every bundled voice on the same sentences)."""
+    from vocoder_fixtures import load_script
+
+    collection = tmp_path / "collection.txt"
+    collection.write_text("a|The little boat sailed home across the quiet bay.\n",
+                          encoding="utf-8")
+    evaluate = load_script("evaluate")
+    assert evaluate.main(["voices", "--data", str(prepared_ljspeech), "--voice", "lj",
+                          "--sentences", "1", "--collection", str(collection),
+                          "--collection-count", "1"]) == 0
+    header, _, row = capsys.readouterr().out.strip().splitlines()[:3]
+    assert header.rstrip(" |").endswith("WER collection (1) ↓")
+    assert row.startswith("| lj |") and 0 <= float(row.rstrip(" |").split("|")[-1]) <= 1
