@@ -14,8 +14,9 @@ converted into each ``--voice`` with ``tts.convert.convert``, the code ``voxclon
 - ``F0 corr``: Pearson correlation of the output's pYIN contour with the source's, in semitones,
   over the frames voiced in both (the intonation kept); ``F0 shift``: the median difference of
   the two, in semitones (how far the voice moved the pitch);
-- ``its TTS``: the same cosine for the voice's own text-to-speech of the source texts (what the
-  voice reaches without a source to follow);
+- ``its TTS``, ``its TTS WER``: the same cosine and the judge's WER for the voice's own
+  text-to-speech of the source texts (what the voice reaches without a source to follow: the
+  part of the WER that the acoustic model, not the conversion, loses);
 - ``DNSMOS`` (``--dnsmos``): the outputs' DNSMOS P.835 OVRL;
 - ``x RT``: seconds of audio per second of conversion, ASR included.
 """
@@ -143,16 +144,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
         sims = encoder.embed_many(outputs, engine.audio.sample_rate) @ target
         spoken = [engine.speak(normalize(text))[0] for text in texts]
         tts_sim = float((encoder.embed_many(spoken, engine.audio.sample_rate) @ target).mean())
+        tts_wer = word_error_rate(texts, [judge.transcribe(w, engine.audio.sample_rate)
+                                          for w in spoken])
         row = {"similarity": float(sims.mean()), "tts_similarity": tts_sim, "floor": floor,
                "ceiling": ceiling,
-               "wer": word_error_rate(texts, heard), "f0_corr": float(np.nanmean(corr)),
+               "wer": word_error_rate(texts, heard), "tts_wer": tts_wer, "f0_corr": float(np.nanmean(corr)),
                "f0_shift": float(np.nanmedian(shift)), "x_rt": seconds / spent,
                "dnsmos": float(np.mean([dnsmos(w, engine.audio.sample_rate).ovrl
                                         for w in outputs])) if args.dnsmos else None}
         report["voices"][name] = row
         note(f"{name}: {row}")
         rows.append([name, cell(row["similarity"], 3), cell(tts_sim, 3), cell(floor, 3),
-                     cell(ceiling, 3), cell(row["wer"], 3), cell(row["f0_corr"], 2),
+                     cell(ceiling, 3), cell(row["wer"], 3), cell(tts_wer, 3),
+                     cell(row["f0_corr"], 2),
                      cell(row["f0_shift"], 1), cell(row["dnsmos"], 2), cell(row["x_rt"], 1)])
     words = "the corpus transcripts" if args.given_transcripts else f"ASR ({judge.name})"
     if args.own_timing or args.own_pitch:
@@ -162,7 +166,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
              f"from {words}; WER judge {judge.name}, source recordings' own WER "
              f"{source_wer:.3f}.\n\n" + markdown_table(
                  ["voice", "similarity ↑", "its TTS", "floor (source)", "ceiling (real)",
-                  "WER ↓", "F0 corr ↑", "F0 shift st", "DNSMOS ↑", "x RT ↑"], rows))
+                  "WER ↓", "its TTS WER", "F0 corr ↑", "F0 shift st", "DNSMOS ↑", "x RT ↑"], rows))
     print_table(table, args.out, report, args.json)
     return 0
 
