@@ -105,9 +105,10 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
             pitch: float = 0.0, watermark: bool = True,
             progress: Callable[[int, int], None] | None = None) -> Conversion:
     """Re-voice mono ``wav (num_samples,)`` at ``sample_rate`` with ``engine``'s voice (see the
-    module docstring). ``transcriber``: ``tts.metrics.Transcriber`` (default: Whisper, loaded
-    when no ``transcript`` is given); ``pitch``: semitones added on top; ``progress(done,
-    total)`` is called after each piece. Raises ``AudioError`` when no speech or no words are
+    module docstring). ``transcriber``: anything with ``transcribe(wav, rate)``, e.g.
+    ``tts.asr.load_transcriber()`` (the default, Whisper, loaded when no ``transcript`` is
+    given); ``pitch``: semitones added on top; ``progress(done, total)`` is called after each
+    piece. Raises ``AudioError`` when no speech or no words are
     found, ``ConfigError`` when the voice's model cannot be driven by pitch and timing."""
     from tts.audio import normalize_loudness, resample
     from tts.pitch_stats import semitones, voiced_median
@@ -139,9 +140,9 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
         words = [transcript.strip()]
     else:
         if transcriber is None:
-            from tts.metrics import Transcriber
+            from tts.asr import load_transcriber
 
-            transcriber = Transcriber()
+            transcriber = load_transcriber()
         words = [transcriber.transcribe(wav[s:e], rate).strip() for s, e in pieces]
     kept = [(span, text) for span, text in zip(pieces, words, strict=True) if text]
     if not kept:

@@ -379,9 +379,9 @@ class Synthesizer:
                 raise AudioError("samples to convert must be one channel of finite values")
             wav = resample(wav, sample_rate, rate)
         if transcript is None and self._transcriber is None:
-            from tts.metrics import Transcriber
+            from tts.asr import load_transcriber
 
-            self._transcriber = Transcriber()
+            self._transcriber = load_transcriber()
         result = convert(engine, wav, rate, transcript=transcript,
                          transcriber=self._transcriber, keep_timing=keep_timing,
                          keep_pitch=keep_pitch, pitch=pitch, watermark=False, progress=progress)
