@@ -101,7 +101,8 @@ def _forced_prosody_wav(engine, utt, with_pitch: bool):
     on the recording's mel) and, ``with_pitch``, its own pYIN pitch: ``(samples,)`` float32."""
     import torch
 
-    from tts.audio import MelSpectrogram, load_audio
+    from tts.audio import load_audio
+    from tts.convert import source_durations
     from tts.models.pitch import token_pitch
     from tts.prosody import frame_pitch
     from tts.text import normalize
@@ -109,10 +110,8 @@ def _forced_prosody_wav(engine, utt, with_pitch: bool):
     audio = engine.audio
     wav = load_audio(utt.audio_path, audio.sample_rate, normalize=False)
     frames = len(wav) // audio.hop_length
-    mel = MelSpectrogram(audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
     ids = engine.tokens(normalize(utt.text))
-    durations = engine.acoustic.model.align_durations(
-        torch.tensor([ids]), torch.tensor([len(ids)]), mel, torch.tensor([frames]))[0]
+    durations = source_durations(engine, wav, ids)
     if not with_pitch:
         result = engine.mel_from_tokens(ids, durations)
         return engine.vocode(result.mel, result.f0)

@@ -214,6 +214,19 @@ def word_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor) 
 
 
 @torch.no_grad()
+def source_durations(engine, wav: np.ndarray, ids: list[int]) -> torch.Tensor:
+    """Frames per token ``(T',)`` (boundaries included) where ``engine``'s model aligner places
+    the phoneme ``ids`` on ``wav (samples,)`` at the model's rate; they sum to
+    ``len(wav) // hop_length``."""
+    from tts.audio import MelSpectrogram
+
+    frames = len(wav) // engine.audio.hop_length
+    mel = MelSpectrogram(engine.audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
+    return engine.acoustic.model.align_durations(torch.tensor([ids]), torch.tensor([len(ids)]),
+                                                 mel, torch.tensor([frames]))[0]
+
+
+@torch.no_grad()
 def _convert_piece(engine, wav: np.ndarray, ids: list[int], own, f0: np.ndarray,
                    keep_timing: bool, keep_pitch: bool, semitones: float) -> np.ndarray:
     """One piece: ``wav (samples,)`` at the model's rate, its phoneme ``ids``, the voice's own
@@ -221,15 +234,11 @@ def _convert_piece(engine, wav: np.ndarray, ids: list[int], own, f0: np.ndarray,
     the source's frame ``f0 (frames,)`` Hz -> the voice's ``(samples',)`` (``samples' = frames *
     hop`` with ``keep_timing``). ``semitones``: the shift of the source's contour
     (``keep_pitch``), else of the voice's own predicted pitch."""
-    from tts.audio import MelSpectrogram
     from tts.models.pitch import token_pitch
 
-    model = engine.acoustic.model
     frames = len(wav) // engine.audio.hop_length
-    mel = MelSpectrogram(engine.audio)(torch.from_numpy(wav))[:, :frames].unsqueeze(0)
     source_f0 = torch.from_numpy(f0[:frames] * 2.0 ** (semitones / 12.0)).float()
-    aligned = model.align_durations(torch.tensor([ids]), torch.tensor([len(ids)]), mel,
-                                    torch.tensor([frames]))[0]
+    aligned = source_durations(engine, wav, ids)
     durations = None
     if keep_timing:
         groups = word_groups(engine.acoustic.symbols.decode(own.tokens))
