@@ -1,7 +1,7 @@
 """Speech-to-speech from the command line: the same as ``voxclone convert``.
 
     python scripts/convert.py SOURCE... --voice NAME -o OUT [--transcript TEXT|FILE]
-        [--own-timing] [--own-pitch] [--pitch SEMITONES]
+        [--timing phrase|word|own] [--own-pitch] [--pitch SEMITONES]
 
 See ``voxclone convert --help``; the work is done by ``tts.convert.convert``.
 """

@@ -108,7 +108,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     texts = [u.text for u in sources]
     source_wer = word_error_rate(texts, [judge.transcribe(w, rate) for w in source_wavs])
     rows, report = [], {"sources": [u.id for u in sources], "judge": judge.name,
-                        "source_wer": source_wer, "voices": {}}
+                        "timing": args.timing, "source_wer": source_wer, "voices": {}}
     for name in args.voice:
         voice = find_voice(name)
         engine = voice_engine(name, runtime="torch")
@@ -126,7 +126,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             result = convert(engine, wav, rate,
                              transcript=utt.text if args.given_transcripts else None,
-                             transcriber=judge, keep_timing=not args.own_timing,
+                             transcriber=judge, timing=args.timing,
                              keep_pitch=not args.own_pitch, watermark=False)
             spent += time.perf_counter() - start
             seconds += result.duration
@@ -152,16 +152,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
                "f0_shift": float(np.nanmedian(shift)), "x_rt": seconds / spent,
                "dnsmos": float(np.mean([dnsmos(w, engine.audio.sample_rate).ovrl
                                         for w in outputs])) if args.dnsmos else None}
-        report["voices"][name] = row
+        report["voices"][name] = {**row, "heard": {u.id: h for u, h in
+                                                    zip(sources, heard, strict=True)}}
         note(f"{name}: {row}")
         rows.append([name, cell(row["similarity"], 3), cell(tts_sim, 3), cell(floor, 3),
                      cell(ceiling, 3), cell(row["wer"], 3), cell(tts_wer, 3),
                      cell(row["f0_corr"], 2),
                      cell(row["f0_shift"], 1), cell(row["dnsmos"], 2), cell(row["x_rt"], 1)])
     words = "the corpus transcripts" if args.given_transcripts else f"ASR ({judge.name})"
-    if args.own_timing or args.own_pitch:
-        words += "; the voice's own " + " and ".join(
-            w for w, on in (("timing", args.own_timing), ("pitch", args.own_pitch)) if on)
+    words += f"; {args.timing} timing" + ("; the voice's own pitch" if args.own_pitch else "")
     table = (f"Speech-to-speech of {len(sources)} held-out clips ({', '.join(args.data)}); words "
              f"from {words}; WER judge {judge.name}, source recordings' own WER "
              f"{source_wer:.3f}.\n\n" + markdown_table(
@@ -192,8 +191,9 @@ def add_parsers(sub) -> None:
                           "the ceiling)")
     con.add_argument("--given-transcripts", action="store_true",
                      help="give the corpus transcripts (default: the ASR finds the words)")
-    con.add_argument("--own-timing", action="store_true",
-                     help="the voices' own phone durations (as convert --own-timing)")
+    con.add_argument("--timing", choices=("phrase", "word", "own"), default="phrase",
+                     help="what the output keeps of the source's timing (as convert --timing; "
+                          "default: %(default)s)")
     con.add_argument("--own-pitch", action="store_true",
                      help="the voices' own intonation (as convert --own-pitch)")
     con.add_argument("--wavs", default=None, metavar="DIR", help="save every output to DIR/VOICE/")

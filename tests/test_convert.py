@@ -52,19 +52,69 @@ def test_speech_pieces_cut_at_pauses(source):
     assert 0 < a0 < a1 < len(wav) + rate // 2 and len(wav) + rate // 2 < b0 < b1 <= len(twice)
 
 
-def test_word_timing_keeps_each_words_time_and_the_voices_proportions():
+def test_share_timing_keeps_each_groups_time_and_the_voices_proportions():
     import torch
 
-    from tts.convert import word_groups, word_timing
+    from tts.convert import share_timing, word_groups
 
     symbols = ["<bos>", "HH", "AY1", " ", "DH", "EH1", "R", ".", "<eos>"]
     groups = word_groups(symbols)
     assert groups.tolist() == [0, 1, 1, 2, 3, 3, 3, 4, 5]
     aligned = torch.tensor([3, 1, 11, 4, 2, 2, 20, 5, 2])
     own = torch.tensor([1.0, 2, 4, 1, 1, 4, 3, 2, 1])
-    out = word_timing(aligned, own, groups)
+    out = share_timing(aligned, own, groups)
     assert out.sum() == aligned.sum() and out.tolist()[:4] == [3, 4, 8, 4]
     assert out[4:7].tolist() == [3, 12, 9] and out[7:].tolist() == [5, 2]
+
+
+def test_phrase_groups_cut_only_at_long_quiet_non_words():
+    import torch
+
+    from tts.convert import phrase_groups
+
+    symbols = ["<bos>", "HH", "AY1", " ", "DH", "EH1", "R", ",", " ", "Y", "UW1", ".", "<eos>"]
+    aligned = torch.tensor([20, 5, 9, 30, 4, 6, 8, 15, 3, 6, 12, 40, 1])
+    quiet = torch.tensor([1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1], dtype=torch.bool)
+    # the leading quiet boundary and the quiet comma are pauses; the space of 30 frames holds
+    # speech (not quiet), the quiet space of 3 frames is too short: both stay in their phrase
+    groups = phrase_groups(symbols, aligned, quiet, pause_frames=13)
+    assert groups.tolist() == [0, 1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 4, 5]
+
+
+def test_quiet_tokens_finds_the_silent_frames():
+    import torch
+
+    from tts.convert import quiet_tokens
+
+    hop, rate = 256, 22050
+    t = np.arange(40 * hop) / rate
+    wav = np.concatenate([np.zeros(20 * hop), 0.3 * np.sin(2 * np.pi * 200 * t),
+                          np.zeros(20 * hop)]).astype(np.float32)
+    quiet = quiet_tokens(wav, torch.tensor([20, 15, 25, 18, 2, 0]), hop)
+    assert quiet.tolist() == [True, False, False, True, True, False]
+
+
+def test_phrase_timing_keeps_the_sources_pause(kathleen):
+    """A pause inside one transcript piece stays where the source has it, silent, in phrase
+    timing (the default) and in word timing."""
+    from tts.convert import convert
+    from tts.voices import voice_engine
+
+    source = voice_engine("cv-372293")
+    first, rate = source.speak("The harbor lights flickered.")
+    second, _ = source.speak("The last ferry pulled away.")
+    gap = np.random.default_rng(1).normal(0, 1e-4, int(0.8 * rate)).astype(np.float32)
+    wav = np.concatenate([gap[:rate // 4], first, gap, second, gap[:rate // 4]])
+    text = "The harbor lights flickered. The last ferry pulled away."
+    middle = slice(rate // 4 + len(first) + int(0.2 * rate),
+                   rate // 4 + len(first) + int(0.6 * rate))
+    for timing in ("phrase", "word"):
+        result = convert(kathleen, wav, rate, transcript=text, timing=timing, watermark=False)
+        assert result.pieces == 1 and abs(len(result.wav) - len(wav)) < 2 * 256
+        out = result.wav
+        assert np.abs(out[middle]).max() < 0.02 * np.abs(out).max(), timing
+        assert np.abs(out[middle.start - int(0.4 * rate):middle.start]).max() > 0.1 * np.abs(
+            out).max()  # the first sentence is spoken before the pause, not stretched over it
 
 
 def test_convert_keeps_timing_and_contour_and_takes_the_voices_pitch(source, kathleen):
@@ -111,7 +161,7 @@ def test_own_timing_and_pitch_and_the_asr_path(source, kathleen):
             return TEXT
 
     wav, rate = source
-    result = convert(kathleen, wav, rate, transcriber=Heard(), keep_timing=False,
+    result = convert(kathleen, wav, rate, transcriber=Heard(), timing="own",
                      keep_pitch=False, watermark=False)
     voice_hz, _, _ = _median_f0(*kathleen.speak(TEXT))
     assert Heard.calls == 1 and result.words == [TEXT] and result.semitones == 0.0
@@ -147,6 +197,8 @@ def test_refusals(source, kathleen):
     without_pitch = NeuralEngine.load(CHECKPOINTS / "acoustic" / "kathleen.pt")
     with pytest.raises(ConfigError, match="pitch"):
         convert(without_pitch, wav, rate, transcript=TEXT)
+    with pytest.raises(ConfigError, match="timing must be one of"):
+        convert(kathleen, wav, rate, transcript=TEXT, timing="phone")
     with pytest.raises(ConfigError, match="semitones"):
         convert(kathleen, wav, rate, transcript=TEXT, pitch=20.0)
 
@@ -169,7 +221,7 @@ def test_cli_converts_a_file_and_a_folder(source, tmp_path, capsys):
 
     script = load_script("convert")  # scripts/convert.py: the same command
     assert script.main([str(src / "b.flac"), "--voice", "kathleen", "--transcript",
-                        str(text), "-o", str(tmp_path / "two.flac"), "-q"]) == 0
+                        str(text), "-o", str(tmp_path / "two.flac"), "-q", "--timing", "word"]) == 0
     assert sf.info(tmp_path / "two.flac").format == "FLAC"
 
 

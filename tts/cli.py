@@ -311,7 +311,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 print(f"{label}: piece {done}/{total}", file=sys.stderr, flush=True)
 
         result = convert(engine, wav, engine.audio.sample_rate, transcript=transcript,
-                         transcriber=transcriber, keep_timing=not args.own_timing,
+                         transcriber=transcriber, timing=args.timing,
                          keep_pitch=not args.own_pitch, pitch=args.pitch,
                          watermark=not args.no_watermark, progress=progress)
         out = save_audio(target, result.wav, result.sample_rate,
@@ -658,8 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep the words, timing and intonation of SOURCE (a file, or a folder of "
                     "files) and give them another voice: a bundled voice or a clone. The words "
                     "come from --transcript or an offline ASR (Whisper); the voice's model "
-                    "speaks them with the source's phone durations and its pitch contour moved "
-                    "into the voice's range. Output is watermarked like every output.")
+                    "speaks them with the source's pauses and phrase lengths and its pitch "
+                    "contour moved into the voice's range. Output is watermarked like every "
+                    "output.")
     conv.add_argument("source", nargs="+", metavar="SOURCE",
                       help="audio file(s) or folder(s) (wav/flac/ogg/mp3)")
     conv.add_argument("--voice", required=True, help="target voice (voxclone voices)")
@@ -673,8 +674,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="move the result's pitch further (default 0)")
     conv.add_argument("--own-pitch", action="store_true",
                       help="the voice's own intonation instead of the source's contour")
-    conv.add_argument("--own-timing", action="store_true",
-                      help="the voice's own phone durations instead of the source's")
+    conv.add_argument("--timing", choices=("phrase", "word", "own"), default="phrase",
+                      help="what the output keeps of the source's timing: its pauses and the "
+                           "length of each phrase between them (default; loses the fewest "
+                           "words), each word's length (closer lip sync), or nothing (the "
+                           "voice's own timing)")
+    conv.add_argument("--own-timing", dest="timing", action="store_const", const="own",
+                      help="the same as --timing own")
     conv.add_argument("--vocoder", default=None, metavar="CKPT",
                       help="vocoder checkpoint (default: the voice's)")
     _add_voices_dir(conv, "where cloned voices live")

@@ -10,11 +10,14 @@
    ``MAX_TRANSCRIPT_SECONDS``), else an offline ASR per piece (``tts.asr``: Whisper from a PyPI
    package, falling back to pocketsphinx). A piece where no words are found stays silent.
 3. **Timing.** The acoustic model's own aligner places the phonemes on the source's mel frames
-   (``Tacotron.align_durations``). Each word keeps the time the source gave it, and its
-   phonemes share that time as the voice itself would (``word_timing``): on speakers no model
-   saw, the aligner's word boundaries hold better than its phone boundaries (Whisper WER on
-   held-out LibriSpeech and Common Voice clips: 0.205 against 0.260 into kathleen, 0.397 against
-   0.479 into cv-372293). With ``keep_timing=False`` the voice's own predicted durations.
+   (``Tacotron.align_durations``). With ``timing="phrase"`` (the default) the source's pauses
+   keep their length and place (a space, a punctuation mark or a boundary that the aligner gives
+   at least ``PAUSE_SECONDS`` of quiet frames), and the words between two pauses share the
+   phrase's time in the proportions the voice itself would speak them (``phrase_groups``,
+   ``share_timing``). ``timing="word"`` keeps each word's aligned time (closer lip sync, more
+   words lost: the aligner has not heard the source speaker, and a word boundary it misplaces
+   squeezes a word); ``timing="own"`` the voice's own predicted durations. Whisper WER on 40
+   held-out clips into kathleen: see ``docs/convert.md``.
 4. **Pitch.** The source's frame F0 (pYIN, ``tts.prosody.frame_pitch``) is moved by the
    semitones between the source's median F0 and the voice's (the voice's own predicted F0 on the
    same words), plus ``pitch``. The model reads it per phoneme (``tts.models.pitch.token_pitch``)
@@ -40,8 +43,13 @@ import torch
 
 from tts.errors import AudioError, ConfigError
 
-__all__ = ["Conversion", "convert", "speech_pieces", "word_groups", "word_timing",
-           "MAX_PIECE_SECONDS", "MAX_TRANSCRIPT_SECONDS"]
+__all__ = ["Conversion", "convert", "speech_pieces", "word_groups", "phrase_groups",
+           "share_timing", "quiet_tokens", "TIMINGS", "MAX_PIECE_SECONDS",
+           "MAX_TRANSCRIPT_SECONDS"]
+
+TIMINGS = ("phrase", "word", "own")
+"""What the output's timing keeps of the source: its pauses and phrase lengths, each word's
+length, or nothing (the voice's own timing)."""
 
 MAX_PIECE_SECONDS = 12.0
 """Speech is converted in pieces of at most this length, cut at pauses."""
@@ -52,6 +60,12 @@ PIECE_MARGIN_SECONDS = 0.05
 """Kept on each side of a piece's detected speech, so that onsets and releases are not cut."""
 MIN_PIECE_SECONDS = 0.3
 """Detected speech shorter than this (a click, a breath) is left silent."""
+PAUSE_SECONDS = 0.15
+"""A non-word token that the aligner gives at least this much quiet source is a pause."""
+QUIET_LEVEL = 0.25
+"""A token's frames are quiet when their median level (dB) lies in the lowest quarter of the
+way from the piece's 10th to its 90th percentile frame level: the aligner also hands speech it
+cannot place to spaces, and those must not count as pauses."""
 
 
 @dataclasses.dataclass
@@ -101,13 +115,13 @@ def speech_pieces(wav: np.ndarray, sample_rate: int, max_seconds: float = MAX_PI
 
 
 def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = None,
-            transcriber=None, keep_timing: bool = True, keep_pitch: bool = True,
+            transcriber=None, timing: str = "phrase", keep_pitch: bool = True,
             pitch: float = 0.0, watermark: bool = True,
             progress: Callable[[int, int], None] | None = None) -> Conversion:
     """Re-voice mono ``wav (num_samples,)`` at ``sample_rate`` with ``engine``'s voice (see the
     module docstring). ``transcriber``: anything with ``transcribe(wav, rate)``, e.g.
     ``tts.asr.load_transcriber()`` (the default, Whisper, loaded when no ``transcript`` is
-    given); ``pitch``: semitones added on top; ``progress(done, total)`` is called after each
+    given); ``timing``: one of ``TIMINGS``; ``pitch``: semitones added on top; ``progress(done, total)`` is called after each
     piece. Raises ``AudioError`` when no speech or no words are
     found, ``ConfigError`` when the voice's model cannot be driven by pitch and timing."""
     from tts.audio import normalize_loudness, resample
@@ -122,6 +136,8 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     if not model.config.pitch or not model.decoder.has_aligner:
         raise ConfigError("speech-to-speech needs a voice whose model has pitch and the duration "
                           "decoder (every bundled voice has)")
+    if timing not in TIMINGS:
+        raise ConfigError(f"timing must be one of {', '.join(TIMINGS)}, got {timing!r}")
     if not -12.0 <= pitch <= 12.0:
         raise ConfigError(f"pitch must be between -12 and 12 semitones, got {pitch:g}")
     audio = engine.audio
@@ -150,7 +166,7 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
 
     ids = [engine.tokens(normalize(text)) for _, text in kept]
     # the voice's own speech of each piece: its pitch range and its phonemes' proportions
-    own = [engine.mel_from_tokens(piece_ids) if keep_timing or keep_pitch else None
+    own = [engine.mel_from_tokens(piece_ids) if timing != "own" or keep_pitch else None
            for piece_ids in ids]
     tracks = [frame_pitch(wav[s:e], audio)[: (e - s) // audio.hop_length] for (s, e), _ in kept]
     shift = engine.pitch_shift + pitch  # with keep_pitch=False: the voice's own offset and --pitch
@@ -165,7 +181,7 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     end_of_last = 0
     for i, (((start, end), _), piece_ids, voice, f0) in enumerate(
             zip(kept, ids, own, tracks, strict=True)):
-        piece = _convert_piece(engine, wav[start:end], piece_ids, voice, f0, keep_timing,
+        piece = _convert_piece(engine, wav[start:end], piece_ids, voice, f0, timing,
                                keep_pitch, shift)
         start = max(start, end_of_last)
         if start + len(piece) > len(out):
@@ -199,10 +215,43 @@ def word_groups(symbols: list[str]) -> torch.Tensor:
     return torch.tensor(groups)
 
 
-def word_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """Frames per token ``(T,)``: each word (``groups``) lasts as long as the aligner found in
-    the source (``aligned (T,)``), and its phonemes share that time in the proportions of the
-    voice's own predicted durations (``own (T,)``). Whole frames; the total is kept."""
+def phrase_groups(symbols: list[str], aligned: torch.Tensor, quiet: torch.Tensor,
+                  pause_frames: int) -> torch.Tensor:
+    """``(T,)`` group index of each token of ``symbols`` (boundaries included): a pause (a
+    space, punctuation mark or boundary token with at least ``pause_frames`` aligned frames,
+    ``aligned (T,)``, that are ``quiet (T,)`` bool) has its own index; the tokens between two
+    pauses share one."""
+    from tts.text.symbols import PUNCTUATION, SPACE
+
+    groups, group, after_pause = [], -1, True
+    for symbol, frames, still in zip(symbols, aligned.tolist(), quiet.tolist(), strict=True):
+        word = symbol != SPACE and symbol not in PUNCTUATION and not symbol.startswith("<")
+        pause = not word and still and frames >= pause_frames
+        if pause or after_pause:
+            group += 1
+        groups.append(group)
+        after_pause = pause
+    return torch.tensor(groups)
+
+
+def quiet_tokens(wav: np.ndarray, aligned: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """``(T,)`` bool: whether the source frames that ``aligned (T,)`` gives each token are quiet
+    (``QUIET_LEVEL``) in ``wav (samples,)``; a token with no frames is not."""
+    frames = int(aligned.sum())
+    wav = np.pad(wav[: frames * hop_length], (0, max(0, frames * hop_length - len(wav))))
+    level = 10.0 * np.log10(np.square(wav.reshape(frames, hop_length)).mean(1) + 1e-10)
+    low, high = np.percentile(level, 10), np.percentile(level, 90)
+    ends = np.cumsum(aligned.long().numpy())
+    quiet = [count > 0 and np.median(level[end - count:end]) <= low + QUIET_LEVEL * (high - low)
+             for end, count in zip(ends, aligned.long().tolist(), strict=True)]
+    return torch.tensor(quiet)
+
+
+def share_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Frames per token ``(T,)``: each group (``word_groups``, ``phrase_groups``) lasts as long
+    as the aligner found in the source (``aligned (T,)``), and its tokens share that time in the
+    proportions of the voice's own predicted durations (``own (T,)``). Whole frames; the total is
+    kept."""
     out = torch.zeros_like(aligned, dtype=torch.float32)
     own = own.float().clamp(min=0.5)
     for group in groups.unique():
@@ -228,24 +277,29 @@ def source_durations(engine, wav: np.ndarray, ids: list[int]) -> torch.Tensor:
 
 @torch.no_grad()
 def _convert_piece(engine, wav: np.ndarray, ids: list[int], own, f0: np.ndarray,
-                   keep_timing: bool, keep_pitch: bool, semitones: float) -> np.ndarray:
+                   timing: str, keep_pitch: bool, semitones: float) -> np.ndarray:
     """One piece: ``wav (samples,)`` at the model's rate, its phoneme ``ids``, the voice's own
     speech of them (``own``, a ``MelResult``; None when neither timing nor pitch is kept) and
     the source's frame ``f0 (frames,)`` Hz -> the voice's ``(samples',)`` (``samples' = frames *
-    hop`` with ``keep_timing``). ``semitones``: the shift of the source's contour
+    hop`` unless ``timing="own"``). ``semitones``: the shift of the source's contour
     (``keep_pitch``), else of the voice's own predicted pitch."""
     from tts.models.pitch import token_pitch
 
-    frames = len(wav) // engine.audio.hop_length
+    hop = engine.audio.hop_length
+    frames = len(wav) // hop
     source_f0 = torch.from_numpy(f0[:frames] * 2.0 ** (semitones / 12.0)).float()
     aligned = source_durations(engine, wav, ids)
     durations = None
-    if keep_timing:
-        groups = word_groups(engine.acoustic.symbols.decode(own.tokens))
-        durations = word_timing(aligned, own.durations, groups)
-    # the source's F0 over each token where it is spoken: in the source's timing, else as aligned
+    if timing != "own":
+        symbols = engine.acoustic.symbols.decode(own.tokens)
+        groups = word_groups(symbols) if timing == "word" else phrase_groups(
+            symbols, aligned, quiet_tokens(wav, aligned, hop),
+            round(PAUSE_SECONDS * engine.audio.sample_rate / hop))
+        durations = share_timing(aligned, own.durations, groups)
+    # the source's F0 over each token where it is spoken: in the output's timing, else as aligned
     pitch = token_pitch(source_f0[None], (aligned if durations is None else durations)[None])[0] \
         if keep_pitch else None
     result = engine.mel_from_tokens(ids, durations, pitch,
                                     pitch_shift=0.0 if keep_pitch else semitones)
-    return engine.vocode(result.mel, source_f0 if keep_timing and keep_pitch else result.f0)
+    return engine.vocode(result.mel, source_f0 if durations is not None and keep_pitch
+                         else result.f0)

@@ -350,7 +350,7 @@ class Synthesizer:
     """The name the CLI, the server and the scripts call ``speak`` by."""
 
     def convert(self, source: str | Path | np.ndarray, sample_rate: int | None = None, *,
-                transcript: str | None = None, keep_timing: bool = True,
+                transcript: str | None = None, timing: str = "phrase",
                 keep_pitch: bool = True, pitch: float = 0.0,
                 progress: Callable[[int, int], None] | None = None) -> SynthesisResult:
         """Speech-to-speech (``voxclone convert``, ``tts.convert``): the words, timing and
@@ -358,8 +358,9 @@ class Synthesizer:
         ``sample_rate`` Hz) in this synthesizer's voice.
 
         ``transcript``: the words, when known (at most 30 s of speech); otherwise Whisper finds
-        them piece by piece. ``keep_timing=False``: the voice's own timing; ``keep_pitch=False``:
-        its own intonation; ``pitch``: semitones added. ``progress(done, total)`` after each
+        them piece by piece. ``timing``: ``"phrase"`` keeps the source's pauses and phrase
+        lengths, ``"word"`` each word's length, ``"own"`` the voice's own timing (see
+        ``tts.convert``); ``keep_pitch=False``: its own intonation; ``pitch``: semitones added. ``progress(done, total)`` after each
         piece. Returns a ``SynthesisResult`` (``num_chunks``: the pieces) watermarked like
         ``speak``'s. ``AudioError`` for an unreadable source or one without speech or words;
         ``ConfigError`` for a voice whose model has no aligner or pitch.
@@ -383,7 +384,7 @@ class Synthesizer:
 
             self._transcriber = load_transcriber()
         result = convert(engine, wav, rate, transcript=transcript,
-                         transcriber=self._transcriber, keep_timing=keep_timing,
+                         transcriber=self._transcriber, timing=timing,
                          keep_pitch=keep_pitch, pitch=pitch, watermark=False, progress=progress)
         wav = self._mark(resample(result.wav, rate, self.audio.sample_rate))
         return SynthesisResult(wav=wav, sample_rate=self.audio.sample_rate, engine=engine.name,
