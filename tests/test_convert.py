@@ -168,6 +168,37 @@ def test_own_timing_and_pitch_and_the_asr_path(source, kathleen):
     assert abs(12 * np.log2(_median_f0(result.wav, result.sample_rate)[0] / voice_hz)) < 1.0
 
 
+def test_a_voice_unvoiced_on_the_words_takes_its_calibrated_range(source, kathleen,
+                                                                   monkeypatch):
+    """When the voice's own speech of the source's words comes out unvoiced (cv-372293 on a
+    few sentences), its pitch range comes from its calibration sentences instead."""
+    import dataclasses
+
+    import torch
+
+    from tts.convert import convert
+    from tts.text import normalize
+
+    wav, rate = source
+    expected = convert(kathleen, wav, rate, transcript=TEXT, watermark=False).semitones
+    words = kathleen.tokens(normalize(TEXT))
+    real = kathleen.mel_from_tokens
+
+    def unvoiced_on_the_words(ids, durations=None, pitch=None, pitch_shift=None):
+        result = real(ids, durations, pitch, pitch_shift)
+        if list(ids) == list(words) and durations is None and pitch is None:
+            return dataclasses.replace(result, f0=torch.zeros_like(result.f0))
+        return result
+
+    monkeypatch.setattr(kathleen, "mel_from_tokens", unvoiced_on_the_words)
+    result = convert(kathleen, wav, rate, transcript=TEXT, watermark=False)
+    assert np.isfinite(result.semitones) and abs(result.semitones - expected) < 2.0
+    monkeypatch.setattr(kathleen, "mel_from_tokens", lambda *a, **k: dataclasses.replace(
+        real(*a, **k), f0=torch.zeros_like(real(*a, **k).f0)))
+    with pytest.raises(ConfigError, match="speaks nothing voiced"):
+        convert(kathleen, wav, rate, transcript=TEXT, watermark=False)
+
+
 def test_output_is_watermarked(source, kathleen):
     from tts.convert import convert
     from tts.watermark import detect

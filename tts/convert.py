@@ -171,11 +171,10 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     tracks = [frame_pitch(wav[s:e], audio)[: (e - s) // audio.hop_length] for (s, e), _ in kept]
     shift = engine.pitch_shift + pitch  # with keep_pitch=False: the voice's own offset and --pitch
     if keep_pitch:
-        shift = semitones(voiced_median(r.f0.numpy() for r in own).median_hz,
-                          voiced_median(tracks).median_hz)
-        if math.isnan(shift):
+        source_hz = voiced_median(tracks).median_hz
+        if math.isnan(source_hz):
             raise AudioError("no voiced speech found in the source to take the pitch from")
-        shift += pitch
+        shift = semitones(_voice_hz(engine, own), source_hz) + pitch
 
     out = np.zeros(len(wav), dtype=np.float32)
     end_of_last = 0
@@ -260,6 +259,25 @@ def share_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor)
                            * aligned[index].sum().float())
         out[index] = torch.diff(ends, prepend=ends.new_zeros(1))
     return out
+
+
+def _voice_hz(engine, own: list) -> float:
+    """The median F0 (Hz) at which ``engine``'s voice speaks: over its own speech of the
+    source's words (``own``, ``MelResult``s), else, when the model predicted none of that voiced
+    (it happens on a few sentences with the low male voice cv-372293), over the sentences its
+    pitch offset was calibrated on. ``ConfigError`` when neither has a voiced frame."""
+    from tts.pitch_stats import voiced_median
+    from tts.text import normalize
+    from tts.voices import CALIBRATION_SENTENCES
+
+    hz = voiced_median(r.f0.numpy() for r in own).median_hz
+    if math.isnan(hz):
+        hz = voiced_median(engine.mel(normalize(text)).f0.numpy()
+                           for text in CALIBRATION_SENTENCES).median_hz
+    if math.isnan(hz):
+        raise ConfigError("the voice's model speaks nothing voiced: its pitch range is unknown, "
+                          "so the source's pitch cannot be moved into it (try --own-pitch)")
+    return hz
 
 
 @torch.no_grad()
