@@ -121,9 +121,10 @@ def convert(engine, wav: np.ndarray, sample_rate: int, transcript: str | None = 
     """Re-voice mono ``wav (num_samples,)`` at ``sample_rate`` with ``engine``'s voice (see the
     module docstring). ``transcriber``: anything with ``transcribe(wav, rate)``, e.g.
     ``tts.asr.load_transcriber()`` (the default, Whisper, loaded when no ``transcript`` is
-    given); ``timing``: one of ``TIMINGS``; ``pitch``: semitones added on top; ``progress(done, total)`` is called after each
-    piece. Raises ``AudioError`` when no speech or no words are
-    found, ``ConfigError`` when the voice's model cannot be driven by pitch and timing."""
+    given); ``timing``: one of ``TIMINGS``; ``pitch``: semitones added on top;
+    ``progress(done, total)`` is called after each piece. Raises ``AudioError`` when no speech
+    or no words are found, ``ConfigError`` when the voice's model cannot be driven by pitch and
+    timing (or ``timing`` is unknown)."""
     from tts.audio import normalize_loudness, resample
     from tts.pitch_stats import semitones, voiced_median
     from tts.prosody import frame_pitch
