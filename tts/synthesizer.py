@@ -360,10 +360,11 @@ class Synthesizer:
         ``transcript``: the words, when known (at most 30 s of speech); otherwise Whisper finds
         them piece by piece. ``timing``: ``"phrase"`` keeps the source's pauses and phrase
         lengths, ``"word"`` each word's length, ``"own"`` the voice's own timing (see
-        ``tts.convert``); ``keep_pitch=False``: its own intonation; ``pitch``: semitones added. ``progress(done, total)`` after each
-        piece. Returns a ``SynthesisResult`` (``num_chunks``: the pieces) watermarked like
-        ``speak``'s. ``AudioError`` for an unreadable source or one without speech or words;
-        ``ConfigError`` for a voice whose model has no aligner or pitch.
+        ``tts.convert``); ``keep_pitch=False``: its own intonation; ``pitch``: semitones added.
+        ``progress(done, total)`` after each piece. Returns a ``SynthesisResult``
+        (``num_chunks``: the pieces) watermarked like ``speak``'s. ``AudioError`` for an
+        unreadable source or one without speech or words; ``ConfigError`` for a voice whose
+        model has no aligner or pitch, or an unknown ``timing``.
         """
         from tts.audio import load_audio, resample
         from tts.convert import convert
