@@ -268,13 +268,11 @@ def _voice_hz(engine, own: list) -> float:
     (it happens on a few sentences with the low male voice cv-372293), over the sentences its
     pitch offset was calibrated on. ``ConfigError`` when neither has a voiced frame."""
     from tts.pitch_stats import voiced_median
-    from tts.text import normalize
-    from tts.voices import CALIBRATION_SENTENCES
+    from tts.voices import spoken_pitch
 
     hz = voiced_median(r.f0.numpy() for r in own).median_hz
     if math.isnan(hz):
-        hz = voiced_median(engine.mel(normalize(text)).f0.numpy()
-                           for text in CALIBRATION_SENTENCES).median_hz
+        hz = spoken_pitch(engine).median_hz
     if math.isnan(hz):
         raise ConfigError("the voice's model speaks nothing voiced: its pitch range is unknown, "
                           "so the source's pitch cannot be moved into it (try --own-pitch)")

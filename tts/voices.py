@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # torch is imported only by the engine that needs it
     from tts.onnx.runtime import OnnxEngine
 
 __all__ = ["Voice", "BUNDLED_VOICES", "bundled_voices", "find_voice", "voice_engine",
-           "list_voices", "write_pitch_offsets", "pitch_offset_for", "DEFAULT_VOICE",
-           "default_voice_engine"]
+           "list_voices", "write_pitch_offsets", "pitch_offset_for", "spoken_pitch",
+           "DEFAULT_VOICE", "default_voice_engine"]
 
 DEFAULT_VOICE = "kathleen"
 """The bundled voice ``voxclone say`` speaks with when no voice or model is named."""
@@ -204,17 +204,25 @@ CALIBRATION_SENTENCES = (
 """What ``pitch_offset_for`` has a model say to learn how high it speaks a voice."""
 
 
+def spoken_pitch(engine: NeuralEngine, texts: tuple[str, ...] = CALIBRATION_SENTENCES):
+    """``tts.pitch_stats.PooledPitch`` of ``engine``'s predicted frame F0 over ``texts`` (its
+    voice, pitch offset included; no vocoder needed): how high the model speaks the voice."""
+    from tts.pitch_stats import voiced_median
+    from tts.text import normalize
+
+    return voiced_median(engine.mel(normalize(text)).f0.numpy() for text in texts)
+
+
 def pitch_offset_for(engine: NeuralEngine, target_hz: float,
                      texts: tuple[str, ...] = CALIBRATION_SENTENCES) -> float:
     """Semitones that move ``engine``'s predicted speech (its frame F0 over ``texts``, median of
     the voiced frames, no vocoder needed) onto ``target_hz`` (e.g. the median F0 of a clone's
     reference audio). 0 for a model without pitch, or when nothing comes out voiced."""
-    from tts.pitch_stats import semitones, voiced_median
-    from tts.text import normalize
+    from tts.pitch_stats import semitones
 
     if not engine.acoustic.model.config.pitch or not target_hz > 0:
         return 0.0
-    predicted = voiced_median(engine.mel(normalize(text)).f0.numpy() for text in texts)
+    predicted = spoken_pitch(engine, texts)
     if not predicted.voiced_frames:
         return 0.0
     return semitones(target_hz, predicted.median_hz) + engine.pitch_shift  # as if unshifted
