@@ -242,7 +242,7 @@ def tiers_allowed(speech: float) -> str:
 @dataclasses.dataclass
 class _Candidate:
     """A voice a tier made, before the guard: its model (and the file it is saved as), its
-    conditioning, pitch offset and the guard's check."""
+    conditioning, pitch and mel offsets and the guard's check."""
 
     tier: str
     acoustic: object
@@ -250,7 +250,12 @@ class _Candidate:
     embedding: np.ndarray
     style: np.ndarray | None
     pitch: dict | None = None
+    timbre: dict | None = None
     check: object = None
+
+    @property
+    def mel_offset(self) -> np.ndarray | None:
+        return None if not self.timbre else np.asarray(self.timbre["mel_offset"], np.float32)
 
 
 def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path | None = None,
@@ -332,8 +337,11 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             facts.update(transcript_facts)
         chosen = instant
         candidates = [instant] + ([higher] if higher is not None else [])
+        spectrum = _reference_spectrum(references, model.audio,
+                                       Path(work) / "prepared" if held_out else None)
         for candidate in candidates:
             candidate.pitch = _offset(candidate, target_hz)
+            candidate.timbre = _timbre(candidate, spectrum)
         if guard:
             chosen = _guard(candidates, held_out, encoder, profile, report)
         elif higher is not None:
@@ -347,11 +355,15 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
         if own_model:
             profile.adapted = facts
         profile.reference["pitch_offset"] = chosen.pitch
+        profile.reference["timbre"] = chosen.timbre
         if target_hz is None:
             report("pitch: no voiced speech found in the reference; the voice keeps the model's")
         else:
             report(f"pitch: reference median {target_hz:g} Hz; the voice is moved "
                    f"{chosen.pitch['semitones']:+.2f} semitones to match it")
+        report(f"timbre: the voice's spectrum is moved onto the reference's (by "
+               f"{chosen.timbre['largest_db']:.1f} dB at most, over "
+               f"{chosen.timbre['reference_seconds']:g} s of reference)")
         saved = save_profile(profile, folder, chosen.path if own_model else None,
                              overwrite=force)
     report(f"saved {chosen.tier} voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
@@ -427,7 +439,7 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
                               speaker_embedding=candidate.embedding,
                               style_weights=candidate.style,
                               pitch=candidate.pitch["semitones"] if candidate.acoustic.model
-                              .config.pitch else 0.0)
+                              .config.pitch else 0.0, mel_offset=candidate.mel_offset)
         candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber,
                                       guard_sentences(candidates[-1].tier))
         report(f"guard: {candidate.check.summary()}")
@@ -480,6 +492,60 @@ def _offset(candidate: _Candidate, target_hz: float | None) -> dict:
     semitones = pitch_offset_for(engine, target_hz) if target_hz else 0.0
     name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
     return {"reference_f0_hz": target_hz, "semitones": round(semitones, 2), "acoustic": name}
+
+
+TIMBRE_REFERENCE_SECONDS = 60.0
+"""At most this much reference audio gives a voice's long-term spectrum (``tts.timbre``)."""
+
+
+def _reference_spectrum(references: ReferenceSet, audio, prepared: Path | None) -> dict:
+    """The reference's long-term log-mel spectrum (``tts.timbre.long_term_spectrum``) over at
+    most ``TIMBRE_REFERENCE_SECONDS``, in the model's mel (``audio``): from the training part of
+    a quick or few-shot fit's ``prepared`` folder (the held-out clips stay unseen by the guard),
+    else from the usable reference files. ``{"spectrum": (n_mels,), "seconds": float}``."""
+    from tts.audio import load_audio
+    from tts.mel import mel_spectrogram
+    from tts.timbre import long_term_spectrum
+
+    mels, frames, limit = [], 0, TIMBRE_REFERENCE_SECONDS * audio.sample_rate / audio.hop_length
+    if prepared is not None and (prepared / "train.jsonl").is_file():
+        from data.manifest import read_manifest
+
+        sources = (np.load(u.mel_path).astype(np.float32)
+                   for u in read_manifest(prepared / "train.jsonl"))
+    else:
+        paths = list(dict.fromkeys(c.path for c in references.clips))
+        sources = (mel_spectrogram(references.model_audio[p] if p in references.model_audio
+                                   else load_audio(p, audio.sample_rate), audio) for p in paths)
+    for mel in sources:
+        if frames >= limit:
+            break
+        if mel.shape[1] >= 2:
+            mels.append(mel)
+            frames += mel.shape[1]
+    seconds = round(frames * audio.hop_length / audio.sample_rate, 1)
+    return {"spectrum": long_term_spectrum(mels), "seconds": seconds}
+
+
+def _timbre(candidate: _Candidate, reference: dict) -> dict:
+    """The mel offset (``tts.timbre.timbre_offset``) that moves ``candidate``'s speech (its
+    pitch offset applied) onto the ``reference`` spectrum (``_reference_spectrum``), with the
+    model file it holds for: ``{"mel_offset", "largest_db", "reference_seconds",
+    "acoustic"}``."""
+    from tts.models.griffinlim import GriffinLim
+    from tts.neural_engine import NeuralEngine
+    from tts.timbre import spoken_spectrum, timbre_offset
+
+    acoustic = candidate.acoustic
+    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
+                          speaker_embedding=candidate.embedding, style_weights=candidate.style,
+                          pitch=candidate.pitch["semitones"] if acoustic.model.config.pitch
+                          else 0.0)
+    offset = timbre_offset(reference["spectrum"], spoken_spectrum(engine))
+    name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
+    return {"mel_offset": [round(float(x), 4) for x in offset],
+            "largest_db": round(float(np.abs(offset).max()) * 20 / math.log(10), 1),
+            "reference_seconds": reference["seconds"], "acoustic": name}
 
 
 def _workdir_parent(folder: Path) -> Path:

@@ -433,7 +433,7 @@ def test_a_long_recording_is_cut_at_pauses_into_pieces(corpus, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_clone_speaks_at_the_pitch_of_its_reference(corpus, tmp_path, capsys):
+def test_a_clone_speaks_at_the_pitch_and_colour_of_its_reference(corpus, tmp_path, capsys):
     """The profile records the reference's median F0 and the offset that moves the model's
     predicted F0 onto it: the clone's frame F0 then sits within a semitone of the reference."""
     from tts.pitch_stats import semitones
@@ -455,6 +455,50 @@ def test_a_clone_speaks_at_the_pitch_of_its_reference(corpus, tmp_path, capsys):
     f0 = torch.cat([engine.mel(normalize(t)).f0 for t in texts])
     spoken = float(f0[f0 > 0].median())
     assert abs(semitones(spoken, pitch["reference_f0_hz"])) < 1.0, (spoken, pitch)
+    # its colour: the mel offset moves the long-term spectrum of *other* sentences than the
+    # ones it was measured on towards the reference's
+    from tts.audio import load_audio
+    from tts.mel import mel_spectrogram
+    from tts.timbre import long_term_spectrum
+
+    timbre = load_profile("espeak_pitch", tmp_path / "voices").reference["timbre"]
+    assert timbre["acoustic"] == "multispeaker.pt" and len(timbre["mel_offset"]) == 80
+    assert np.allclose(engine.mel_offset.numpy(), timbre["mel_offset"])
+    target = long_term_spectrum(mel_spectrogram(load_audio(p, 22050), engine.audio)
+                                for p in sorted(corpus["refs"].iterdir()))
+    with_offset = long_term_spectrum(engine.mel(normalize(t)).mel.numpy() for t in texts)
+    engine.mel_offset = None
+    without = long_term_spectrum(engine.mel(normalize(t)).mel.numpy() for t in texts)
+    before, after = np.abs(without - target).mean(), np.abs(with_offset - target).mean()
+    assert after < 0.6 * before, (before, after)
+    # spoken by another model than its own, the voice has neither offset
+    other = voice_engine("espeak_pitch", tmp_path / "voices", vocoder="griffinlim",
+                         acoustic=corpus["pitch_base"])
+    assert other.mel_offset is None and other.pitch_shift == 0.0
+
+
+def test_mel_offset_is_added_to_every_frame_and_kept_by_restyle(corpus):
+    from tts.acoustic import load_acoustic
+    from tts.models.griffinlim import GriffinLim
+    from tts.neural_engine import NeuralEngine
+    from tts.synthesizer import restyle
+    from tts.timbre import timbre_offset
+
+    acoustic = load_acoustic(corpus["pitch_base"])
+    offset = np.linspace(-1.0, 1.0, acoustic.audio.n_mels, dtype=np.float32)
+    plain = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, speaker="a")
+    shifted = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, speaker="a",
+                           mel_offset=offset)
+    for engine in (shifted, restyle(shifted, speed=1.0, pitch=0.0)):
+        difference = engine.mel("hello there").mel - plain.mel("hello there").mel
+        assert torch.allclose(difference, torch.from_numpy(offset)[:, None].expand_as(difference),
+                              atol=1e-5)
+    with pytest.raises(ConfigError, match="80 mel bands"):
+        NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, mel_offset=offset[:40])
+    # the offset is the smoothed, limited difference of two long-term spectra
+    assert np.allclose(timbre_offset(np.full(80, 2.0), np.zeros(80)), 1.5)
+    assert np.allclose(timbre_offset(np.arange(80.0) / 80, np.zeros(80))[5:-5],
+                       np.arange(80.0)[5:-5] / 80, atol=1e-6)
 
 
 # -- tiers: instant, quick (the conditioning fitted), the guard between them --------------------

@@ -437,6 +437,29 @@ def test_onnx_runtime_speaks_the_bundled_voices_like_torch(bundled):
 
 
 @pytest.mark.slow
+def test_both_runtimes_add_a_voice_mel_offset_and_restyle_keeps_it(bundled):
+    """A cloned voice's colour (``tts.timbre``) is added to the predicted mel by either runtime."""
+    from tts.neural_engine import NeuralEngine
+    from tts.onnx.runtime import OnnxEngine
+    from tts.synthesizer import restyle
+    from tts.voices import voice_engine
+
+    offset = np.linspace(-1.0, 1.0, 80, dtype=np.float32)
+    onnx_base = voice_engine("cv-b87dd0", runtime="onnx", onnx_dir=bundled)
+    torch_base = voice_engine("cv-b87dd0")
+    speaker = onnx_base.speakers[onnx_base.speaker]  # the voice's row, its pitch offset too
+    onnx_shifted = OnnxEngine(onnx_base.export, speaker=speaker, pitch=onnx_base.pitch_shift,
+                              mel_offset=offset, sessions=onnx_base.sessions)
+    torch_shifted = NeuralEngine(torch_base.acoustic, torch_base.vocoder, torch_base.audio,
+                                 speaker=speaker, pitch=torch_base.pitch_shift, mel_offset=offset)
+    for base, shifted in ((onnx_base, onnx_shifted), (onnx_base, onnx_shifted.restyled()),
+                          (torch_base, torch_shifted), (torch_base, restyle(torch_shifted))):
+        difference = np.asarray(shifted.mel("hello there").mel) - \
+            np.asarray(base.mel("hello there").mel)
+        assert np.allclose(difference, offset[:, None], atol=1e-4)
+
+
+@pytest.mark.slow
 def test_onnx_runtime_speaks_without_importing_torch(bundled):
     code = ("import sys\n"
             "from tts.voices import voice_engine\n"

@@ -24,6 +24,7 @@ from tts.bundled import (
 from tts.config import AudioConfig
 from tts.errors import ConfigError
 from tts.models.tacotron import BOS_ID, EOS_ID
+from tts.timbre import check_mel_offset
 
 
 def default_vocoder(acoustic: AcousticModel) -> Path:
@@ -57,7 +58,8 @@ class NeuralEngine:
     emotion) at ``intensity``, or ``reference_mel (n_mels, F)``, or ``style_weights (heads,
     tokens)`` (e.g. a voice profile's); default the training average.
     ``speed`` > 1 speaks faster (duration decoder only); ``pitch`` moves the voice by that many
-    semitones (models trained with pitch only).
+    semitones (models trained with pitch only); ``mel_offset (n_mels,)`` is added to every
+    predicted frame (the voice's colour, ``tts.timbre``).
     """
 
     name = "voxclone"
@@ -67,7 +69,8 @@ class NeuralEngine:
                  speaker_embedding: np.ndarray | None = None, emotion: str | None = None,
                  intensity: float = 1.0, reference_mel: torch.Tensor | None = None,
                  speed: float = 1.0, style_weights: np.ndarray | None = None,
-                 voice: str | None = None, pitch: float = 0.0) -> None:
+                 voice: str | None = None, pitch: float = 0.0,
+                 mel_offset: np.ndarray | None = None) -> None:
         if acoustic.audio != vocoder_audio:
             raise ConfigError("the acoustic model and the vocoder use different audio configs "
                               f"({acoustic.audio} vs {vocoder_audio}): they cannot be paired")
@@ -101,6 +104,8 @@ class NeuralEngine:
         self.reference_mel = None if reference_mel is None else reference_mel[None]
         self.duration_scale = 1.0 / speed
         self.pitch_shift = float(pitch)
+        self.mel_offset = None if mel_offset is None else \
+            torch.as_tensor(check_mel_offset(mel_offset, self.audio.n_mels), dtype=torch.float32)
         self.voice = voice or speaker or ("cloned" if speaker_embedding is not None else "default")
 
     @classmethod
@@ -146,7 +151,10 @@ class NeuralEngine:
         if self.acoustic.model.config.boundary_tokens:
             ids = [BOS_ID, *ids, EOS_ID]
         f0 = out["f0"][0, :frames] if "f0" in out else None
-        return MelResult(mel=out["mel"][0, :, :frames], tokens=ids,
+        mel = out["mel"][0, :, :frames]
+        if self.mel_offset is not None:
+            mel = mel + self.mel_offset[:, None]
+        return MelResult(mel=mel, tokens=ids,
                          alignment=out["alignment"][0], durations=out["durations"][0], f0=f0)
 
     @torch.no_grad()

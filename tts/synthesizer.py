@@ -181,8 +181,8 @@ def restyle(base, emotion: str | None = None, intensity: float = 1.0, speed: flo
             pitch: float = 0.0):
     """``base`` (a ``NeuralEngine`` built with the neutral style, e.g. by
     ``tts.voices.voice_engine``) speaking with another style: the same models, speaker,
-    embedding, voice style weights and voice pitch offset (``base.pitch_shift``), ``pitch``
-    semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style the model
+    embedding, voice style weights, voice pitch offset (``base.pitch_shift``) and mel offset,
+    ``pitch`` semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style the model
     cannot do (unknown emotion, values out of range). An engine with its own ``restyled``
     (``tts.onnx.runtime.OnnxEngine``) makes it, sharing its loaded graphs."""
     from tts.neural_engine import NeuralEngine
@@ -198,7 +198,8 @@ def restyle(base, emotion: str | None = None, intensity: float = 1.0, speed: flo
     return NeuralEngine(base.acoustic, base.vocoder, base.audio, speaker=speaker,
                         speaker_embedding=embedding, style_weights=style, emotion=emotion,
                         intensity=intensity, speed=speed, pitch=pitch + base.pitch_shift,
-                        voice=base.voice)
+                        voice=base.voice, mel_offset=None if base.mel_offset is None
+                        else base.mel_offset.numpy())
 
 
 class Synthesizer:

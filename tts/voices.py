@@ -49,6 +49,9 @@ class Voice:
     """Semitones added to every ``--pitch`` of this voice, so that its median F0 is its
     recordings' (the model's pitch predictor is biased for some speakers; measured and written
     by ``scripts/evaluate.py pitch --calibrate``). Only for models with pitch."""
+    mel_offset: np.ndarray | None = None
+    """``(n_mels,)`` added to every frame the model predicts for this voice: its colour, the
+    reference's long-term spectrum minus the model's (``tts.timbre``; cloned voices)."""
 
 
 def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
@@ -86,13 +89,16 @@ def _from_profile(profile: VoiceProfile) -> Voice:
         embedding, style = profile.fitted()
     how = {"instant": "zero-shot", "quick": "quick"}.get(profile.tier, profile.tier)
     offset = profile.reference.get("pitch_offset", {})
+    timbre = profile.reference.get("timbre", {})
     return Voice(name=profile.name, kind="cloned", acoustic=acoustic,
                  license=f"consent: {profile.consent.decision}",
                  description=f"{how} clone of {profile.reference.get('speech_seconds', 0):g} s "
                              f"of speech, {profile.created[:10]}",
                  embedding=embedding, style_weights=style,
                  pitch_offset=float(offset.get("semitones", 0.0))
-                 if offset.get("acoustic") == acoustic.name else 0.0)
+                 if offset.get("acoustic") == acoustic.name else 0.0,
+                 mel_offset=np.asarray(timbre["mel_offset"], dtype=np.float32)
+                 if timbre.get("mel_offset") and timbre.get("acoustic") == acoustic.name else None)
 
 
 def find_voice(name: str, root: Path | None = None) -> Voice:
@@ -160,7 +166,8 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
     if voice.pitch_offset and has_pitch and path == voice.acoustic:
         style = {**style, "pitch": style.get("pitch", 0.0) + voice.pitch_offset}
     settings = {"speaker": speaker, "speaker_embedding": voice.embedding,
-                "style_weights": voice.style_weights, "voice": voice.name, **style}
+                "style_weights": voice.style_weights, "voice": voice.name,
+                "mel_offset": voice.mel_offset if path == voice.acoustic else None, **style}
     if runtime == "onnx":
         from tts.onnx.runtime import OnnxEngine
 

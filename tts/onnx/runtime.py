@@ -29,6 +29,7 @@ from tts.config import AudioConfig, from_dict
 from tts.errors import CheckpointError, ConfigError
 from tts.onnx.manifest import GRAPHS, TABLES, Export
 from tts.text import SymbolTable, phoneme_ids
+from tts.timbre import check_mel_offset
 
 NOISE_SEED = 0
 """The seed of ``SourceFilterVocoder.excitation`` at inference."""
@@ -86,9 +87,10 @@ class OnnxEngine:
 
     Voice and style as ``NeuralEngine``: ``speaker`` (a training speaker; default the first),
     ``speaker_embedding (D,)``, ``emotion`` at ``intensity`` or ``style_weights (heads,
-    tokens)``, ``speed``, ``pitch`` (semitones). ``threads``: onnxruntime intra-op threads
-    (default: its own choice, one per physical core); ``sessions``: the loaded graphs of
-    another engine of the same export, to share (``restyled``). One engine may serve several
+    tokens)``, ``speed``, ``pitch`` (semitones), ``mel_offset (n_mels,)``. ``threads``:
+    onnxruntime intra-op threads (default: its own choice, one per physical core);
+    ``sessions``: the loaded graphs of another engine of the same export, to share
+    (``restyled``). One engine may serve several
     threads at once (onnxruntime sessions run concurrently).
     """
 
@@ -99,7 +101,8 @@ class OnnxEngine:
                  intensity: float = 1.0, speed: float = 1.0,
                  style_weights: np.ndarray | None = None, voice: str | None = None,
                  pitch: float = 0.0, threads: int | None = None,
-                 reference_mel: Any = None, sessions: dict[str, Any] | None = None) -> None:
+                 reference_mel: Any = None, sessions: dict[str, Any] | None = None,
+                 mel_offset: np.ndarray | None = None) -> None:
         manifest = export.manifest
         self.export = export
         self.model = manifest["model"]
@@ -132,6 +135,8 @@ class OnnxEngine:
         self.voice_style = style_weights
         self.duration_scale = 1.0 / speed
         self.pitch_shift = float(pitch)
+        self.mel_offset = None if mel_offset is None else \
+            check_mel_offset(mel_offset, self.audio.n_mels)
         self.voice = voice or speaker or ("cloned" if speaker_embedding is not None else "default")
         self.sessions = sessions or {name: _session(export.graph(name), threads)
                                      for name in GRAPHS}
@@ -140,7 +145,7 @@ class OnnxEngine:
 
     def restyled(self, emotion: str | None = None, intensity: float = 1.0, speed: float = 1.0,
                  pitch: float = 0.0) -> OnnxEngine:
-        """This voice (speaker, embedding, voice style weights, pitch offset) with another
+        """This voice (speaker, embedding, voice style weights, pitch and mel offsets) with another
         style, sharing the loaded graphs: what ``tts.synthesizer.restyle`` makes of a
         ``NeuralEngine`` built with the neutral style. ``pitch`` is added to this engine's."""
         speaker = self.speakers[self.speaker] if self.speaker >= 0 else None
@@ -148,7 +153,7 @@ class OnnxEngine:
                           speaker_embedding=self.speaker_embedding, emotion=emotion,
                           intensity=intensity, speed=speed, style_weights=self.voice_style,
                           voice=self.voice, pitch=pitch + self.pitch_shift,
-                          sessions=self.sessions)
+                          sessions=self.sessions, mel_offset=self.mel_offset)
 
     # -- voice ------------------------------------------------------------------------------
     def _speaker_index(self, name: str | None) -> int:
@@ -235,7 +240,8 @@ class OnnxEngine:
         decoded = self._run("decoder", feeds)
         if self.model["boundary_tokens"]:
             ids = [self.symbols.bos_id, *ids, self.symbols.eos_id]
-        return OnnxMel(mel=decoded[0][0], tokens=list(ids), alignment=decoded[1][0],
+        mel = decoded[0][0] if self.mel_offset is None else decoded[0][0] + self.mel_offset[:, None]
+        return OnnxMel(mel=mel, tokens=list(ids), alignment=decoded[1][0],
                        durations=frame_durations[0],
                        f0=decoded[2][0] if self.model["pitch"] else None)
 
