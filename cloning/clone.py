@@ -9,7 +9,8 @@ otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a larger ad
 way (the decoder's normalisations, block outputs and pitch output), with more audio and time.
 Quick stops early on a held-out part of the reference; few-shot runs its steps (see
 ``TIER_FITS``). Every voice is moved onto the reference's
-median pitch, then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
+median pitch, the instant voice also onto its long-term spectrum (``tts.timbre``, the voice's
+colour; the fitted tiers' adapters learn their own), then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
 similarity to held-out reference speech), and a higher tier that speaks worse than the instant
 voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
 
@@ -341,7 +342,8 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                                        Path(work) / "prepared" if held_out else None)
         for candidate in candidates:
             candidate.pitch = _offset(candidate, target_hz)
-            candidate.timbre = _timbre(candidate, spectrum)
+            if candidate.tier == "instant":  # a fit learns its own colour (QUICK_ADAPTER)
+                candidate.timbre = _timbre(candidate, spectrum)
         if guard:
             chosen = _guard(candidates, held_out, encoder, profile, report)
         elif higher is not None:
@@ -355,15 +357,17 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
         if own_model:
             profile.adapted = facts
         profile.reference["pitch_offset"] = chosen.pitch
-        profile.reference["timbre"] = chosen.timbre
+        if chosen.timbre:
+            profile.reference["timbre"] = chosen.timbre
         if target_hz is None:
             report("pitch: no voiced speech found in the reference; the voice keeps the model's")
         else:
             report(f"pitch: reference median {target_hz:g} Hz; the voice is moved "
                    f"{chosen.pitch['semitones']:+.2f} semitones to match it")
-        report(f"timbre: the voice's spectrum is moved onto the reference's (by "
-               f"{chosen.timbre['largest_db']:.1f} dB at most, over "
-               f"{chosen.timbre['reference_seconds']:g} s of reference)")
+        if chosen.timbre:
+            report(f"colour: the voice's spectrum is moved onto the reference's (by "
+                   f"{chosen.timbre['largest_db']:.1f} dB at most, over "
+                   f"{chosen.timbre['reference_seconds']:g} s of reference)")
         saved = save_profile(profile, folder, chosen.path if own_model else None,
                              overwrite=force)
     report(f"saved {chosen.tier} voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")

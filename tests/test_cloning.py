@@ -593,6 +593,8 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
         assert profile.fit["steps"] > 0 and profile.fit["transcripts"] == "given"
         engine = voice_engine("espeak_quick", tmp_path / "voices", "griffinlim")
         assert np.allclose(engine.speaker_embedding.numpy(), profile.fitted()[0], atol=1e-5)
+        # its adapter fitted its colour: no mel offset on top (that is the instant voice's)
+        assert "timbre" not in profile.reference and engine.mel_offset is None
         if profile.adapted is not None:  # with its adapter, in the voice's own model file
             assert profile.acoustic_path.is_file() and "adapter" in profile.adapted["method"]
             base = checkpoint.load(corpus["pitch_base"]).state_dict
@@ -602,6 +604,7 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
     else:
         assert profile.guard["refused"]["tier"] == "quick" and profile.fit is None
         assert profile.adapted is None and profile.acoustic_path is None
+        assert len(profile.reference["timbre"]["mel_offset"]) == 80
 
 
 class ScriptedJudge:
