@@ -8,9 +8,9 @@ that conditioning and a small adapter (the decoder's output layer) to the refere
 otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a larger adapter the same
 way (the decoder's normalisations, block outputs and pitch output), with more audio and time.
 Quick stops early on a held-out part of the reference; few-shot runs its steps (see
-``TIER_FITS``). Every voice is moved onto the reference's
-median pitch, the instant voice also onto its long-term spectrum (``tts.timbre``, the voice's
-colour; the fitted tiers' adapters learn their own), then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
+``TIER_FITS``). Every voice is moved onto the reference's median pitch, the instant voice also
+onto its long-term spectrum (``tts.timbre``, the voice's colour; the fitted tiers' adapters learn
+their own), then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
 similarity to held-out reference speech), and a higher tier that speaks worse than the instant
 voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
 

@@ -182,8 +182,8 @@ def restyle(base, emotion: str | None = None, intensity: float = 1.0, speed: flo
     """``base`` (a ``NeuralEngine`` built with the neutral style, e.g. by
     ``tts.voices.voice_engine``) speaking with another style: the same models, speaker,
     embedding, voice style weights, voice pitch offset (``base.pitch_shift``) and mel offset,
-    ``pitch`` semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style the model
-    cannot do (unknown emotion, values out of range). An engine with its own ``restyled``
+    ``pitch`` semitones on top, as ``voice_engine`` would build it. ``ConfigError`` for a style
+    the model cannot do (unknown emotion, values out of range). An engine with its own ``restyled``
     (``tts.onnx.runtime.OnnxEngine``) makes it, sharing its loaded graphs."""
     from tts.neural_engine import NeuralEngine
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from tts.errors import ConfigError
 
-__all__ = ["check_mel_offset", "SPEECH_SHARE", "SMOOTH_BANDS", "LIMIT", "speech_frames", "long_term_spectrum",
-           "timbre_offset", "spoken_spectrum"]
+__all__ = ["check_mel_offset", "SPEECH_SHARE", "SMOOTH_BANDS", "LIMIT", "speech_frames",
+           "long_term_spectrum", "timbre_offset", "spoken_spectrum"]
 
 SPEECH_SHARE = 0.6
 """The loudest share of a clip's frames (by mean log-mel) that count as speech: pauses, breaths

@@ -90,8 +90,8 @@ class OnnxEngine:
     tokens)``, ``speed``, ``pitch`` (semitones), ``mel_offset (n_mels,)``. ``threads``:
     onnxruntime intra-op threads (default: its own choice, one per physical core);
     ``sessions``: the loaded graphs of another engine of the same export, to share
-    (``restyled``). One engine may serve several
-    threads at once (onnxruntime sessions run concurrently).
+    (``restyled``). One engine may serve several threads at once (onnxruntime sessions run
+    concurrently).
     """
 
     name = "voxclone-onnx"
@@ -145,8 +145,8 @@ class OnnxEngine:
 
     def restyled(self, emotion: str | None = None, intensity: float = 1.0, speed: float = 1.0,
                  pitch: float = 0.0) -> OnnxEngine:
-        """This voice (speaker, embedding, voice style weights, pitch and mel offsets) with another
-        style, sharing the loaded graphs: what ``tts.synthesizer.restyle`` makes of a
+        """This voice (speaker, embedding, voice style weights, pitch and mel offsets) with
+        another style, sharing the loaded graphs: what ``tts.synthesizer.restyle`` makes of a
         ``NeuralEngine`` built with the neutral style. ``pitch`` is added to this engine's."""
         speaker = self.speakers[self.speaker] if self.speaker >= 0 else None
         return OnnxEngine(self.export, speaker=speaker,
@@ -240,7 +240,9 @@ class OnnxEngine:
         decoded = self._run("decoder", feeds)
         if self.model["boundary_tokens"]:
             ids = [self.symbols.bos_id, *ids, self.symbols.eos_id]
-        mel = decoded[0][0] if self.mel_offset is None else decoded[0][0] + self.mel_offset[:, None]
+        mel = decoded[0][0]
+        if self.mel_offset is not None:
+            mel = mel + self.mel_offset[:, None]
         return OnnxMel(mel=mel, tokens=list(ids), alignment=decoded[1][0],
                        durations=frame_durations[0],
                        f0=decoded[2][0] if self.model["pitch"] else None)
