@@ -539,13 +539,14 @@ def _timbre(candidate: _Candidate, reference: dict) -> dict:
     from tts.models.griffinlim import GriffinLim
     from tts.neural_engine import NeuralEngine
     from tts.timbre import spoken_spectrum, timbre_offset
+    from tts.voices import CALIBRATION_SENTENCES
 
     acoustic = candidate.acoustic
     engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
                           speaker_embedding=candidate.embedding, style_weights=candidate.style,
                           pitch=candidate.pitch["semitones"] if acoustic.model.config.pitch
                           else 0.0)
-    offset = timbre_offset(reference["spectrum"], spoken_spectrum(engine))
+    offset = timbre_offset(reference["spectrum"], spoken_spectrum(engine, CALIBRATION_SENTENCES))
     name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
     return {"mel_offset": [round(float(x), 4) for x in offset],
             "largest_db": round(float(np.abs(offset).max()) * 20 / math.log(10), 1),

@@ -5,7 +5,7 @@ An acoustic model that speaks an unseen voice from a speaker embedding gets its 
 its timbre, but its average spectrum (the sum of the speaker's vocal tract, voice quality and
 microphone) stays closer to the training speakers it knows. ``timbre_offset`` measures how far
 apart the two are, per mel band: the recordings' mean log-mel over their speech frames minus the
-model's over the same kind of frames of its own speech (``CALIBRATION_SENTENCES``), smoothed
+model's over the same kind of frames of its own speech (calibration sentences), smoothed
 across bands and limited. Added to every frame the model predicts (``NeuralEngine(mel_offset=)``)
 it is a fixed equaliser in the log-mel domain that the vocoder turns into sound; an instant
 clone keeps it in its profile (``cloning.clone``; the fitted tiers' adapters learn their own).
@@ -80,11 +80,9 @@ def timbre_offset(target: np.ndarray, spoken: np.ndarray, smooth: int = SMOOTH_B
     return np.clip(smoothed, -limit, limit).astype(np.float32)
 
 
-def spoken_spectrum(engine, texts: tuple[str, ...] | None = None) -> np.ndarray:
-    """``long_term_spectrum`` of ``engine``'s predicted mels (no vocoder) of ``texts`` (default
+def spoken_spectrum(engine, texts: Iterable[str]) -> np.ndarray:
+    """``long_term_spectrum`` of ``engine``'s predicted mels (no vocoder) of ``texts`` (e.g.
     ``tts.voices.CALIBRATION_SENTENCES``), with the engine's voice, pitch and own offset."""
     from tts.text import normalize
-    from tts.voices import CALIBRATION_SENTENCES
 
-    return long_term_spectrum(np.asarray(engine.mel(normalize(text)).mel)
-                              for text in (texts or CALIBRATION_SENTENCES))
+    return long_term_spectrum(np.asarray(engine.mel(normalize(text)).mel) for text in texts)
