@@ -254,9 +254,22 @@ class _Candidate:
     timbre: dict | None = None
     check: object = None
 
-    @property
-    def mel_offset(self) -> np.ndarray | None:
-        return None if not self.timbre else np.asarray(self.timbre["mel_offset"], np.float32)
+    def engine(self, vocoder=None, vocoder_audio=None):
+        """A ``NeuralEngine`` speaking this voice with the offsets found so far (pitch when the
+        model has pitch, the mel offset); without ``vocoder``, Griffin-Lim (for the mels and F0
+        alone)."""
+        from tts.neural_engine import NeuralEngine
+
+        if vocoder is None:
+            from tts.models.griffinlim import GriffinLim
+
+            vocoder, vocoder_audio = GriffinLim(self.acoustic.audio), self.acoustic.audio
+        pitch = self.pitch["semitones"] if self.pitch and self.acoustic.model.config.pitch \
+            else 0.0
+        return NeuralEngine(self.acoustic, vocoder, vocoder_audio,
+                            speaker_embedding=self.embedding, style_weights=self.style,
+                            pitch=pitch, mel_offset=None if not self.timbre
+                            else np.asarray(self.timbre["mel_offset"], np.float32))
 
 
 def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path | None = None,
@@ -432,18 +445,14 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
     of it when nothing was held out) and return the highest tier that does not speak worse
     than the instant voice; the figures go into ``profile.guard``."""
     from cloning.guard import check_voice, guard_sentences, held_out_target, judge, worse
-    from tts.neural_engine import NeuralEngine, default_vocoder
+    from tts.neural_engine import default_vocoder
     from tts.vocoder import load_vocoder
 
     transcriber = judge(report)
     target = held_out_target(held_out, encoder) if held_out else profile.embedding
     vocoder, vocoder_audio = load_vocoder(default_vocoder(candidates[0].acoustic))
     for candidate in candidates:
-        engine = NeuralEngine(candidate.acoustic, vocoder, vocoder_audio,
-                              speaker_embedding=candidate.embedding,
-                              style_weights=candidate.style,
-                              pitch=candidate.pitch["semitones"] if candidate.acoustic.model
-                              .config.pitch else 0.0, mel_offset=candidate.mel_offset)
+        engine = candidate.engine(vocoder, vocoder_audio)
         candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber,
                                       guard_sentences(candidates[-1].tier))
         report(f"guard: {candidate.check.summary()}")
@@ -485,17 +494,11 @@ def _offset(candidate: _Candidate, target_hz: float | None) -> dict:
     """How far ``candidate``'s voice must be moved (semitones) for its predicted F0 to sit at
     ``target_hz`` (``tts.voices.pitch_offset_for``), with the model file it holds for:
     ``{"reference_f0_hz", "semitones", "acoustic"}``. A model without pitch gives 0."""
-    from tts.models.griffinlim import GriffinLim
-    from tts.neural_engine import NeuralEngine
     from tts.voices import pitch_offset_for
 
-    acoustic = candidate.acoustic
-    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
-                          speaker_embedding=candidate.embedding,
-                          style_weights=candidate.style)
-    semitones = pitch_offset_for(engine, target_hz) if target_hz else 0.0
-    name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
-    return {"reference_f0_hz": target_hz, "semitones": round(semitones, 2), "acoustic": name}
+    semitones = pitch_offset_for(candidate.engine(), target_hz) if target_hz else 0.0
+    return {"reference_f0_hz": target_hz, "semitones": round(semitones, 2),
+            "acoustic": candidate.path.name}
 
 
 TIMBRE_REFERENCE_SECONDS = 60.0
@@ -536,21 +539,14 @@ def _timbre(candidate: _Candidate, reference: dict) -> dict:
     pitch offset applied) onto the ``reference`` spectrum (``_reference_spectrum``), with the
     model file it holds for: ``{"mel_offset", "largest_db", "reference_seconds",
     "acoustic"}``."""
-    from tts.models.griffinlim import GriffinLim
-    from tts.neural_engine import NeuralEngine
     from tts.timbre import spoken_spectrum, timbre_offset
     from tts.voices import CALIBRATION_SENTENCES
 
-    acoustic = candidate.acoustic
-    engine = NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio,
-                          speaker_embedding=candidate.embedding, style_weights=candidate.style,
-                          pitch=candidate.pitch["semitones"] if acoustic.model.config.pitch
-                          else 0.0)
-    offset = timbre_offset(reference["spectrum"], spoken_spectrum(engine, CALIBRATION_SENTENCES))
-    name = ADAPTED_FILE if candidate.path.name == ADAPTED_FILE else candidate.path.name
+    spoken = spoken_spectrum(candidate.engine(), CALIBRATION_SENTENCES)
+    offset = timbre_offset(reference["spectrum"], spoken)
     return {"mel_offset": [round(float(x), 4) for x in offset],
             "largest_db": round(float(np.abs(offset).max()) * 20 / math.log(10), 1),
-            "reference_seconds": reference["seconds"], "acoustic": name}
+            "reference_seconds": reference["seconds"], "acoustic": candidate.path.name}
 
 
 def _workdir_parent(folder: Path) -> Path:
