@@ -191,7 +191,8 @@ def _min_median_max(scores) -> str:
 def cmd_consent(args: argparse.Namespace) -> int:
     """Acceptance and rejection rates of the consent check (``cloning.consent``): (a) the
     sentence check on espeak-ng readings of the consent sentence (should pass) and of other
-    sentences, and on real recordings of other text (should fail); (b) speaker similarity of one
+    sentences, and on real recordings of other text (should fail), and of the same recordings
+    against their own text (should pass) and another clip's (should fail); (b) speaker similarity of one
     clip against the mean of ``--per-speaker - 1`` other clips, same vs different speakers."""
     from collections import defaultdict
 
@@ -214,20 +215,27 @@ def cmd_consent(args: argparse.Namespace) -> int:
         for speed in args.speeds:
             for name in args.names:
                 wav, rate = _espeak_clip(voice, speed, consent.consent_sentence(name))
-                score = checker.check(wav, rate, consent.consent_sentence(name), False).score
+                score = checker.check(wav, rate, consent.consent_sentence(name)).score
                 sentence_rows["espeak, the consent sentence"].append(score)
                 synth[voice].append((wav, rate, True))
             text = others[len(synth[voice]) % len(others)]
             wav, rate = _espeak_clip(voice, speed, text)
-            score = checker.check(wav, rate, consent.consent_sentence(args.names[0]), False).score
+            score = checker.check(wav, rate, consent.consent_sentence(args.names[0])).score
             sentence_rows["espeak, another sentence"].append(score)
             synth[voice].append((wav, rate, False))
         _note(f"{voice}: done")
-    for utt in real:
+    for i, utt in enumerate(real):
         wav, rate = sf.read(utt.audio_path, dtype="float32", always_2d=True)
-        score = checker.check(wav.mean(axis=1), rate, consent.consent_sentence(args.names[0]),
-                              False).score
+        wav = wav.mean(axis=1)
+        score = checker.check(wav, rate, consent.consent_sentence(args.names[0])).score
         sentence_rows["real speech, another sentence"].append(score)
+        # the same clips as readers of a known sentence: their own text should be found in them,
+        # the next clip's text not (no real readings of the consent sentence exist here)
+        sentence_rows["real speech, its own text as the sentence"].append(
+            checker.check(wav, rate, utt.text).score)
+        other = next(u.text for u in real[i + 1:] + real[:i] if u.text != utt.text)
+        sentence_rows["real speech, another clip's text as the sentence"].append(
+            checker.check(wav, rate, other).score)
     t = args.sentence_threshold
     print(f"(a) sentence check, threshold {t:.2f} (share of the sentence's phones heard)\n")
     print(markdown_table(["clips", "accepted", "score min / median / max"],
@@ -315,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     con = sub.add_parser(
         "consent", help="acceptance/rejection rates of the consent check (cloning.consent)",
         description="Sentence check on espeak-ng readings of the consent sentence and of other "
-                    "sentences, and on real clips of other text; speaker check on one clip vs "
+                    "sentences, and on real clips of other text and of their own; speaker check on one clip vs "
                     "the mean of other clips, same vs different speakers (and espeak voices).")
     con.add_argument("--data", required=True, nargs="+", metavar="DIR",
                      help="prepared folders: real clips (other text) and speakers")

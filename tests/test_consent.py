@@ -1,8 +1,9 @@
 """Consent for cloning (cloning.consent): the sentence, the two checks, the record, overrides.
 
 Consent recordings are generated with espeak-ng at test time: the "speaker" is an espeak voice,
-the reference audio is the same voice reading other sentences. Tests that run the recogniser
-and the speaker encoder are marked slow (about 10 s of CPU together).
+the reference audio is the same voice reading other sentences. The sentence matching is also
+tested on fixed transcripts; tests that run the recogniser (Whisper) and the speaker encoder are
+marked slow.
 """
 
 from __future__ import annotations
@@ -53,6 +54,51 @@ def test_sentence_names_the_voice_in_speakable_words(name, spoken):
 def test_unspeakable_names_are_refused(name):
     with pytest.raises(TextError):
         consent.consent_sentence(name)
+
+
+class HeardAs:
+    """A recogniser that hears ``text`` whatever it is given (the matching without a model)."""
+
+    name = "fixed"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, wav, sample_rate) -> str:
+        return self.text
+
+
+@pytest.mark.parametrize(("heard", "sentence_above", "name_above"), [
+    # what Whisper base heard in an espeak-ng reading: a word split, a name with a digit
+    ("own this voice, and allow Mox clone to create a voice named Kathleen V2.", 0.75, 0.99),
+    ("I own this voice and I allow vox clone to create a voice named Kathleen V too", 0.99, 0.99),
+])
+def test_a_reading_of_the_sentence_matches_as_spoken_words(heard, sentence_above, name_above):
+    match = consent.ConsentSentenceChecker(HeardAs(heard)).check(
+        np.zeros(16000, np.float32), 16000, consent.consent_sentence(NAME))
+    assert match.score > sentence_above and match.name_score > name_above
+    assert match.transcript == heard and "kathleen" in match.heard
+
+
+@pytest.mark.parametrize(("heard", "sentence_below", "name_below"), [
+    ("The train to the coast leaves at noon, and the tickets are sold out.", 0.3, 0.01),
+    # the whole sentence, naming another voice: the name check is what refuses it
+    ("I own this voice, and I allow voxclone to create a voice named studio voice two.", 1.01,
+     0.4),
+    ("Kathleen V2.", 0.25, 1.01),  # the name alone is a fifth of the sentence
+])
+def test_other_readings_do_not_match(heard, sentence_below, name_below):
+    match = consent.ConsentSentenceChecker(HeardAs(heard)).check(
+        np.zeros(16000, np.float32), 16000, consent.consent_sentence(NAME))
+    assert match.score < sentence_below and match.name_score < name_below
+
+
+def test_spoken_words_of_a_transcript():
+    assert consent.spoken_words("Kathleen V2.") == ["kathleen", "v", "two"]
+    assert consent._join_compounds(["allow", "vox", "clone", "to"], {"allow", "voxclone", "to"}) \
+        == ["allow", "voxclone", "to"]
+    # two sentence words are never joined into a third
+    assert consent._join_compounds(["a", "voice"], {"a", "voice", "avoice"}) == ["a", "voice"]
 
 
 # -- bad recordings: one-line errors before any model runs -------------------------------------
