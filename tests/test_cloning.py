@@ -162,6 +162,10 @@ def test_zero_shot_clone_then_say_and_list(corpus, tmp_path, capsys):
     assert profile.reference["clips"] == len(SENTENCES)
     assert abs(np.linalg.norm(profile.embedding) - 1) < 1e-4
     assert profile.reference["clip_agreement_min"] > 0.7  # one voice
+    # the model's average style, not the reference's (which cost unseen voices words)
+    assert profile.style_weights is None
+    from tts.voices import voice_engine
+    assert voice_engine("espeak_one", tmp_path / "voices", "griffinlim").style_weights is None
     code, out, err = run(["voices", "--json", "--voices-dir", str(tmp_path / "voices")], capsys)
     assert code == 0 and "espeak_one" in [r["name"] for r in json.loads(out)]
     wav = tmp_path / "out.wav"
@@ -576,8 +580,9 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
     from tts.voices import voice_engine
 
     fit = cloning.quick.fit_conditioning  # a short fit: the budget is for slow machines
-    monkeypatch.setattr(cloning.quick, "fit_conditioning",
-                        lambda *a, **k: fit(*a, **{**k, "max_steps": 30, "val_every": 5}))
+    styles = []  # what the fit starts from: the reference's style-token weights
+    monkeypatch.setattr(cloning.quick, "fit_conditioning", lambda *a, **k: styles.append(a[3])
+                        or fit(*a, **{**k, "max_steps": 30, "val_every": 5}))
     args = clone_args(corpus, tmp_path, "espeak_quick", "--tier", "quick", "--minutes", "2",
                       "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
     args[args.index("--acoustic") + 1] = str(corpus["pitch_base"])
@@ -586,6 +591,7 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
     assert code == 0, err
     assert "allows: instant, quick" in out and "quick: " in out and "guard: instant:" in out
     profile = load_profile("espeak_quick", tmp_path / "voices")
+    assert styles[0] is not None and styles[0].ndim == 2 and np.allclose(styles[0].sum(-1), 1)
     checks = profile.guard["checks"]
     assert [c["tier"] for c in checks] == ["instant", "quick"]
     assert profile.guard["held_out_clips"] >= 1 and profile.guard["kept"] == profile.tier
