@@ -6,8 +6,9 @@ reads the consent sentence, or a named override); embed the clips with the speak
 *instant* voice, which speaks in the model's average style (an unseen reference's style-token
 weights cost it words, see ``TIERS``). The *quick* tier then fits that embedding, the
 reference's style-token weights and a small adapter (the decoder's output layer) to the
-reference under the otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a larger adapter the same
-way (the decoder's normalisations, block outputs and pitch output), with more audio and time.
+reference under the otherwise frozen model (``cloning.quick``); the *few-shot* tier fits a
+larger adapter the same way (the decoder's normalisations, block outputs and pitch output), with
+more audio and time.
 Quick stops early on a held-out part of the reference; few-shot runs its steps (see
 ``TIER_FITS``). Every voice is moved onto the reference's median pitch, the instant voice also
 onto its long-term spectrum (``tts.timbre``, the voice's colour; the fitted tiers' adapters learn

@@ -192,8 +192,9 @@ def cmd_consent(args: argparse.Namespace) -> int:
     """Acceptance and rejection rates of the consent check (``cloning.consent``): (a) the
     sentence check on espeak-ng readings of the consent sentence (should pass) and of other
     sentences, and on real recordings of other text (should fail), and of the same recordings
-    against their own text (should pass) and another clip's (should fail); (b) speaker similarity of one
-    clip against the mean of ``--per-speaker - 1`` other clips, same vs different speakers."""
+    against their own text (should pass) and another clip's (should fail); (b) speaker
+    similarity of one clip against the mean of ``--per-speaker - 1`` other clips, same vs
+    different speakers."""
     from collections import defaultdict
 
     import numpy as np
@@ -230,12 +231,13 @@ def cmd_consent(args: argparse.Namespace) -> int:
         score = checker.check(wav, rate, consent.consent_sentence(args.names[0])).score
         sentence_rows["real speech, another sentence"].append(score)
         # the same clips as readers of a known sentence: their own text should be found in them,
-        # the next clip's text not (no real readings of the consent sentence exist here)
+        # another clip's text not (no real readings of the consent sentence exist here)
         sentence_rows["real speech, its own text as the sentence"].append(
             checker.check(wav, rate, utt.text).score)
-        other = next(u.text for u in real[i + 1:] + real[:i] if u.text != utt.text)
-        sentence_rows["real speech, another clip's text as the sentence"].append(
-            checker.check(wav, rate, other).score)
+        other = next((u.text for u in real[i + 1:] + real[:i] if u.text != utt.text), None)
+        if other is not None:
+            sentence_rows["real speech, another clip's text as the sentence"].append(
+                checker.check(wav, rate, other).score)
     t = args.sentence_threshold
     print(f"(a) sentence check, threshold {t:.2f} (share of the sentence's phones heard)\n")
     print(markdown_table(["clips", "accepted", "score min / median / max"],
@@ -323,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     con = sub.add_parser(
         "consent", help="acceptance/rejection rates of the consent check (cloning.consent)",
         description="Sentence check on espeak-ng readings of the consent sentence and of other "
-                    "sentences, and on real clips of other text and of their own; speaker check on one clip vs "
-                    "the mean of other clips, same vs different speakers (and espeak voices).")
+                    "sentences, and on real clips of other text and of their own; speaker "
+                    "check on one clip vs the mean of other clips, same vs different speakers "
+                    "(and espeak voices).")
     con.add_argument("--data", required=True, nargs="+", metavar="DIR",
                      help="prepared folders: real clips (other text) and speakers")
     con.add_argument("--voices", nargs="+", default=["en-us", "en-us+f3", "en-gb+m3",
