@@ -104,11 +104,6 @@ def consent_sentence(voice_name: str) -> str:
     return CONSENT_TEMPLATE.format(name=speakable_name(voice_name))
 
 
-def sentence_words(sentence: str) -> list[str]:
-    """The lower-case words of a sentence as the recogniser sees them (punctuation dropped)."""
-    return re.sub(r"[^a-z' ]+", " ", sentence.lower()).replace("'", "").split()
-
-
 # -- (a) the sentence check --------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class SentenceMatch:
@@ -159,7 +154,7 @@ class ConsentSentenceChecker:
 
     def check(self, wav: np.ndarray, sample_rate: int, sentence: str) -> SentenceMatch:
         """Score how much of ``sentence`` is read, in order, in mono ``wav (samples,)``."""
-        words = sentence_words(sentence)
+        words = spoken_words(sentence)  # the same form as the words heard
         if not words:
             raise TextError("the consent sentence has no words")
         transcript = self.transcribe(wav, sample_rate)
