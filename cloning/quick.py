@@ -1,15 +1,15 @@
 """The quick and few-shot tiers: fit a voice's conditioning (and an adapter) to its reference.
 
 A zero-shot voice is the speaker encoder's mean embedding of the reference: the acoustic model
-has to guess the voice from a vector it only learnt to read for its training speakers. The quick
-tier asks the model itself: with every weight frozen, gradient descent moves the voice's speaker
-embedding ``(D,)`` (and, for a model with style tokens, its style-token weights ``(heads,
-tokens)``) to the values under which the model's own teacher-forced losses (mel, duration and
-pitch) on the reference are lowest ("embedding inversion"). An adapter, a few named parts of the
-decoder, can be fitted with them (the tiers choose which: ``cloning.clone.TIER_FITS``); neither
-tier fits the text side (phoneme encoder, aligner, duration predictor), so it keeps every word
-it knows. The result is a profile spoken through the one inference path, by the base model with the
-adapter's values.
+has to guess the voice from a vector it only learnt to read for its training speakers. A fit asks
+the model itself: with every weight frozen, gradient descent moves the voice's speaker embedding
+``(D,)`` (and, for a model with style tokens, its style-token weights ``(heads, tokens)``) to the
+values under which the model's own teacher-forced losses (mel, duration and pitch) on the
+reference are lowest ("embedding inversion"). An adapter, a few named parts of the decoder, can
+be fitted with them, or alone with the conditioning kept as given (``conditioning=False``); the
+tiers choose (``cloning.clone.TIER_FITS``). No fit touches the text side (phoneme encoder,
+aligner, duration predictor), so it keeps every word it knows. The result is a profile spoken
+through the one inference path, by the base model with the adapter's values.
 
 Early stopping: a part of the reference (``val.jsonl`` of the prepared folder,
 ``VAL_FRACTION`` of the clips, at least one) is never fitted; the values kept are those with the
@@ -56,12 +56,18 @@ class QuickFit:
     adapter: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
     """Fitted values of the model parameters named in ``fit_conditioning(adapter=...)`` (empty
     when none were asked for, or nothing beat the starting point)."""
+    conditioning: bool = True
+    """Whether the embedding and style weights were fitted (False: kept as given)."""
 
     def facts(self) -> dict:
         """What a profile records of the fit (``profile.adapted``)."""
-        method = "conditioning fit (embedding inversion)" + (
-            f" and an adapter ({sum(v.numel() for v in self.adapter.values())} weights)"
-            if self.adapter else "")
+        weights = f"{sum(v.numel() for v in self.adapter.values())} weights"
+        if not self.conditioning:
+            method = "adapter fit under the instant voice's conditioning" + (
+                f" ({weights})" if self.adapter else ": no step beat the start")
+        else:
+            method = "conditioning fit (embedding inversion)" + (
+                f" and an adapter ({weights})" if self.adapter else "")
         return {"method": method, "steps": self.steps,
                 "best_step": self.best_step,
                 "held_out_loss": [round(self.val_loss_before, 4), round(self.val_loss_after, 4)],
@@ -87,7 +93,8 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
                      style_weights: np.ndarray | None, deadline: float, *,
                      adapter: tuple[str, ...] = (), adapter_rate: float = 1e-3,
                      learning_rate: float = 0.02, batch_size: int = 8, max_steps: int = 400,
-                     patience: int | None = 60, val_every: int = 10) -> QuickFit:
+                     patience: int | None = 60, val_every: int = 10,
+                     conditioning: bool = True) -> QuickFit:
     """Fit the speaker embedding (and style weights) of a voice to ``prepared`` (its reference,
     ``cloning.adapt.prepare_reference``; speaker embeddings and, for a model with pitch, F0
     tracks included) under the frozen ``acoustic`` model (``tts.acoustic.load_acoustic``),
@@ -97,9 +104,12 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     best values come back in ``QuickFit.adapter``.
     Stops at ``deadline`` (a ``time.monotonic()`` value), after ``max_steps``, or when the
     held-out loss has not improved for ``patience`` steps; ``patience=None``: no early
-    stopping, the last values are kept."""
+    stopping, the last values are kept. ``conditioning=False``: the embedding and style weights
+    stay as given (None: the model's average style) and only the adapter is fitted."""
     from tts.training.acoustic_task import AcousticTrainingConfig
 
+    if not conditioning and not adapter:
+        raise ValueError("nothing to fit: conditioning=False needs an adapter")
     started = time.monotonic()
     model = acoustic.model
     model.eval()
@@ -116,14 +126,15 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     weights = AcousticTrainingConfig()  # the loss weights of every training run
     late = 10 ** 6  # past every warm-up: the losses as at the end of training
 
-    vector = torch.nn.Parameter(torch.from_numpy(np.asarray(embedding, np.float32)).clone())
+    vector = torch.nn.Parameter(torch.from_numpy(np.asarray(embedding, np.float32)).clone(),
+                                requires_grad=conditioning)
     params = [vector]
     logits = None
     if style_weights is not None and model.config.use_style:
         start = torch.from_numpy(np.asarray(style_weights, np.float32)).clamp(min=1e-6)
-        logits = torch.nn.Parameter(start.log())
+        logits = torch.nn.Parameter(start.log(), requires_grad=conditioning)
         params.append(logits)
-    groups = [{"params": params, "lr": learning_rate}]
+    groups = [{"params": params, "lr": learning_rate}] if conditioning else []
     if adapted:
         groups.append({"params": list(adapted.values()), "lr": adapter_rate})
     optimizer = torch.optim.Adam(groups)
@@ -175,4 +186,4 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     fitted_style = None if kept[1] is None else kept[1].softmax(-1).numpy()
     return QuickFit(kept[0].numpy(), fitted_style, step, best_step, before,
                     best if math.isfinite(best) else before, time.monotonic() - started,
-                    kept[2] if best_step and adapted else {})
+                    kept[2] if best_step and adapted else {}, conditioning)

@@ -564,6 +564,13 @@ def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path
     assert adapted.val_loss_after < fit.val_loss_after  # the adapter fits what a bias cannot
     assert not torch.equal(adapted.adapter["decoder.output.weight"],
                            before["decoder.output.weight"])
+    alone = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=20,
+                             val_every=5, adapter=("decoder.output",), conditioning=False)
+    assert np.array_equal(alone.embedding, start) and alone.style_weights is None
+    assert alone.val_loss_after < alone.val_loss_before and alone.adapter
+    assert alone.facts()["method"].startswith("adapter fit under the instant voice's")
+    with pytest.raises(ValueError, match="nothing to fit"):
+        fit_conditioning(model, prepared, start, None, float("inf"), conditioning=False)
     last = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=7,
                             patience=None, adapter=("decoder.blocks.*.norm",))
     assert last.steps == last.best_step == 7  # no early stopping: the last values
@@ -577,14 +584,14 @@ def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path
 
 @pytest.mark.slow
 @pytest.mark.real_guard
-def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus, tmp_path,
-                                                                         capsys, monkeypatch):
+def test_quick_clone_is_measured_and_speaks_with_its_fitted_adapter(corpus, tmp_path, capsys,
+                                                                    monkeypatch):
     import cloning.quick
     from tts.voices import voice_engine
 
     fit = cloning.quick.fit_conditioning  # a short fit: the budget is for slow machines
-    styles = []  # what the fit starts from: the reference's style-token weights
-    monkeypatch.setattr(cloning.quick, "fit_conditioning", lambda *a, **k: styles.append(a[3])
+    calls = []  # what the fit is given: the instant voice's embedding, no style weights
+    monkeypatch.setattr(cloning.quick, "fit_conditioning", lambda *a, **k: calls.append((a, k))
                         or fit(*a, **{**k, "max_steps": 30, "val_every": 5}))
     args = clone_args(corpus, tmp_path, "espeak_quick", "--tier", "quick", "--minutes", "2",
                       "--transcripts", str(corpus["transcripts"]), *OVERRIDE)
@@ -594,7 +601,9 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
     assert code == 0, err
     assert "allows: instant, quick" in out and "quick: " in out and "guard: instant:" in out
     profile = load_profile("espeak_quick", tmp_path / "voices")
-    assert styles[0] is not None and styles[0].ndim == 2 and np.allclose(styles[0].sum(-1), 1)
+    (_, _, start, style, _), options = calls[0]
+    assert style is None and options["conditioning"] is False
+    assert np.allclose(start, profile.embedding, atol=1e-5)  # the instant voice's embedding
     checks = profile.guard["checks"]
     assert [c["tier"] for c in checks] == ["instant", "quick"]
     assert profile.guard["held_out_clips"] >= 1 and profile.guard["kept"] == profile.tier
@@ -602,6 +611,8 @@ def test_quick_clone_is_measured_and_speaks_with_its_fitted_conditioning(corpus,
         assert profile.fit["steps"] > 0 and profile.fit["transcripts"] == "given"
         engine = voice_engine("espeak_quick", tmp_path / "voices", "griffinlim")
         assert np.allclose(engine.speaker_embedding.numpy(), profile.fitted()[0], atol=1e-5)
+        assert np.allclose(profile.fitted()[0], start, atol=1e-5)
+        assert engine.style_weights is None  # the instant voice's average style
         # its adapter fitted its colour: no mel offset on top (that is the instant voice's)
         assert "timbre" not in profile.reference and engine.mel_offset is None
         if profile.adapted is not None:  # with its adapter, in the voice's own model file

@@ -745,8 +745,8 @@ def build_parser() -> argparse.ArgumentParser:
         "clone", help="clone a voice from reference audio (needs the speaker's consent)",
         description="Build a voice profile from reference audio, in one of three tiers. "
                     "instant (default): seconds of speech, the speaker encoder's embedding. "
-                    "quick: about a minute of speech, the voice's conditioning fitted to it "
-                    "under the frozen model (2 minutes). few-shot: a few minutes of speech, the "
+                    "quick: about a minute of speech, a small adapter (the decoder's output "
+                    "layer) fitted to it under the frozen model (2 minutes). few-shot: a few minutes of speech, the "
                     "model fine-tuned on it (--minutes N in all, default 10). Every voice is "
                     "measured before it is saved, and a higher tier that speaks worse than the "
                     "instant voice is not kept. Cloning needs a consent recording of the "
