@@ -353,10 +353,8 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
         higher = None
         if tier != "instant":
             deadline = started + minutes * 60 - min(GUARD_MARGIN, 0.3 * minutes * 60)
-            style = (reference_style(model, references)
-                     if TIER_FITS[tier].get("conditioning", True) else None)
             higher, held_out, facts = _fit(tier, references, texts, name, base, model, instant,
-                                           style, Path(work), deadline, encoder, report)
+                                           Path(work), deadline, encoder, report)
         if higher is not None:
             facts.update(transcript_facts)
         chosen = instant
@@ -398,12 +396,12 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
 
 
 def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base: Path, model,
-         instant: _Candidate, style: np.ndarray | None, work: Path, deadline: float, encoder,
+         instant: _Candidate, work: Path, deadline: float, encoder,
          report) -> tuple[_Candidate | None, list[Path], dict]:
     """The quick or few-shot ``tier``: the reference prepared with a held-out part, the tier's
-    adapter and (few-shot) the conditioning fitted, from the instant voice's embedding and
-    ``style`` weights (the reference's, ``reference_style``, or None: the model's average style;
-    ``cloning.quick``, ``TIER_FITS``) until
+    adapter and (few-shot) the conditioning fitted, from the instant voice's embedding and, for
+    a tier that fits the conditioning, the reference's style weights (``reference_style``;
+    otherwise the model's average style; ``cloning.quick``, ``TIER_FITS``) until
     ``deadline``; returns the candidate (with its adapter, the base model's weights with the
     fitted ones, saved in ``work``), the held-out files and the facts of the fit, or
     ``(None, [], {})`` when preparing left no time to fit."""
@@ -412,6 +410,8 @@ def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base:
     from tts import checkpoint
     from tts.acoustic import load_acoustic
 
+    conditioning = TIER_FITS[tier].get("conditioning", True)
+    style = reference_style(model, references) if conditioning else None
     pairs = [(c, t) for c, t in zip(references.clips, texts, strict=True) if t.strip()]
     if tier == "quick":
         speech = np.cumsum([c.speech for c, _ in pairs])
@@ -424,8 +424,7 @@ def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base:
                f"{MIN_FIT_SECONDS:.0f} s left for the fit): keeping the instant voice; give "
                "more --minutes")
         return None, [], {}
-    fitted = ("the voice's conditioning and adapter"
-              if TIER_FITS[tier].get("conditioning", True) else "the voice's adapter")
+    fitted = "the voice's conditioning and adapter" if conditioning else "the voice's adapter"
     report(f"{tier}: fitting {fitted} for at most {deadline - time.monotonic():.0f} s")
     fit = fit_conditioning(model, prepared, instant.embedding, style, deadline,
                            **TIER_FITS[tier])
