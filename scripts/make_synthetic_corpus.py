@@ -51,9 +51,14 @@ def evaluation_sentences(collection: Path, exclude: list[Path]) -> set[str]:
 
     from tts.metrics import normalize_for_scoring
 
+    from tts.errors import DataError
+
     picked: list[str] = []
     for count in EVALUATION_COUNTS:
-        picked += collection_sentences(str(collection), count, exclude)
+        try:
+            picked += collection_sentences(str(collection), count, exclude)
+        except DataError:  # too few sentences: the evaluation cannot draw this many either
+            break
     picked += long_sentences(str(collection), COLLECTION_WORDS[1], LONG_SENTENCES)
     return {normalize_for_scoring(t) for t in picked}
 
@@ -120,9 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice", default=VOICE, help=f"festival voice (default {VOICE})")
     parser.add_argument("--batch", type=int, default=50, help="sentences per festival process")
     args = parser.parse_args(argv)
-    if shutil.which("festival") is None:
-        print("make_synthetic_corpus: festival is not installed "
-              "(apt-get install festival festvox-us-slt-hts)", file=sys.stderr)
+    if args.count < 1 or args.batch < 1:
+        print("make_synthetic_corpus: --count and --batch must be at least 1", file=sys.stderr)
         return 2
     if not args.collection.is_file():
         print(f"make_synthetic_corpus: {args.collection}: no such file", file=sys.stderr)
@@ -131,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(texts) < args.count:
         print(f"make_synthetic_corpus: only {len(texts)} eligible sentences, "
               f"{args.count} asked for", file=sys.stderr)
+        return 2
+    if shutil.which("festival") is None:
+        print("make_synthetic_corpus: festival is not installed "
+              "(apt-get install festival festvox-us-slt-hts)", file=sys.stderr)
         return 2
     chosen = [texts[i * len(texts) // args.count] for i in range(args.count)]
     note(f"{len(texts)} eligible sentences, {len(chosen)} spread over them")
