@@ -284,23 +284,32 @@ def cmd_pitch(args: argparse.Namespace) -> int:
                         [str(f) for f in folders])
     print_table(table, args.out)
     if args.calibrate:
-        _calibrate(rows, voices)
+        _calibrate(rows, voices, args.acoustic)
     return 0
 
 
-def _calibrate(rows: list[VoiceRow], voices: list) -> None:
-    """Write each measured bundled voice's ``pitch_offset`` (``tts.voices``) so that its median
-    F0 at shift 0 becomes its recordings': the offset it was spoken with minus the measured
-    difference. Voices without pitch control or recordings are left as they are."""
+def _calibrate(rows: list[VoiceRow], voices: list, acoustic: str | None = None,
+               write=None) -> dict[str, float]:
+    """Write each measured bundled voice's ``pitch_offset`` (``tts.voices``, or ``write``) so
+    that its median F0 at shift 0 becomes its recordings': the offset it was spoken with minus
+    the measured difference. A voice spoken by a candidate ``acoustic`` model was spoken with
+    no offset (``voice_engine`` applies it only with the voice's own model), so the offset
+    written is the one that candidate needs once it replaces the voice's model. Voices without
+    pitch control or recordings are left as they are. Returns the offsets written."""
     from tts.voices import write_pitch_offsets
 
-    spoken_with = {v.name: v.pitch_offset for v in voices if v.kind == "bundled"}
+    def spoken_offset(voice) -> float:
+        own_model = acoustic is None or Path(acoustic) == voice.acoustic
+        return voice.pitch_offset if own_model else 0.0
+
+    spoken_with = {v.name: spoken_offset(v) for v in voices if v.kind == "bundled"}
     offsets = {row.voice: spoken_with[row.voice] - offset_semitones(row) for row in rows
                if row.voice in spoken_with and row.pitch_control
                and math.isfinite(offset_semitones(row))}
-    write_pitch_offsets(offsets)
+    (write or write_pitch_offsets)(offsets)
     for name, value in offsets.items():
         _note(f"{name}: pitch_offset {value:+.2f} semitones written to checkpoints/voices.json")
+    return offsets
 
 
 def add_parser(sub) -> None:
@@ -332,7 +341,9 @@ def add_parser(sub) -> None:
     pit.add_argument("--wer", action="store_true", help="also the ASR WER at each shift")
     pit.add_argument("--calibrate", action="store_true",
                      help="write each bundled voice's pitch_offset into checkpoints/voices.json "
-                          "so that its median F0 matches its recordings' (measure again after)")
+                          "so that its median F0 matches its recordings' (measure again after; "
+                          "with --acoustic, the offsets that candidate needs once it replaces "
+                          "the voices' model)")
     add_out(pit, "the report")
     add_threads(pit)
     pit.set_defaults(func=cmd_pitch)

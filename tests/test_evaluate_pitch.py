@@ -181,3 +181,23 @@ def test_bad_input_is_one_line_and_exit_2(evaluate, arctic, prepared_ljspeech, t
     assert evaluate.main([*base, "--voice", "kathleen", "--shifts", "0", "4"]) == 2
     assert "--shifts" in _error(capsys)
     assert capsys.readouterr().out == ""  # nothing measured, no table
+
+
+def test_calibrate_offsets_for_own_and_candidate_models(part, tmp_path):
+    """The offset written is the one the voice was spoken with minus the measured difference;
+    a candidate model (``--acoustic``) speaks bundled voices with no offset at all."""
+    from tts.voices import Voice
+
+    own = tmp_path / "own.pt"
+    voices = [Voice("a", "bundled", own, "CC0-1.0", "", speaker="a", pitch_offset=-1.0),
+              Voice("b", "bundled", own, "CC0-1.0", "", speaker="b", pitch_offset=2.0)]
+    rows = [part.VoiceRow("a", 200.0, 10, {0.0: 200.0 * 2 ** (1.5 / 12)}),   # 1.5 st high
+            part.VoiceRow("b", 100.0, 10, {0.0: 100.0 * 2 ** (-0.5 / 12)}),  # 0.5 st low
+            part.VoiceRow("c", None, 0, {0.0: 150.0})]                       # no recordings
+    written = []
+    offsets = part._calibrate(rows, voices, None, write=written.append)
+    assert offsets == pytest.approx({"a": -2.5, "b": 2.5}) and written == [offsets]
+    offsets = part._calibrate(rows, voices, str(own), write=written.append)
+    assert offsets == pytest.approx({"a": -2.5, "b": 2.5})
+    offsets = part._calibrate(rows, voices, str(tmp_path / "candidate.pt"), write=written.append)
+    assert offsets == pytest.approx({"a": -1.5, "b": 0.5})
