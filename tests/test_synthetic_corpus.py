@@ -62,6 +62,11 @@ def test_eligible_sentences_skip_evaluation_and_training_texts(corpus, collectio
     # without the training text excluded, the evaluation draws other sentences, which then
     # may be spoken: the exclusion follows the folders given
     assert kept != corpus.eligible_sentences(path, [])
+    # a skipped folder's texts are not spoken, and the evaluation's draw stays the one without it
+    skipped = corpus.eligible_sentences(path, [], [prepared])
+    assert normalize_for_scoring(first) not in {normalize_for_scoring(t) for t in skipped}
+    drawn = {normalize_for_scoring(t) for t in evaluate.collection_sentences(str(path), 50, [])}
+    assert not drawn & {normalize_for_scoring(t) for t in skipped}
 
 
 def test_errors_are_one_line(corpus, collection, tmp_path, monkeypatch, capsys):
@@ -74,6 +79,11 @@ def test_errors_are_one_line(corpus, collection, tmp_path, monkeypatch, capsys):
     assert corpus.main([str(path), str(tmp_path / "out"), "--count", "10"]) == 2
     assert "festival is not installed" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    (tmp_path / "other").mkdir()  # a folder this command did not make is never written into
+    monkeypatch.setattr(corpus.shutil, "which", lambda name: "/usr/bin/festival")
+    assert corpus.main([str(path), str(tmp_path / "other"), "--count", "10"]) == 2
+    assert "was not made by this command" in capsys.readouterr().err
+    assert list((tmp_path / "other").iterdir()) == []
 
 
 @pytest.mark.skipif(shutil.which("festival") is None, reason="festival is not installed")
@@ -81,6 +91,8 @@ def test_festival_speaks_a_batch(corpus, collection, tmp_path):
     path, _ = collection
     out = tmp_path / "out"
     assert corpus.main([str(path), str(out), "--count", "2", "--batch", "2"]) == 0
+    assert corpus.main([str(path), str(out), "--count", "2", "--batch", "2"]) == 0  # resumed
+    assert corpus.main([str(path), str(out), "--count", "3"]) == 2  # other texts: refused
     rows = (out / "metadata.csv").read_text().splitlines()
     assert rows[0] == "file|text|speaker" and len(rows) == 3
     import soundfile
