@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="prepared folders whose texts are not spoken either, without "
                              "entering the evaluation's draw (an earlier synthetic corpus)")
     parser.add_argument("--voice", default=VOICE, help=f"festival voice (default {VOICE})")
+    parser.add_argument("--speaker", default=SPEAKER,
+                        help=f"speaker name in metadata.csv (default {SPEAKER}; training refuses "
+                             "one name in two folders, so a second corpus needs its own)")
     parser.add_argument("--batch", type=int, default=50, help="sentences per festival process")
     args = parser.parse_args(argv)
     if args.count < 1 or args.batch < 1:
@@ -165,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         names = [f"slt_{start + i:05d}" for i in range(len(batch))]
         if not all((args.out / "wavs" / f"{n}.wav").is_file() for n in names):
             names = synthesize(batch, args.out, start, args.voice)
-        rows += [f"wavs/{n}.wav|{batch[int(n[4:]) - start]}|{SPEAKER}" for n in names]
+        rows += [f"wavs/{n}.wav|{batch[int(n[4:]) - start]}|{args.speaker}" for n in names]
         note(f"{start + len(batch)}/{len(chosen)} sentences")
     (args.out / "metadata.csv").write_text("file|text|speaker\n" + "\n".join(rows) + "\n",
                                            encoding="utf-8")
     (args.out / "README.md").write_text(
-        f"# {SPEAKER}: synthetic speech for text coverage\n\n"
+        f"# {args.speaker}: synthetic speech for text coverage\n\n"
         f"{len(rows)} sentences of `{args.collection.name}` (LJ Speech's texts, public domain) "
         f"spoken by festival (X11-style licence) with the voice `{args.voice}` (Debian "
         "`festvox-us-slt-hts`, licence EST-2003: use for any purpose, with its notice kept). "

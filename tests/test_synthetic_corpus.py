@@ -90,11 +90,13 @@ def test_errors_are_one_line(corpus, collection, tmp_path, monkeypatch, capsys):
 def test_festival_speaks_a_batch(corpus, collection, tmp_path):
     path, _ = collection
     out = tmp_path / "out"
-    assert corpus.main([str(path), str(out), "--count", "2", "--batch", "2"]) == 0
-    assert corpus.main([str(path), str(out), "--count", "2", "--batch", "2"]) == 0  # resumed
+    args = [str(path), str(out), "--count", "2", "--batch", "2", "--speaker", "synth"]
+    assert corpus.main(args) == 0
+    assert corpus.main(args) == 0  # resumed
     assert corpus.main([str(path), str(out), "--count", "3"]) == 2  # other texts: refused
     rows = (out / "metadata.csv").read_text().splitlines()
     assert rows[0] == "file|text|speaker" and len(rows) == 3
+    assert all(row.endswith("|synth") for row in rows[1:])
     import soundfile
 
     audio, rate = soundfile.read(out / rows[1].split("|")[0])
