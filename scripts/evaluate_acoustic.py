@@ -60,7 +60,7 @@ def held_out_texts(data: Path, count: int) -> list:
     return chosen[:count]
 
 
-def _file_sentences(path: str) -> list[str]:
+def file_sentences(path: str) -> list[str]:
     """The texts of a sentence file: lines of text, or ``ID|text[|...]``."""
     texts = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -72,23 +72,29 @@ def _file_sentences(path: str) -> list[str]:
 
 def long_sentences(path: str, min_words: int, count: int) -> list[str]:
     """The first ``count`` sentences of ``path`` with more than ``min_words`` words."""
-    return [t for t in _file_sentences(path) if len(t.split()) > min_words][:count]
+    return [t for t in file_sentences(path) if len(t.split()) > min_words][:count]
+
+
+def manifest_texts(folders) -> set[str]:
+    """The texts that the ``*.jsonl`` manifests of ``folders`` read, as scored
+    (``normalize_for_scoring``)."""
+    from data.manifest import read_manifest
+    from tts.metrics import normalize_for_scoring
+
+    return {normalize_for_scoring(u.text) for folder in folders
+            for manifest in sorted(Path(folder).glob("*.jsonl")) for u in read_manifest(manifest)}
 
 
 def collection_sentences(path: str, count: int, exclude: list[Path]) -> list[str]:
     """``count`` sentences of ``COLLECTION_WORDS`` words spread evenly over the sentence file
     ``path``, none of them read by an utterance of a ``*.jsonl`` manifest in the ``exclude``
     folders (compared as scored: ``normalize_for_scoring``)."""
-    from data.manifest import read_manifest
     from tts.errors import DataError
     from tts.metrics import normalize_for_scoring
 
-    read = set()
-    for folder in exclude:
-        for manifest in sorted(Path(folder).glob("*.jsonl")):
-            read.update(normalize_for_scoring(u.text) for u in read_manifest(manifest))
+    read = manifest_texts(exclude)
     low, high = COLLECTION_WORDS
-    eligible = [t for t in _file_sentences(path) if low <= len(t.split()) <= high
+    eligible = [t for t in file_sentences(path) if low <= len(t.split()) <= high
                 and normalize_for_scoring(t) not in read]
     if len(eligible) < count:
         raise DataError(f"{path}: only {len(eligible)} sentences of {low}-{high} words that no "

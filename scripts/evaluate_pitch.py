@@ -298,11 +298,8 @@ def _calibrate(rows: list[VoiceRow], voices: list, acoustic: str | None = None,
     pitch control or recordings are left as they are. Returns the offsets written."""
     from tts.voices import write_pitch_offsets
 
-    def spoken_offset(voice) -> float:
-        own_model = acoustic is None or Path(acoustic) == voice.acoustic
-        return voice.pitch_offset if own_model else 0.0
-
-    spoken_with = {v.name: spoken_offset(v) for v in voices if v.kind == "bundled"}
+    spoken_with = {v.name: v.pitch_offset if v.own_model(acoustic) else 0.0
+                   for v in voices if v.kind == "bundled"}
     offsets = {row.voice: spoken_with[row.voice] - offset_semitones(row) for row in rows
                if row.voice in spoken_with and row.pitch_control
                and math.isfinite(offset_semitones(row))}

