@@ -189,7 +189,7 @@ class VocoderDataModule(L.LightningDataModule):
             self.val_set = vals[0]
             self.val_set.utterances = turns[:self.val_clips]
             if self.pitch:  # the turns come from every folder: so must their pitch tracks
-                self.val_set.pitch = {uid: track for v in vals for uid, track in v.pitch.items()}
+                self.val_set.pitch = {key: track for v in vals for key, track in v.pitch.items()}
 
     def train_dataloader(self) -> DataLoader:
         self.setup()

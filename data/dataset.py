@@ -105,16 +105,19 @@ class TTSDataset(Dataset):
             speakers = folders[0].speakers
         self.utterances: list[Utterance] = []
         sources: list[Path] = []
-        self._embeddings: dict[str, np.ndarray] | None = {} if embeddings else None
-        self._pitch: dict[str, np.ndarray] | None = {} if pitch else None
+        # Per item, by position: clip ids are unique only within a folder.
+        self._embeddings: list[np.ndarray | None] | None = [] if embeddings else None
+        self._pitch: list[np.ndarray | None] | None = [] if pitch else None
         for path, folder in zip(paths, folders, strict=True):
             kept = [u for u in read_manifest(path) if u.speaker not in exclude]
             self.utterances += kept
             sources += [path] * len(kept)
             if self._embeddings is not None:
-                self._embeddings.update(folder.embeddings)
+                table = folder.embeddings
+                self._embeddings += [table.get(u.id) for u in kept]
             if self._pitch is not None:
-                self._pitch.update(folder.pitch)
+                tracks = folder.pitch
+                self._pitch += [tracks.get(u.id) for u in kept]
         if speakers is None:
             speakers = sorted({u.speaker for u in self.utterances})
         self.speakers = list(speakers)
@@ -124,7 +127,7 @@ class TTSDataset(Dataset):
         self._tokens: list[list[int]] = []
         self._speaker: list[int] = []
         self._emotion: list[int] = []
-        for utt, source in zip(self.utterances, sources, strict=True):
+        for index, (utt, source) in enumerate(zip(self.utterances, sources, strict=True)):
             where = f"{source}: {utt.id}"
             if utt.phonemes is None or utt.mel_path is None or utt.num_frames is None:
                 raise DataError(f"{where}: no phonemes/mel (manifest not prepared)")
@@ -136,9 +139,10 @@ class TTSDataset(Dataset):
                 self._tokens.append(symbols.encode(list(utt.phonemes)))
             except TextError as exc:
                 raise DataError(f"{where}: {exc}") from None
-            if self._embeddings is not None and utt.id not in self._embeddings:
+            if self._embeddings is not None and self._embeddings[index] is None:
                 raise DataError(f"{where}: no speaker embedding (run 'voxclone embed' again)")
-            if self._pitch is not None and len(self._pitch.get(utt.id, ())) != utt.num_frames:
+            track = None if self._pitch is None else self._pitch[index]
+            if self._pitch is not None and (track is None or len(track) != utt.num_frames):
                 raise DataError(f"{where}: no pitch track of its {utt.num_frames} frames (run "
                                 f"'voxclone pitch {source.parent}' again)")
             self._speaker.append(speaker_index[utt.speaker])
@@ -164,7 +168,7 @@ class TTSDataset(Dataset):
         """Speaker embedding ``(D,)`` of item ``index`` (needs ``embeddings``)."""
         if self._embeddings is None:
             raise DataError("this dataset was built without speaker embeddings")
-        return torch.from_numpy(self._embeddings[self.utterances[index].id])
+        return torch.from_numpy(self._embeddings[index])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         utt = self.utterances[index]
@@ -183,9 +187,9 @@ class TTSDataset(Dataset):
             "emotion": self._emotion[index],
         }
         if self._embeddings is not None:
-            item["speaker_embedding"] = torch.from_numpy(self._embeddings[utt.id])
+            item["speaker_embedding"] = torch.from_numpy(self._embeddings[index])
         if self._pitch is not None:
-            item["pitch"] = torch.from_numpy(self._pitch[utt.id])
+            item["pitch"] = torch.from_numpy(self._pitch[index])
         return item
 
     def collate(self, batch: Sequence[dict[str, Any]]) -> TTSBatch:

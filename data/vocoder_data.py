@@ -45,13 +45,16 @@ class VocoderDataset(Dataset):
         if not self.utterances:
             raise DataError(f"{manifest_path}: no utterances")
         folder = PreparedFolder(Path(manifest_path).parent)
-        self.pitch = folder.pitch if pitch else None
-        if self.pitch is not None:
-            missing = [u.id for u in self.utterances if u.id not in self.pitch]
+        self.pitch: dict[str, np.ndarray] | None = None
+        """Frame F0 by clip audio path (unique across folders, unlike clip ids)."""
+        if pitch:
+            tracks = folder.pitch
+            missing = [u.id for u in self.utterances if u.id not in tracks]
             if missing:
                 raise DataError(f"{folder.path / PITCH_FILE} has no track for "
                                 f"{len(missing)} utterance(s), e.g. {missing[0]}: run "
                                 "'voxclone pitch' again")
+            self.pitch = {str(u.audio_path): tracks[u.id] for u in self.utterances}
         if segment_frames < 1 or hop_length < 1:
             raise DataError("segment_frames and hop_length must be positive")
         self.hop_length = hop_length
@@ -93,7 +96,7 @@ class VocoderDataset(Dataset):
                 cut = np.pad(cut, ((0, 0), (0, want - cut.shape[1])), constant_values=mel.min())
             item["mel"] = torch.from_numpy(np.ascontiguousarray(cut))
         if self.pitch is not None:
-            track = self.pitch[utt.id][start:start + want]
+            track = self.pitch[str(utt.audio_path)][start:start + want]
             item["f0"] = torch.from_numpy(np.pad(track, (0, want - len(track))))
         return item
 

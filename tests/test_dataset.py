@@ -181,3 +181,41 @@ def test_trainer_sets_sampler_epoch(ravdess):
                         limit_val_batches=0)
     trainer.fit(probe, datamodule=TTSDataModule(ravdess, batch_size=1))
     assert [(e, s) for e, s, _ in probe.seen] == [(0, 0), (0, 0), (1, 1), (1, 1)]
+
+
+def _write_tracks(folder, value):
+    """Give every clip of ``folder`` the F0 ``value`` Hz on each frame and the embedding
+    ``[value] * 4``, in the files ``voxclone pitch`` and ``voxclone embed`` write."""
+    utterances = read_manifest(folder / "manifest.jsonl")
+    ids = np.array([u.id for u in utterances])
+    frames = [u.num_frames for u in utterances]
+    np.savez(folder / "pitch.npz", ids=ids, offsets=np.cumsum([0, *frames]),
+             values=np.full(sum(frames), value, np.float16))
+    np.savez(folder / "speaker_embeddings.npz", ids=ids,
+             vectors=np.full((len(ids), 4), value, np.float16))
+
+
+def test_folders_sharing_clip_ids_keep_their_own_pitch_and_embeddings(ravdess, symbols,
+                                                                       tmp_path):
+    """Clip ids are unique only within a folder (two corpora made by one recipe both start
+    at the same name): each item must carry its own folder's F0 track and embedding."""
+    import shutil
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, value in ((first, 100.0), (second, 200.0)):
+        shutil.copytree(ravdess, folder)
+        _write_tracks(folder, value)
+    dataset = TTSDataset([first / "manifest.jsonl", second / "manifest.jsonl"], symbols,
+                         embeddings=True, pitch=True)
+    assert len(dataset) == 6
+    assert [dataset[i]["id"] for i in range(3)] == [dataset[i]["id"] for i in range(3, 6)]
+    for index, value in ((0, 100.0), (2, 100.0), (3, 200.0), (5, 200.0)):
+        item = dataset[index]
+        assert torch.all(item["pitch"] == value) and torch.all(item["speaker_embedding"] == value)
+        assert torch.all(dataset.embedding_of(index) == value)
+    with np.load(second / "pitch.npz") as stored:  # one clip's track one frame short
+        values, offsets, ids = stored["values"], stored["offsets"], stored["ids"]
+    offsets[-1] -= 1
+    np.savez(second / "pitch.npz", ids=ids, offsets=offsets, values=values[:-1])
+    with pytest.raises(DataError, match="no pitch track"):
+        TTSDataset([first / "manifest.jsonl", second / "manifest.jsonl"], symbols, pitch=True)

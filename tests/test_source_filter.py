@@ -249,3 +249,27 @@ def test_validation_clips_of_several_folders_carry_their_own_pitch(prepared_with
                                                                 for i in ids)
     for index in range(len(ids)):
         assert module.val_set[index]["f0"].ndim == 1
+
+
+def test_validation_clips_of_folders_sharing_clip_ids_keep_their_own_pitch(prepared_with_pitch,
+                                                                          tmp_path):
+    """Two folders whose clips have the same ids: each validation clip reads its own F0."""
+    from data.datamodule import VocoderDataModule
+
+    other = tmp_path / "other"
+    shutil.copytree(prepared_with_pitch, other)
+    with np.load(other / "pitch.npz") as stored:
+        ids, offsets, values = stored["ids"], stored["offsets"], stored["values"]
+    np.savez(other / "pitch.npz", ids=ids, offsets=offsets, values=values * 2)
+    module = VocoderDataModule([prepared_with_pitch, other], val_clips=4, pitch=True,
+                               segment_frames=8)
+    module.setup()
+    own = VocoderDataModule([prepared_with_pitch], val_clips=4, pitch=True, segment_frames=8)
+    own.setup()
+    first = {u.id: own.val_set[i]["f0"] for i, u in enumerate(own.val_set.utterances)}
+    folders = {Path(u.audio_path).parent.parent for u in module.val_set.utterances}
+    assert folders == {Path(prepared_with_pitch), other}
+    for index, utt in enumerate(module.val_set.utterances):
+        f0 = module.val_set[index]["f0"]
+        doubled = Path(utt.audio_path).parent.parent == other
+        assert torch.equal(f0, first[utt.id] * 2 if doubled else first[utt.id])
