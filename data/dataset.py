@@ -141,8 +141,8 @@ class TTSDataset(Dataset):
                 raise DataError(f"{where}: {exc}") from None
             if self._embeddings is not None and self._embeddings[index] is None:
                 raise DataError(f"{where}: no speaker embedding (run 'voxclone embed' again)")
-            track = None if self._pitch is None else self._pitch[index]
-            if self._pitch is not None and (track is None or len(track) != utt.num_frames):
+            if self._pitch is not None and (self._pitch[index] is None
+                                            or len(self._pitch[index]) != utt.num_frames):
                 raise DataError(f"{where}: no pitch track of its {utt.num_frames} frames (run "
                                 f"'voxclone pitch {source.parent}' again)")
             self._speaker.append(speaker_index[utt.speaker])
