@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from data.balance import FolderShare, item_weights
 from data.dataset import LengthBucketSampler, TTSDataset
 from data.holdout import held_out_speakers
 from data.prepared import PreparedFolder, check_same_preparation
@@ -43,7 +44,9 @@ class TTSDataModule(L.LightningDataModule):
     ``embeddings`` adds per-utterance speaker embeddings (``voxclone embed``), ``pitch`` frame
     F0 (``voxclone pitch``); ``hold_out``
     drops the speakers ``data.holdout`` keeps for evaluation (``held_out_speakers``), and
-    ``hold_out_names`` these named speakers too (e.g. a voice kept for few-shot evaluation).
+    ``hold_out_names`` these named speakers too (e.g. a voice kept for few-shot evaluation);
+    ``folder_shares`` fixes the share of training draws of the folders they name
+    (``data.balance``).
 
     The train loader uses ``LengthBucketSampler`` (reshuffled per epoch: Lightning calls its
     ``set_epoch``); under DDP it shards batches by the trainer's world size and rank itself, so
@@ -53,7 +56,8 @@ class TTSDataModule(L.LightningDataModule):
     def __init__(self, roots: str | Path | Sequence[str | Path], batch_size: int = 16,
                  num_workers: int = 0, seed: int = 0, pin_memory: bool = False,
                  embeddings: bool = False, hold_out: float = 0.0,
-                 hold_out_names: Sequence[str] = (), pitch: bool = False) -> None:
+                 hold_out_names: Sequence[str] = (), pitch: bool = False,
+                 folder_shares: Sequence[FolderShare] = ()) -> None:
         super().__init__()
         self.folders = _folders(roots)
         if batch_size < 1:
@@ -64,6 +68,8 @@ class TTSDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.embeddings = embeddings
         self.pitch = pitch
+        self.folder_shares = tuple(folder_shares)
+        item_weights([folder.path.name for folder in self.folders], self.folder_shares)  # checks
         self.audio: AudioConfig = self.folders[0].audio
         self.symbols: SymbolTable = self.folders[0].symbols
         check_same_preparation(self.folders, symbols=True)
@@ -124,8 +130,10 @@ class TTSDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         replicas, rank = self._world()
+        weights = item_weights(self.train_set.item_folders, self.folder_shares)
         sampler = LengthBucketSampler(self.train_set.mel_lengths, self.batch_size, shuffle=True,
-                                      seed=self.seed, num_replicas=replicas, rank=rank)
+                                      seed=self.seed, num_replicas=replicas, rank=rank,
+                                      weights=weights)
         return DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.train_set.collate,
                           num_workers=self.num_workers, pin_memory=self.pin_memory,
                           persistent_workers=self.num_workers > 0)

@@ -105,6 +105,8 @@ class TTSDataset(Dataset):
             speakers = folders[0].speakers
         self.utterances: list[Utterance] = []
         sources: list[Path] = []
+        self.item_folders: list[str] = []
+        """Per item, the name of its prepared folder (``data.balance.item_weights``)."""
         # Per item, by position: clip ids are unique only within a folder.
         self._embeddings: list[np.ndarray | None] | None = [] if embeddings else None
         self._pitch: list[np.ndarray | None] | None = [] if pitch else None
@@ -112,6 +114,7 @@ class TTSDataset(Dataset):
             kept = [u for u in read_manifest(path) if u.speaker not in exclude]
             self.utterances += kept
             sources += [path] * len(kept)
+            self.item_folders += [folder.path.name] * len(kept)
             if self._embeddings is not None:
                 table = folder.embeddings
                 self._embeddings += [table.get(u.id) for u in kept]
@@ -204,7 +207,9 @@ class LengthBucketSampler(Sampler[list[int]]):
     batches, sorts each pool by length, cuts it into batches and shuffles the batch order; the
     result depends only on ``(seed, epoch)`` (call ``set_epoch`` before each epoch). Without
     ``shuffle``, batches follow ascending length. Every index appears exactly once per epoch; only
-    the last batch may be smaller (dropped with ``drop_last``).
+    the last batch may be smaller (dropped with ``drop_last``). With ``weights`` (one per index,
+    ``data.balance.item_weights``; shuffle only) an epoch is as many draws with replacement, each
+    index drawn in proportion to its weight, and batched the same way.
 
     Distributed: with ``num_replicas > 1`` each ``rank`` takes every ``num_replicas``-th batch of
     the same epoch order; the batch list is first padded by repeating batches from its start (or
@@ -213,7 +218,7 @@ class LengthBucketSampler(Sampler[list[int]]):
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False, num_replicas: int = 1, rank: int = 0,
-                 pool_batches: int = 50) -> None:
+                 pool_batches: int = 50, weights: Sequence[float] | None = None) -> None:
         if isinstance(lengths, Sampler):
             raise DataError("LengthBucketSampler needs per-item lengths, got a sampler (Lightning "
                             "injecting a DistributedSampler? create the Trainer with "
@@ -231,6 +236,14 @@ class LengthBucketSampler(Sampler[list[int]]):
         self.rank = rank
         self.pool_batches = pool_batches
         self.epoch = 0
+        self.weights = None
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if (not shuffle or len(weights) != len(self.lengths) or not np.isfinite(weights).all()
+                    or (weights < 0).any() or weights.sum() <= 0):
+                raise DataError("sampling weights need shuffle and one finite, non-negative weight "
+                                f"per item ({len(weights)} for {len(self.lengths)} items)")
+            self.weights = weights / weights.sum()
 
     @property
     def sampler(self) -> LengthBucketSampler:
@@ -244,7 +257,8 @@ class LengthBucketSampler(Sampler[list[int]]):
         size = self.batch_size
         if self.shuffle:
             rng = np.random.default_rng([self.seed % 2**32, self.epoch])
-            order = rng.permutation(len(self.lengths))
+            order = (rng.permutation(len(self.lengths)) if self.weights is None else
+                     rng.choice(len(self.lengths), size=len(self.lengths), p=self.weights))
             pool = size * self.pool_batches
             batches = []
             for start in range(0, len(order), pool):

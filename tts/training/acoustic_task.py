@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from data.balance import FolderShare
 from data.batch import TTSBatch
 from data.datamodule import TTSDataModule
 from tts import checkpoint
@@ -54,6 +55,9 @@ class AcousticTrainingConfig(ScheduleConfig, AcousticLossConfig):
     on a few minutes of speech, so that the text side keeps what it learned)."""
     hold_out_speakers: tuple[str, ...] = ()
     """Named speakers kept out of training too (e.g. the few-shot cloning evaluation voice)."""
+    folder_shares: tuple[FolderShare, ...] = ()
+    """Shares of the training draws for the data folders matching each pattern, whatever their
+    size (``data.balance``; e.g. a synthetic corpus kept at half the batches)."""
     val_examples: int = 2
     num_workers: int = 1
 
@@ -321,7 +325,8 @@ def train(config: AcousticExperimentConfig, data: str | Path | Sequence[str | Pa
     datamodule = TTSDataModule(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
                                seed=cfg.seed, embeddings=config.model.speaker_embedding_dim > 0,
                                hold_out=cfg.hold_out_fraction,
-                               hold_out_names=cfg.hold_out_speakers, pitch=config.model.pitch)
+                               hold_out_names=cfg.hold_out_speakers, pitch=config.model.pitch,
+                               folder_shares=cfg.folder_shares)
     check_audio(datamodule.audio, config.audio)
     if config.model.num_speakers and config.model.num_speakers != len(datamodule.speakers):
         config = dataclasses.replace(config, model=dataclasses.replace(
