@@ -45,7 +45,7 @@ class TTSDataModule(L.LightningDataModule):
     F0 (``voxclone pitch``); ``hold_out``
     drops the speakers ``data.holdout`` keeps for evaluation (``held_out_speakers``), and
     ``hold_out_names`` these named speakers too (e.g. a voice kept for few-shot evaluation);
-    ``folder_shares`` fixes the share of training draws of the folders they name
+    ``folder_shares`` fixes the share of training draws of the folders its patterns name
     (``data.balance``).
 
     The train loader uses ``LengthBucketSampler`` (reshuffled per epoch: Lightning calls its
