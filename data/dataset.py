@@ -104,17 +104,14 @@ class TTSDataset(Dataset):
         if speakers is None and len(folders) == 1 and folders[0].has_speakers:
             speakers = folders[0].speakers
         self.utterances: list[Utterance] = []
-        sources: list[Path] = []
-        self.item_folders: list[str] = []
-        """Per item, the name of its prepared folder (``data.balance.item_weights``)."""
+        self._sources: list[Path] = []  # per item, its manifest
         # Per item, by position: clip ids are unique only within a folder.
         self._embeddings: list[np.ndarray | None] | None = [] if embeddings else None
         self._pitch: list[np.ndarray | None] | None = [] if pitch else None
         for path, folder in zip(paths, folders, strict=True):
             kept = [u for u in read_manifest(path) if u.speaker not in exclude]
             self.utterances += kept
-            sources += [path] * len(kept)
-            self.item_folders += [folder.path.name] * len(kept)
+            self._sources += [path] * len(kept)
             if self._embeddings is not None:
                 table = folder.embeddings
                 self._embeddings += [table.get(u.id) for u in kept]
@@ -130,7 +127,7 @@ class TTSDataset(Dataset):
         self._tokens: list[list[int]] = []
         self._speaker: list[int] = []
         self._emotion: list[int] = []
-        for index, (utt, source) in enumerate(zip(self.utterances, sources, strict=True)):
+        for index, (utt, source) in enumerate(zip(self.utterances, self._sources, strict=True)):
             where = f"{source}: {utt.id}"
             if utt.phonemes is None or utt.mel_path is None or utt.num_frames is None:
                 raise DataError(f"{where}: no phonemes/mel (manifest not prepared)")
@@ -153,6 +150,11 @@ class TTSDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.utterances)
+
+    @property
+    def item_folders(self) -> list[str]:
+        """Per item, the name of its prepared folder (``data.balance.item_weights``)."""
+        return [source.parent.name for source in self._sources]
 
     @property
     def mel_lengths(self) -> list[int]:
