@@ -31,6 +31,9 @@ class EvalVoice:
     test: list[Path]
     texts: list[str]
     reference_texts: list[str] = dataclasses.field(default_factory=list)
+    wer_texts: list[str] = dataclasses.field(default_factory=list)
+    """More sentences the clone speaks for the WER only (after ``texts``; e.g. unseen sentences
+    of a text collection: three test texts per voice are few words to judge by)."""
 
 
 def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]],
@@ -68,8 +71,9 @@ def collect_voices(folders: Sequence[Path], speakers: Callable[[Path], set[str]]
 def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], list[np.ndarray]],
                     sample_rate: int, encoder, transcriber=None) -> dict[str, float]:
     """The four mean cosines (see the module doc) over ``voices``; ``speak(voice)`` returns the
-    clone's waveforms of ``voice.texts`` at ``sample_rate``. With a ``transcriber``
-    (``tts.metrics.Transcriber``), also the clones' ASR word error rate."""
+    clone's waveforms of ``voice.texts + voice.wer_texts`` at ``sample_rate`` (the cosines use
+    those of ``texts``). With a ``transcriber`` (``tts.metrics.Transcriber``), also the clones'
+    ASR word error rate over all of them."""
     from cloning.encoder import average_embeddings, embed_files
     from tts import metrics
 
@@ -80,10 +84,13 @@ def similarity_rows(voices: Sequence[EvalVoice], speak: Callable[[EvalVoice], li
         test_means.append(average_embeddings(test))
         ref_means.append(average_embeddings(embed_files(encoder, voice.reference)))
         wavs = speak(voice)
-        clone_embs.append(encoder.embed_many(wavs, sample_rate))
+        spoken = voice.texts + voice.wer_texts
+        if len(wavs) != len(spoken):
+            raise ValueError(f"{voice.name}: {len(wavs)} waveforms for {len(spoken)} texts")
+        clone_embs.append(encoder.embed_many(wavs[: len(voice.texts)], sample_rate))
         if transcriber is not None:
             heard += [transcriber.transcribe(w, sample_rate) for w in wavs]
-            texts += voice.texts
+            texts += spoken
     means = np.stack(test_means)
     n = len(voices)
     clone_same = [float((clone_embs[i] @ means[i]).mean()) for i in range(n)]

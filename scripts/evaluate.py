@@ -33,6 +33,9 @@ different-speaker speech::
         --speaker acb1b5d5f47e --speaker 8796693fb199 --reference-seconds 60 \
         --tiers instant quick --wer
 
+With ``--collection FILE`` each clone also speaks ``--collection-count`` unseen sentences of a
+text collection for the WER (three test texts per voice are few words to judge by).
+
 ``pitch``: issue 24's pitch targets for every bundled voice: its median F0 against its
 recordings' (within a semitone) and the shift ``--pitch -4/+4`` realises (4 +- 0.5 semitones);
 see ``evaluate_pitch``::

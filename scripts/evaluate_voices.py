@@ -44,9 +44,24 @@ def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[st
         kept.setdefault(tier, []).append(profile.tier)
         engine = voice_engine(name, root, args.vocoder)
         synthesizer = Synthesizer(engine=engine)
-        return [synthesizer.synthesize(text).wav for text in voice.texts]
+        return [synthesizer.synthesize(text).wav for text in voice.texts + voice.wer_texts]
 
     return speak
+
+
+def _add_wer_texts(args: argparse.Namespace, voices: list) -> None:
+    """With ``--collection``: give each voice its own ``--collection-count`` sentences of it
+    (none read by a manifest of ``--data`` or ``--exclude-data``) to speak for the WER."""
+    if not args.collection:
+        return
+    from evaluate_acoustic import collection_sentences
+
+    count = args.collection_count
+    sentences = collection_sentences(args.collection, count * len(voices),
+                                     [Path(f) for f in (*args.data, *args.exclude_data)])
+    for i, voice in enumerate(voices):
+        voice.wer_texts = sentences[i * count:(i + 1) * count]
+    _note(f"WER: each voice also speaks {count} sentences of {args.collection}")
 
 
 def _similarity_table(rows: list[tuple[str, dict]]) -> str:
@@ -67,6 +82,10 @@ def cmd_clone(args: argparse.Namespace) -> int:
     from tts import metrics
     from tts.errors import VoxcloneError
 
+    if args.collection and not args.wer:
+        raise VoxcloneError("--collection sentences are spoken for the WER: add --wer")
+    if args.collection_count < 1:
+        raise VoxcloneError(f"--collection-count must be at least 1, not {args.collection_count}")
     set_threads(args.threads)
     encoder = load_default()
     transcriber = metrics.Transcriber() if args.wer else None
@@ -81,6 +100,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
                                     args.reference, args.test)[: args.voices]
             if not voices:
                 raise VoxcloneError("no held-out speaker has enough clips in --data")
+            _add_wer_texts(args, voices)
             _note(f"zero-shot: {len(voices)} held-out voices, {args.reference} reference and "
                   f"{args.test} test clips each")
             rows.append((f"zero-shot ({args.reference} clips)",
@@ -92,6 +112,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
             if missing:
                 raise VoxcloneError(f"too little audio in --data for speaker(s) "
                                     f"{', '.join(sorted(missing))}")
+            _add_wer_texts(args, voices)
             reference = f"{args.reference_seconds / 60:g} min"
             for tier in args.tiers:
                 started = time.monotonic()
@@ -260,6 +281,15 @@ def add_parsers(sub) -> None:
                      help="keep every tier's voice as made (default: as a user gets it, the "
                           "guard falling back to the instant voice where a tier speaks worse)")
     clo.add_argument("--wer", action="store_true", help="also the clones' ASR WER")
+    clo.add_argument("--collection", default=None, metavar="FILE",
+                     help="with --wer: each clone also speaks --collection-count sentences of "
+                          "this file (lines of text or ID|text) that no manifest of --data or "
+                          "--exclude-data reads, for the WER only (similarity stays on the test "
+                          "texts)")
+    clo.add_argument("--collection-count", type=int, default=6,
+                     help="--collection sentences per voice (default 6)")
+    clo.add_argument("--exclude-data", nargs="*", default=[], metavar="DIR",
+                     help="more prepared folders whose texts --collection leaves out")
     add_out(clo)
     add_threads(clo)
     clo.set_defaults(func=cmd_clone)
