@@ -36,6 +36,9 @@ from _common import add_out, add_threads, cell, markdown_table, print_table, set
 from _common import note as _note
 
 COLLECTION_WORDS = (6, 20)
+EVALUATION_COUNTS = (50, 100, 150, 200, 300)
+"""The ``collection_sentences`` draws that evaluations make (``--collection-count``); synthetic
+training corpora leave all of them out (``make_synthetic_corpus``)."""
 
 
 def mean(values: list[float]) -> float:

@@ -51,14 +51,24 @@ def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[st
 
 def _add_wer_texts(args: argparse.Namespace, voices: list) -> None:
     """With ``--collection``: give each voice its own ``--collection-count`` sentences of it
-    (none read by a manifest of ``--data`` or ``--exclude-data``) to speak for the WER."""
+    (none read by a manifest of ``--data`` or ``--exclude-data``), spread over one of the draws
+    that ``evaluate.py acoustic`` makes (``EVALUATION_COUNTS``), which no synthetic training
+    corpus reads."""
     if not args.collection:
         return
-    from evaluate_acoustic import collection_sentences
+    from evaluate_acoustic import EVALUATION_COUNTS, collection_sentences
+
+    from tts.errors import ConfigError
 
     count = args.collection_count
-    sentences = collection_sentences(args.collection, count * len(voices),
-                                     [Path(f) for f in (*args.data, *args.exclude_data)])
+    needed = count * len(voices)
+    draw = next((n for n in EVALUATION_COUNTS if n >= needed), None)
+    if draw is None:
+        raise ConfigError(f"{len(voices)} voices x --collection-count {count} = {needed} "
+                          f"sentences; at most {EVALUATION_COUNTS[-1]} in all")
+    pool = collection_sentences(args.collection, draw,
+                                [Path(f) for f in (*args.data, *args.exclude_data)])
+    sentences = [pool[j * draw // needed] for j in range(needed)]
     for i, voice in enumerate(voices):
         voice.wer_texts = sentences[i * count:(i + 1) * count]
     _note(f"WER: each voice also speaks {count} sentences of {args.collection}")

@@ -34,11 +34,11 @@ import tempfile
 from pathlib import Path
 
 from _common import note
+from evaluate_acoustic import EVALUATION_COUNTS
 
 VOICE = "cmu_us_slt_arctic_hts"
 SPEAKER = "festival-slt"
 WORDS = (6, 25)
-EVALUATION_COUNTS = (50, 100, 150, 200, 300)
 LONG_SENTENCES = 100
 _ABBREVIATION = re.compile(r"\b[A-Za-z]{1,4}\.(?=\s*[a-z0-9,])|\b(mr|mrs|dr|st|no|co|jr|sr)\.",
                            re.IGNORECASE)

@@ -65,7 +65,7 @@ def test_collection_gives_each_voice_its_own_unread_sentences(part, prepared_ljs
     from data.manifest import read_manifest
 
     read = next(iter(read_manifest(prepared_ljspeech / "manifest.jsonl"))).text
-    lines = [f"Sentence number {i} has a few more words in it today." for i in range(12)]
+    lines = [f"Sentence number {i} has a few more words in it today." for i in range(60)]
     collection = tmp_path / "collection.txt"
     collection.write_text("\n".join([read, *lines]) + "\n", encoding="utf-8")
     voices = [EvalVoice(n, [], [], ["x"]) for n in ("a", "b", "c")]
@@ -89,3 +89,24 @@ def test_bad_collection_options_are_one_line_and_exit_2(prepared_ljspeech, tmp_p
     assert evaluate.main([*base, "--wer", "--collection-count", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--collection-count must be at least 1" in err
+
+
+def test_collection_sentences_come_from_a_draw_the_acoustic_evaluation_makes(
+        part, prepared_ljspeech, tmp_path):
+    from evaluate_acoustic import collection_sentences
+
+    from tts.errors import ConfigError
+
+    lines = [f"Sentence number {i} has a few more words in it today." for i in range(400)]
+    collection = tmp_path / "collection.txt"
+    collection.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    voices = [EvalVoice(str(n), [], [], ["x"]) for n in range(13)]
+    args = part.argparse.Namespace(collection=str(collection), collection_count=6,
+                                   data=[str(prepared_ljspeech)], exclude_data=[])
+    part._add_wer_texts(args, voices)  # 78 sentences, spread over the draw of 100
+    drawn = set(collection_sentences(str(collection), 100, [prepared_ljspeech]))
+    spoken = [t for v in voices for t in v.wer_texts]
+    assert len(set(spoken)) == 78 and set(spoken) <= drawn
+    args.collection_count = 24  # 312 > 300
+    with pytest.raises(ConfigError, match="at most 300 in all"):
+        part._add_wer_texts(args, voices)
