@@ -503,9 +503,13 @@ def test_mel_offset_is_added_to_every_frame_and_kept_by_restyle(corpus):
     with pytest.raises(ConfigError, match="80 mel bands"):
         NeuralEngine(acoustic, GriffinLim(acoustic.audio), acoustic.audio, mel_offset=offset[:40])
     # the offset is the smoothed, limited difference of two long-term spectra
-    assert np.allclose(timbre_offset(np.full(80, 2.0), np.zeros(80)), 1.5)
+    assert np.allclose(timbre_offset(np.full(80, 4.0), np.zeros(80)), 3.0)
+    assert np.allclose(timbre_offset(np.full(80, 2.0), np.zeros(80)), 2.0)
     assert np.allclose(timbre_offset(np.arange(80.0) / 80, np.zeros(80))[5:-5],
                        np.arange(80.0)[5:-5] / 80, atol=1e-6)
+    peak = np.zeros(80)
+    peak[40] = 0.9  # one band (a hum): spread over its neighbours
+    assert np.allclose(timbre_offset(peak, np.zeros(80))[38:43], [0, 0.3, 0.3, 0.3, 0])
 
 
 # -- tiers: instant, quick (the conditioning fitted), the guard between them --------------------
