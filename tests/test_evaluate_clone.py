@@ -56,8 +56,13 @@ def test_similarity_uses_the_test_texts_and_the_wer_every_spoken_sentence(tmp_pa
 
 
 @pytest.fixture(scope="module")
-def part():
-    load_script("evaluate")
+def evaluate():
+    return load_script("evaluate")
+
+
+@pytest.fixture(scope="module")
+def part(evaluate):
+    """The ``evaluate_voices`` module that ``evaluate.py`` imported."""
     return sys.modules["evaluate_voices"]
 
 
@@ -80,8 +85,8 @@ def test_collection_gives_each_voice_its_own_unread_sentences(part, prepared_ljs
     assert [len(v.wer_texts) for v in voices] == [2, 2, 2]
 
 
-def test_bad_collection_options_are_one_line_and_exit_2(prepared_ljspeech, tmp_path, capsys):
-    evaluate = load_script("evaluate")
+def test_bad_collection_options_are_one_line_and_exit_2(evaluate, prepared_ljspeech, tmp_path,
+                                                        capsys):
     base = ["clone", "--data", str(prepared_ljspeech), "--collection", str(tmp_path / "c.txt")]
     assert evaluate.main(base) == 2
     err = capsys.readouterr().err.strip()
