@@ -14,7 +14,9 @@ Quick stops early on a held-out part of the reference; few-shot runs its steps (
 onto its long-term spectrum (``tts.timbre``, the voice's colour; the fitted tiers' adapters learn
 their own), then measured by the guard (``cloning.guard``: Whisper's WER of a few sentences,
 similarity to held-out reference speech), and a higher tier that speaks worse than the instant
-voice is not kept. The profile is saved (``cloning.profile``; its format is ``tts.profiles``).
+voice is not kept (a refused few-shot fit is first tried again moved part of the way back to the
+base model, ``MOVED_BACK``). The profile is saved (``cloning.profile``; its format is
+``tts.profiles``).
 
 Quick and few-shot need the words of the reference. Without ``--transcripts`` Whisper
 (``tts.asr``) hears them, and a clip whose transcript is empty or unsure is left out
@@ -213,6 +215,16 @@ slower rate reaches the same likeness without losing words."""
 GUARD_MARGIN = 45.0
 """Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
 fit."""
+MOVED_BACK = 0.75
+"""When the guard refuses a few-shot voice, it tries the fit moved back part of the way to the
+base model before it falls back to the instant voice: every fitted weight ``w`` becomes
+``base + MOVED_BACK * (w - base)``; the fitted embedding and style stay. Likeness and words
+trade almost linearly along that line (docs/cloning.md; one unseen speaker, 3 minutes, 30
+sentences: the fit 0.800 / WER 0.204, moved back 0.749 / 0.125, 0.5 of the way 0.665 / 0.098,
+the instant voice 0.714 / 0.115)."""
+MOVED_BACK_SECONDS = 30.0
+"""The moved-back voice is tried only while this much of the budget is left (its check speaks
+and transcribes the guard's sentences once more)."""
 
 
 def resolve_tier(tier: str | None, minutes: float | None) -> tuple[str, float | None]:
@@ -261,6 +273,16 @@ class _Candidate:
     pitch: dict | None = None
     timbre: dict | None = None
     check: object = None
+    adapter: dict | None = None
+    """The fitted model weights (name -> tensor) of a quick or few-shot voice."""
+    moved_back: float | None = None
+    """``MOVED_BACK`` for a few-shot voice moved back towards the base model, else None."""
+
+    @property
+    def label(self) -> str:
+        """The tier, and how far its fit was moved back, if it was."""
+        return self.tier + (f" (fit moved back to {self.moved_back:g})"
+                            if self.moved_back is not None else "")
 
     def engine(self, vocoder=None, vocoder_audio=None):
         """A ``NeuralEngine`` speaking this voice with the offsets found so far (pitch when the
@@ -366,11 +388,23 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
             if candidate.tier == "instant":  # a fit learns its own colour (QUICK_ADAPTER)
                 candidate.timbre = _timbre(candidate, spectrum)
         if guard:
-            chosen = _guard(candidates, held_out, encoder, profile, report)
+            def moved_back() -> _Candidate | None:  # the guard's second try for few-shot
+                if higher is None or higher.tier != "few-shot" or not higher.adapter:
+                    return None
+                if time.monotonic() > started + minutes * 60 - MOVED_BACK_SECONDS:
+                    report("guard: no time left in the budget to try the fit moved back")
+                    return None
+                softer = _moved_back(higher, base, MOVED_BACK, Path(work))
+                softer.pitch = _offset(softer, target_hz)
+                return softer
+
+            chosen = _guard(candidates, held_out, encoder, profile, report, moved_back)
         elif higher is not None:
             chosen = higher
         profile.tier = chosen.tier
         own_model = chosen.path != base  # the base model with a fitted adapter
+        if chosen.moved_back is not None:
+            facts["moved_back"] = chosen.moved_back
         if chosen.tier != "instant":
             profile.fit = {"embedding": [round(float(x), 6) for x in chosen.embedding],
                            "style_weights": None if chosen.style is None
@@ -391,7 +425,8 @@ def clone_voice(name: str, audio: Sequence[str | Path], *, consent: str | Path |
                    f"{chosen.timbre['reference_seconds']:g} s of reference)")
         saved = save_profile(profile, folder, chosen.path if own_model else None,
                              overwrite=force)
-    report(f"saved {chosen.tier} voice {name!r} to {saved} in {time.monotonic() - started:.0f} s")
+    report(f"saved {chosen.label} voice {name!r} to {saved} in "
+           f"{time.monotonic() - started:.0f} s")
     return profile
 
 
@@ -440,8 +475,29 @@ def _fit(tier: str, references: ReferenceSet, texts: list[str], name: str, base:
         path = checkpoint.save(work / tier / ADAPTED_FILE,
                                dataclasses.replace(ckpt, state_dict=state))
         acoustic = load_acoustic(path)
-    candidate = _Candidate(tier, acoustic, path, fit.embedding, fit.style_weights)
+    candidate = _Candidate(tier, acoustic, path, fit.embedding, fit.style_weights,
+                           adapter=fit.adapter or None)
     return candidate, _held_out_files(prepared), facts
+
+
+def _moved_back(candidate: _Candidate, base: Path, fraction: float, work: Path) -> _Candidate:
+    """``candidate`` (a fit with an adapter) with every fitted weight moved from the ``base``
+    model's value ``fraction`` of the way to the fitted one, saved in ``work`` and loaded; the
+    fitted embedding and style are kept. The pitch offset is left to find (``_offset``)."""
+    from tts import checkpoint
+    from tts.acoustic import load_acoustic
+
+    ckpt = checkpoint.load(base, kind="acoustic")
+    state = dict(ckpt.state_dict)
+    moved = {}
+    for key, value in candidate.adapter.items():
+        start = state[key].float()
+        moved[key] = start + fraction * (value.float() - start)
+        state[key] = moved[key].to(state[key].dtype)
+    path = checkpoint.save(work / f"{candidate.tier}-moved-back" / ADAPTED_FILE,
+                           dataclasses.replace(ckpt, state_dict=state))
+    return _Candidate(candidate.tier, load_acoustic(path), path, candidate.embedding,
+                      candidate.style, adapter=moved, moved_back=fraction)
 
 
 def _held_out_files(prepared: Path) -> list[Path]:
@@ -452,10 +508,12 @@ def _held_out_files(prepared: Path) -> list[Path]:
 
 
 def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile: VoiceProfile,
-           report) -> _Candidate:
+           report, moved_back: Callable[[], _Candidate | None] | None = None) -> _Candidate:
     """Measure every candidate (``cloning.guard``) against the held-out reference speech (all
     of it when nothing was held out) and return the highest tier that does not speak worse
-    than the instant voice; the figures go into ``profile.guard``."""
+    than the instant voice; the figures go into ``profile.guard``. When the highest is refused,
+    ``moved_back()`` may give one more candidate to try before the instant voice (the few-shot
+    fit moved back towards the base model, ``MOVED_BACK``; None: nothing to try)."""
     from cloning.guard import check_voice, guard_sentences, held_out_target, judge, worse
     from tts.neural_engine import default_vocoder
     from tts.vocoder import load_vocoder
@@ -463,23 +521,43 @@ def _guard(candidates: list[_Candidate], held_out: list[Path], encoder, profile:
     transcriber = judge(report)
     target = held_out_target(held_out, encoder) if held_out else profile.embedding
     vocoder, vocoder_audio = load_vocoder(default_vocoder(candidates[0].acoustic))
-    for candidate in candidates:
+    sentences = guard_sentences(candidates[-1].tier)
+
+    def check(candidate: _Candidate) -> None:
         engine = candidate.engine(vocoder, vocoder_audio)
-        candidate.check = check_voice(candidate.tier, engine, target, encoder, transcriber,
-                                      guard_sentences(candidates[-1].tier))
+        candidate.check = check_voice(candidate.label, engine, target, encoder, transcriber,
+                                      sentences)
         report(f"guard: {candidate.check.summary()}")
-    chosen, refused = candidates[-1], None
+
+    for candidate in candidates:
+        check(candidate)
+    instant, top = candidates[0], candidates[-1]
+    chosen, refused, second = top, None, None
     if len(candidates) > 1:
-        refused = worse(candidates[-1].check, candidates[0].check)
+        refused = worse(top.check, instant.check)
         if refused:
-            chosen = candidates[0]
-            report(f"guard: the {candidates[-1].tier} voice speaks worse than the instant one "
-                   f"({refused}): keeping the instant voice")
+            chosen = instant
+            report(f"guard: the {top.tier} voice speaks worse than the instant one ({refused})")
+            softer = moved_back() if moved_back is not None else None
+            if softer is not None:
+                check(softer)
+                candidates = [*candidates, softer]
+                second = worse(softer.check, instant.check)
+                if second:
+                    report(f"guard: the {softer.label} voice speaks worse too ({second})")
+                else:
+                    chosen = softer
+                    report(f"guard: keeping the {softer.label} voice")
+            if chosen is instant:
+                report("guard: keeping the instant voice")
     profile.guard = {"checks": [c.check.to_dict() for c in candidates],
-                     "held_out_clips": len(held_out), "kept": chosen.tier,
+                     "held_out_clips": len(held_out), "kept": chosen.label,
                      "refused": None if refused is None
-                     else {"tier": candidates[-1].tier, "why": refused},
+                     else {"tier": top.tier, "why": refused},
                      "judge": None if transcriber is None else transcriber.name}
+    if len(candidates) > 2:
+        profile.guard["moved_back"] = {"fraction": candidates[-1].moved_back,
+                                       "kept": chosen is candidates[-1], "why_not": second}
     return chosen
 
 

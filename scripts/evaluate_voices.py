@@ -39,9 +39,10 @@ def _clone_speaker(args: argparse.Namespace, root: Path, kept: dict[str, list[st
                               minutes=args.minutes if tier != "instant" else None,
                               acoustic=args.acoustic, root=root, force=True, report=_note,
                               transcripts=transcripts, guard=not args.no_guard)
+        saved = (profile.guard or {}).get("kept") or profile.tier  # with how far it moved back
         _note(f"{voice.name}: {tier} clone took {time.monotonic() - started:.0f} s, "
-              f"kept {profile.tier}")
-        kept.setdefault(tier, []).append(profile.tier)
+              f"kept {saved}")
+        kept.setdefault(tier, []).append(saved)
         engine = voice_engine(name, root, args.vocoder)
         synthesizer = Synthesizer(engine=engine)
         return [synthesizer.synthesize(text).wav for text in voice.texts + voice.wer_texts]
@@ -130,9 +131,11 @@ def cmd_clone(args: argparse.Namespace) -> int:
                                       transcriber)
                 _note(f"{tier}: clones and evaluation took {time.monotonic() - started:.0f} s")
                 saved = kept.get(tier, [])
-                fell_back = sum(1 for k in saved if k != tier)
+                fell_back = sum(1 for k in saved if not k.startswith(tier))
+                moved = sum(1 for k in saved if "moved back" in k)
                 label = f"{tier} ({reference}" + (f", --minutes {args.minutes:g}"
                                                   if args.minutes and tier != "instant" else "")
+                label += f"; guard moved the fit back for {moved}" if moved else ""
                 label += f"; guard kept a lower tier for {fell_back})" if fell_back else (
                     "; no guard)" if args.no_guard else ")")
                 rows.append((label, row))

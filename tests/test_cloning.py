@@ -648,6 +648,54 @@ class ScriptedJudge:
         return self.heard.pop(0)
 
 
+@pytest.mark.parametrize("moved_wer", [0.07, 0.20])
+def test_guard_tries_the_few_shot_fit_moved_back_before_the_instant_voice(corpus, tmp_path,
+                                                                           capsys, monkeypatch,
+                                                                           moved_wer):
+    """A few-shot voice that loses words is tried again with its fit moved back towards the
+    base model (``MOVED_BACK``): kept when that voice passes the guard, else the instant one."""
+    import cloning.guard
+    import cloning.quick
+    from cloning.clone import MOVED_BACK
+
+    moved = f"few-shot (fit moved back to {MOVED_BACK:g})"
+    scripted = {"instant": (0.05, 0.70), "few-shot": (0.30, 0.85), moved: (moved_wer, 0.78)}
+    monkeypatch.setattr(cloning.guard, "check_voice", lambda label, *a, **k:
+                        cloning.guard.TierCheck(label, *scripted[label], []))
+    fit, fits = cloning.quick.fit_conditioning, []
+    monkeypatch.setattr(cloning.quick, "fit_conditioning", lambda *a, **k: fits.append(
+        fit(*a, **{**k, "max_steps": 5})) or fits[-1])
+    args = clone_args(corpus, tmp_path, "espeak_moved", "--minutes", "3", "--transcripts",
+                      str(corpus["transcripts"]), *OVERRIDE)
+    args.remove("-q")
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    assert "the few-shot voice speaks worse than the instant one (WER 0.300 against 0.050)" in out
+    profile = load_profile("espeak_moved", tmp_path / "voices")
+    assert [c["tier"] for c in profile.guard["checks"]] == ["instant", "few-shot", moved]
+    assert profile.guard["refused"]["tier"] == "few-shot"
+    if moved_wer > 0.05 + cloning.guard.WER_TOLERANCE:
+        assert f"the {moved} voice speaks worse too (WER 0.200 against 0.050)" in out
+        assert "keeping the instant voice" in out and "saved instant voice" in out
+        assert profile.tier == "instant" and profile.fit is None and profile.adapted is None
+        assert profile.guard["moved_back"] == {"fraction": MOVED_BACK, "kept": False,
+                                               "why_not": "WER 0.200 against 0.050"}
+        return
+    assert f"keeping the {moved} voice" in out and f"saved {moved} voice" in out
+    assert profile.tier == "few-shot" and profile.guard["kept"] == moved
+    assert profile.fit["moved_back"] == MOVED_BACK == profile.adapted["moved_back"]
+    assert profile.guard["moved_back"]["kept"]
+    # the saved weights lie MOVED_BACK of the way from the base model's to the fitted ones
+    base = checkpoint.load(corpus["base"]).state_dict
+    own = checkpoint.load(profile.acoustic_path).state_dict
+    for key, fitted in fits[0].adapter.items():
+        start = base[key].float()
+        expected = start + MOVED_BACK * (fitted.float() - start)
+        assert torch.allclose(own[key].float(), expected, atol=2e-3), key
+    assert not torch.equal(own["decoder.output.weight"], base["decoder.output.weight"])
+    assert torch.equal(own["encoder.embedding.weight"], base["encoder.embedding.weight"])
+
+
 @pytest.mark.real_guard
 def test_guard_keeps_the_instant_voice_when_the_quick_one_loses_words(corpus, tmp_path,
                                                                       capsys, monkeypatch):
