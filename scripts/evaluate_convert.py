@@ -19,11 +19,16 @@ converted into each ``--voice`` with ``tts.convert.convert``, the code ``voxclon
   part of the WER that the acoustic model, not the conversion, loses);
 - ``DNSMOS`` (``--dnsmos``): the outputs' DNSMOS P.835 OVRL;
 - ``x RT``: seconds of audio per second of conversion, ASR included.
+
+``--clone SPEAKER`` adds a target that is not bundled: an instant clone (``voxclone clone``'s
+code) of a speaker of ``--target-data`` from ``--clone-clips`` of their clips, measured against
+their other clips; that speaker's own clips are left out of the sources.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,6 +70,26 @@ def _target_clips(voice, folders: list[str], count: int) -> list[Path]:
     return found[:count]
 
 
+def _clone_target(speaker: str, folders: list[str], clips: int, count: int,
+                  root: Path) -> tuple[str, list[Path]]:
+    """An instant clone of ``speaker`` (of ``folders``) from its first ``clips`` clips, saved
+    under ``root``; returns the voice's name and up to ``2 * count`` of the speaker's other clips
+    (the real target)."""
+    from cloning.clone import clone_voice
+    from data.manifest import read_manifest
+    from tts.errors import DataError
+
+    found = [Path(u.audio_path) for folder in folders
+             for u in read_manifest(Path(folder) / "manifest.jsonl") if u.speaker == speaker]
+    if len(found) < clips + 4:
+        raise DataError(f"--clone {speaker}: {len(found)} clips in --target-data, "
+                        f"{clips + 4} needed ({clips} to clone from, 4 to compare with)")
+    name = f"clone-{speaker}"
+    clone_voice(name, found[:clips], override="licensed-data", override_note="evaluation on "
+                "the project's licensed corpora", root=root, force=True, report=note)
+    return name, found[clips:clips + 2 * count]
+
+
 def _f0_agreement(source, output, rate: int) -> tuple[float, float]:
     """``(Pearson r, median difference in semitones)`` of the pYIN contours of two signals of
     about equal length, over the frames voiced in both (NaN when fewer than 10)."""
@@ -85,6 +110,18 @@ def _f0_agreement(source, output, rate: int) -> tuple[float, float]:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert held-out speakers into each voice; one table row per voice."""
+    from tts.errors import ConfigError
+
+    if not args.voice and not args.clone:
+        raise ConfigError("nothing to convert into: give --voice NAME... or --clone SPEAKER")
+    if args.clone_clips < 1:
+        raise ConfigError(f"--clone-clips must be at least 1, got {args.clone_clips}")
+    with tempfile.TemporaryDirectory(prefix="voxclone-convert-") as root:
+        return _convert_all(args, Path(root))
+
+
+def _convert_all(args: argparse.Namespace, root: Path) -> int:
+    """``cmd_convert`` with ``root``, a folder for the clones' profiles."""
     import numpy as np
 
     from cloning.encoder import average_embeddings
@@ -97,9 +134,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from tts.voices import find_voice, voice_engine
 
     set_threads(args.threads)
-    sources = _source_clips(args.data, args.speakers, args.clips)
+    sources = [u for u in _source_clips(args.data, args.speakers, args.clips)
+               if u.speaker not in args.clone]  # nobody is converted into their own clone
     if not sources:
         raise DataError("no held-out clips of 2-10 s found in --data")
+    targets = [(name, None) for name in args.voice] + [
+        _clone_target(speaker, args.target_data, args.clone_clips, args.target_clips, root)
+        for speaker in args.clone]
     encoder = load_resemblyzer()
     judge = Transcriber()
     note(f"{len(sources)} source clips; ASR judge {judge.name}")
@@ -109,13 +150,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
     source_wer = word_error_rate(texts, [judge.transcribe(w, rate) for w in source_wavs])
     rows, report = [], {"sources": [u.id for u in sources], "judge": judge.name,
                         "timing": args.timing, "source_wer": source_wer, "voices": {}}
-    for name in args.voice:
-        voice = find_voice(name)
-        engine = voice_engine(name, runtime="torch")
-        real = _target_clips(voice, args.target_data, 2 * args.target_clips)
-        if len(real) < 4:
-            raise DataError(f"voice {name!r}: fewer than 4 real clips of speaker "
-                            f"{voice.speaker!r} in --target-data")
+    for name, real in targets:
+        engine = voice_engine(name, root, runtime="torch")
+        if real is None:  # a bundled voice: its speaker's clips
+            voice = find_voice(name)
+            real = _target_clips(voice, args.target_data, 2 * args.target_clips)
+            if len(real) < 4:
+                raise DataError(f"voice {name!r}: fewer than 4 real clips of speaker "
+                                f"{voice.speaker!r} in --target-data")
         half = len(real) // 2
         real_embs = encoder.embed_many([load_audio(p, rate, normalize=False) for p in real], rate)
         target = average_embeddings(real_embs[:half])
@@ -182,13 +224,18 @@ def add_parsers(sub) -> None:
                      help="prepared folders whose held-out speakers are the sources")
     con.add_argument("--target-data", required=True, nargs="+", metavar="DIR",
                      help="prepared folders holding the target voices' real clips")
-    con.add_argument("--voice", nargs="+", default=list(DEFAULT_VOICES),
-                     help="bundled target voices (default: %(default)s)")
+    con.add_argument("--voice", nargs="*", default=list(DEFAULT_VOICES),
+                     help="bundled target voices (default: %(default)s; none: only --clone)")
     con.add_argument("--speakers", type=int, default=2, help="held-out speakers per folder")
     con.add_argument("--clips", type=int, default=2, help="clips per source speaker")
     con.add_argument("--target-clips", type=int, default=8,
                      help="real clips per target for its mean embedding (as many again for "
                           "the ceiling)")
+    con.add_argument("--clone", action="append", default=[], metavar="SPEAKER",
+                     help="also convert into an instant clone of this --target-data speaker "
+                          "(repeatable; their clips are left out of the sources)")
+    con.add_argument("--clone-clips", type=int, default=3,
+                     help="clips the clone is made from (default: %(default)s)")
     con.add_argument("--given-transcripts", action="store_true",
                      help="give the corpus transcripts (default: the ASR finds the words)")
     con.add_argument("--timing", choices=("phrase", "word", "own"), default="phrase",
