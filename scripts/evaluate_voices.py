@@ -165,6 +165,9 @@ def cmd_voices(args: argparse.Namespace) -> int:
     if args.collection:
         from evaluate_acoustic import collection_sentences
 
+        if args.collection_count < 1:
+            raise ConfigError(f"--collection-count must be at least 1, not {args.collection_count}")
+
         collection = collection_sentences(args.collection, args.collection_count,
                                           [Path(f) for f in (*args.data, *args.exclude_data)])
     encoder, transcriber = load_default(), metrics.Transcriber()

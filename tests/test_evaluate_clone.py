@@ -94,6 +94,10 @@ def test_bad_collection_options_are_one_line_and_exit_2(evaluate, prepared_ljspe
     assert evaluate.main([*base, "--wer", "--collection-count", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--collection-count must be at least 1" in err
+    assert evaluate.main(["voices", "--data", str(prepared_ljspeech), "--collection",
+                          str(tmp_path / "c.txt"), "--collection-count", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--collection-count must be at least 1, not 0" in err
 
 
 def test_collection_sentences_come_from_a_draw_the_acoustic_evaluation_makes(
