@@ -325,6 +325,31 @@ def test_export_of_a_checkpoint_still_works(tiny, tmp_path, capsys):
     assert "weights only" in capsys.readouterr().out and (tmp_path / "small.pt").is_file()
 
 
+def test_export_averages_the_weights_of_checkpoints_of_one_model(tiny, tmp_path, capsys):
+    base = checkpoint.load(tiny["plain"])
+    moved = dataclasses.replace(base, state_dict={
+        k: v + 1.0 if v.is_floating_point() else v + 5 for k, v in base.state_dict.items()})
+    checkpoint.save(tmp_path / "moved.pt", moved)
+    assert main(["export", str(tiny["plain"]), str(tmp_path / "mean.pt"), "--fp32",
+                 "--average", str(tmp_path / "moved.pt")]) == 0
+    assert "the mean of 2 checkpoints" in capsys.readouterr().out
+    mean = checkpoint.load(tmp_path / "mean.pt")
+    assert mean.metadata["averaged"] == ["plain.pt", "moved.pt"]
+    for key, value in base.state_dict.items():
+        if value.is_floating_point():  # halfway between the two
+            assert torch.allclose(mean.state_dict[key], value + 0.5), key
+        else:  # step counts: the first checkpoint's
+            assert torch.equal(mean.state_dict[key], value), key
+    # another model, or --average with --onnx: one line, nothing written
+    assert main(["export", str(tiny["plain"]), str(tmp_path / "bad.pt"), "--average",
+                 str(tiny["pitch"])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pitch.pt is another model (its config differs)" in err[0]
+    assert main(["export", "--onnx", "--average", str(tiny["plain"])]) == 2
+    assert "--average is for CKPT OUT" in capsys.readouterr().err
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_export_refuses_a_folder_that_holds_something_else(tiny, tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["export", "--onnx", "-q", "--acoustic", str(tiny["plain"]), "--vocoder",

@@ -517,6 +517,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.onnx and args.average:
+        raise VoxcloneError("--average is for CKPT OUT (an inference checkpoint), not --onnx")
     if args.onnx:
         return _export_onnx(args)
     if args.voice or args.acoustic or args.vocoder:
@@ -527,8 +529,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                             "checkpoint to write), or --onnx")
     from tts.training.run import export
 
-    out = export(args.checkpoint, args.output, half=not args.fp32)
-    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, weights only)")
+    out = export(args.checkpoint, args.output, half=not args.fp32, average=args.average)
+    mean = f", the mean of {1 + len(args.average)} checkpoints" if args.average else ""
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, weights only{mean})")
     return 0
 
 
@@ -867,7 +870,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser(
         "export", help="compact inference checkpoint from a training one, or ONNX graphs (--onnx)",
-        usage="%(prog)s CKPT OUT [--fp32]\n       %(prog)s --onnx [--voice NAME | --acoustic "
+        usage="%(prog)s CKPT OUT [--fp32] [--average CKPT ...]\n       %(prog)s --onnx [--voice NAME | --acoustic "
               "CKPT] [--vocoder CKPT] [OUT_DIR]",
         description="Keep only the model weights (fp16) and its configs of a training "
                     "checkpoint. With --onnx: write a voice's acoustic model and vocoder as ONNX "
@@ -879,6 +882,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="training checkpoint (with --onnx: OUT_DIR, the folder to write)")
     exp.add_argument("output", nargs="?", metavar="OUT", help="inference checkpoint to write")
     exp.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    exp.add_argument("--average", nargs="+", default=[], metavar="CKPT",
+                     help="more checkpoints of the same model (the last few of a run): OUT "
+                          "gets the mean of their weights and CKPT's (model averaging)")
     exp.add_argument("--onnx", action="store_true",
                      help="export ONNX graphs of a voice's models instead")
     exp.add_argument("--voice", default=None, metavar="NAME",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +165,48 @@ def _resume_path(out: Path, resume: bool) -> Path | None:
     return path
 
 
-def export(source: str | Path, target: str | Path, half: bool = True) -> Path:
-    """Write an inference checkpoint (weights only, fp16 by default) from a training one."""
+def export(source: str | Path, target: str | Path, half: bool = True,
+           average: Sequence[str | Path] = ()) -> Path:
+    """Write an inference checkpoint (weights only, fp16 by default) from a training one.
+
+    ``average``: more checkpoints of the same model (the last few of one run); the weights
+    written are then the uniform mean of all of them (model averaging, as ESPnet averages its
+    best checkpoints: it evens out the noise of the last steps). ``CheckpointError`` when one of
+    them is another model (its config, weight names or shapes differ)."""
     ckpt = checkpoint.load(source)
+    state, metadata = ckpt.state_dict, ckpt.metadata
+    if average:
+        state = average_weights(ckpt, [(Path(p), checkpoint.load(p, kind=ckpt.kind))
+                                       for p in average])
+        metadata = {**metadata, "averaged": [Path(p).name for p in (source, *average)]}
     compact = checkpoint.Checkpoint(kind=ckpt.kind, model_config=ckpt.model_config,
-                                    state_dict=ckpt.state_dict, audio_config=ckpt.audio_config,
-                                    symbols=ckpt.symbols, metadata=ckpt.metadata)
+                                    state_dict=state, audio_config=ckpt.audio_config,
+                                    symbols=ckpt.symbols, metadata=metadata)
     return checkpoint.save(target, compact, half=half)
+
+
+def average_weights(first: checkpoint.Checkpoint,
+                    others: Sequence[tuple[Path, checkpoint.Checkpoint]]) -> dict[str, Any]:
+    """The uniform mean of ``first``'s floating-point weights and those of ``others`` (``(path,
+    Checkpoint)``, the same model), computed in float32 and stored in ``first``'s dtypes;
+    integer buffers (batch-norm step counts) are ``first``'s."""
+    for path, other in others:
+        if other.model_config != first.model_config:
+            raise CheckpointError(f"{path} is another model (its config differs): only "
+                                  "checkpoints of one model can be averaged")
+        for key, value in first.state_dict.items():
+            theirs = other.state_dict.get(key)
+            if theirs is None or theirs.shape != value.shape:
+                raise CheckpointError(f"{path} is another model (weight {key!r} "
+                                      f"{'missing' if theirs is None else 'has another shape'}): "
+                                      "only checkpoints of one model can be averaged")
+    state = {}
+    for key, value in first.state_dict.items():
+        if not value.is_floating_point():
+            state[key] = value
+            continue
+        total = value.float().clone()
+        for _, other in others:
+            total += other.state_dict[key].float()
+        state[key] = (total / (1 + len(others))).to(value.dtype)
+    return state
