@@ -71,9 +71,9 @@ def _target_clips(voice, folders: list[str], count: int) -> list[Path]:
 
 
 def _clone_target(speaker: str, folders: list[str], clips: int, count: int,
-                  root: Path) -> tuple[str, list[Path]]:
+                  root: Path, name: str) -> list[Path]:
     """An instant clone of ``speaker`` (of ``folders``) from its first ``clips`` clips, saved
-    under ``root``; returns the voice's name and up to ``2 * count`` of the speaker's other clips
+    under ``root`` as voice ``name``; returns up to ``2 * count`` of the speaker's other clips
     (the real target)."""
     from cloning.clone import clone_voice
     from data.manifest import read_manifest
@@ -84,10 +84,9 @@ def _clone_target(speaker: str, folders: list[str], clips: int, count: int,
     if len(found) < clips + 4:
         raise DataError(f"--clone {speaker}: {len(found)} clips in --target-data, "
                         f"{clips + 4} needed ({clips} to clone from, 4 to compare with)")
-    name = f"clone-{speaker}"
     clone_voice(name, found[:clips], override="licensed-data", override_note="evaluation on "
                 "the project's licensed corpora", root=root, force=True, report=note)
-    return name, found[clips:clips + 2 * count]
+    return found[clips:clips + 2 * count]
 
 
 def _f0_agreement(source, output, rate: int) -> tuple[float, float]:
@@ -138,9 +137,10 @@ def _convert_all(args: argparse.Namespace, root: Path) -> int:
                if u.speaker not in args.clone]  # nobody is converted into their own clone
     if not sources:
         raise DataError("no held-out clips of 2-10 s found in --data")
-    targets = [(name, None) for name in args.voice] + [
-        _clone_target(speaker, args.target_data, args.clone_clips, args.target_clips, root)
-        for speaker in args.clone]
+    targets = [(name, name, None) for name in args.voice] + [  # (label, voice, real clips)
+        (f"clone of {speaker}", f"clone{i + 1}", _clone_target(
+            speaker, args.target_data, args.clone_clips, args.target_clips, root, f"clone{i + 1}"))
+        for i, speaker in enumerate(args.clone)]
     encoder = load_resemblyzer()
     judge = Transcriber()
     note(f"{len(sources)} source clips; ASR judge {judge.name}")
@@ -150,7 +150,7 @@ def _convert_all(args: argparse.Namespace, root: Path) -> int:
     source_wer = word_error_rate(texts, [judge.transcribe(w, rate) for w in source_wavs])
     rows, report = [], {"sources": [u.id for u in sources], "judge": judge.name,
                         "timing": args.timing, "source_wer": source_wer, "voices": {}}
-    for name, real in targets:
+    for label, name, real in targets:
         engine = voice_engine(name, root, runtime="torch")
         if real is None:  # a bundled voice: its speaker's clips
             voice = find_voice(name)
@@ -194,10 +194,10 @@ def _convert_all(args: argparse.Namespace, root: Path) -> int:
                "f0_shift": float(np.nanmedian(shift)), "x_rt": seconds / spent,
                "dnsmos": float(np.mean([dnsmos(w, engine.audio.sample_rate).ovrl
                                         for w in outputs])) if args.dnsmos else None}
-        report["voices"][name] = {**row, "heard": {u.id: h for u, h in
+        report["voices"][label] = {**row, "heard": {u.id: h for u, h in
                                                     zip(sources, heard, strict=True)}}
-        note(f"{name}: {row}")
-        rows.append([name, cell(row["similarity"], 3), cell(tts_sim, 3), cell(floor, 3),
+        note(f"{label}: {row}")
+        rows.append([label, cell(row["similarity"], 3), cell(tts_sim, 3), cell(floor, 3),
                      cell(ceiling, 3), cell(row["wer"], 3), cell(tts_wer, 3),
                      cell(row["f0_corr"], 2),
                      cell(row["f0_shift"], 1), cell(row["dnsmos"], 2), cell(row["x_rt"], 1)])

@@ -36,7 +36,7 @@ def test_a_clone_target_needs_clips_to_clone_from_and_to_compare_with(evaluate,
     speaker = next(iter(read_manifest(prepared_ljspeech / "manifest.jsonl"))).speaker
     with pytest.raises(DataError, match=rf"--clone {speaker}: 3 clips in --target-data, 7 "
                                         r"needed \(3 to clone from, 4 to compare with\)"):
-        part._clone_target(speaker, [str(prepared_ljspeech)], 3, 8, tmp_path)
+        part._clone_target(speaker, [str(prepared_ljspeech)], 3, 8, tmp_path, "c1")
     with pytest.raises(DataError, match="--clone nobody: 0 clips"):
-        part._clone_target("nobody", [str(prepared_ljspeech)], 1, 8, tmp_path)
+        part._clone_target("nobody", [str(prepared_ljspeech)], 1, 8, tmp_path, "c2")
     assert not any(tmp_path.iterdir())  # nothing cloned
