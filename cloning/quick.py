@@ -94,7 +94,7 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
                      adapter: tuple[str, ...] = (), adapter_rate: float = 1e-3,
                      learning_rate: float = 0.02, batch_size: int = 8, max_steps: int = 400,
                      patience: int | None = 60, val_every: int = 10,
-                     conditioning: bool = True) -> QuickFit:
+                     conditioning: bool = True, average: float | None = None) -> QuickFit:
     """Fit the speaker embedding (and style weights) of a voice to ``prepared`` (its reference,
     ``cloning.adapt.prepare_reference``; speaker embeddings and, for a model with pitch, F0
     tracks included) under the frozen ``acoustic`` model (``tts.acoustic.load_acoustic``),
@@ -104,12 +104,16 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     best values come back in ``QuickFit.adapter``.
     Stops at ``deadline`` (a ``time.monotonic()`` value), after ``max_steps``, or when the
     held-out loss has not improved for ``patience`` steps; ``patience=None``: no early
-    stopping, the last values are kept. ``conditioning=False``: the embedding and style weights
+    stopping, the last values are kept, or with ``average`` (a decay such as 0.99) their
+    exponential moving average over the steps (warmed up: the decay is at most
+    ``(1 + step) / (10 + step)``). ``conditioning=False``: the embedding and style weights
     stay as given (None: the model's average style) and only the adapter is fitted."""
     from tts.training.acoustic_task import AcousticTrainingConfig
 
     if not conditioning and not adapter:
         raise ValueError("nothing to fit: conditioning=False needs an adapter")
+    if average is not None and patience is not None:
+        raise ValueError("average is for a fit without early stopping (patience=None)")
     started = time.monotonic()
     model = acoustic.model
     model.eval()
@@ -163,6 +167,7 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
 
     best = before = held_out()
     kept = snapshot()
+    mean = snapshot() if average is not None else None  # the moving average of the values
     best_step = step = 0
     try:
         while step < max_steps and time.monotonic() < deadline and (
@@ -172,11 +177,20 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
             loss_of(batch).backward()
             optimizer.step()
             step += 1
+            if mean is not None:
+                _move_mean(mean, snapshot(), min(average, (1 + step) / (10 + step)))
             if patience is not None and step % val_every == 0:
                 current = held_out()
                 if current < best:
                     best, best_step, kept = current, step, snapshot()
-        if patience is None and step:  # the last values, whatever the held-out loss says
+        if patience is None and step:  # the last values (or their mean), whatever the held-out
+            if mean is not None:         # loss says
+                with torch.no_grad():
+                    vector.copy_(mean[0])
+                    if logits is not None:
+                        logits.copy_(mean[1])
+                    for name, p in adapted.items():
+                        p.copy_(mean[2][name])
             best, best_step, kept = held_out(), step, snapshot()
     finally:  # the shared model goes back to what it was
         with torch.no_grad():
@@ -187,3 +201,13 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
     return QuickFit(kept[0].numpy(), fitted_style, step, best_step, before,
                     best if math.isfinite(best) else before, time.monotonic() - started,
                     kept[2] if best_step and adapted else {}, conditioning)
+
+
+def _move_mean(mean: tuple, now: tuple, decay: float) -> None:
+    """``mean = decay * mean + (1 - decay) * now`` in place, for ``fit_conditioning``'s
+    ``(embedding, style logits or None, {adapter name: values})`` snapshots."""
+    mean[0].mul_(decay).add_(now[0], alpha=1 - decay)
+    if mean[1] is not None:
+        mean[1].mul_(decay).add_(now[1], alpha=1 - decay)
+    for name, value in now[2].items():
+        mean[2][name].mul_(decay).add_(value, alpha=1 - decay)

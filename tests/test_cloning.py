@@ -581,6 +581,15 @@ def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path
     assert sorted(last.adapter)[:2] == ["decoder.blocks.0.norm.bias",
                                         "decoder.blocks.0.norm.weight"]
     assert not np.allclose(last.embedding, start) and np.isfinite(last.val_loss_after)
+    mean = fit_conditioning(model, prepared, start, None, float("inf"), max_steps=7,
+                            patience=None, adapter=("decoder.blocks.*.norm",), average=0.99)
+    assert mean.steps == mean.best_step == 7 and sorted(mean.adapter) == sorted(last.adapter)
+    key = "decoder.blocks.0.norm.weight"  # the moving average lags the same trajectory's end
+    assert 0 < float((mean.adapter[key] - before[key]).norm()) < \
+        float((last.adapter[key] - before[key]).norm())
+    assert 0 < np.linalg.norm(mean.embedding - start) < np.linalg.norm(last.embedding - start)
+    with pytest.raises(ValueError, match="average is for a fit without early stopping"):
+        fit_conditioning(model, prepared, start, None, float("inf"), average=0.99)
     # the model itself is left as it was: the fitted values come back, not in place
     for name, value in model.model.state_dict().items():
         assert torch.equal(value, before[name]), name
