@@ -183,8 +183,9 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
                 current = held_out()
                 if current < best:
                     best, best_step, kept = current, step, snapshot()
-        if patience is None and step:  # the last values (or their mean), whatever the held-out
-            if mean is not None:         # loss says
+        # no early stopping: the last values (or their mean), whatever the held-out loss says
+        if patience is None and step:
+            if mean is not None:
                 with torch.no_grad():
                     vector.copy_(mean[0])
                     if logits is not None:
