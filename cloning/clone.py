@@ -494,8 +494,7 @@ def _moved_back(candidate: _Candidate, base: Path, fraction: float, work: Path) 
     state = dict(ckpt.state_dict)
     moved = {}
     for key, value in candidate.adapter.items():
-        start = state[key].float()
-        moved[key] = start + fraction * (value.float() - start)
+        moved[key] = torch.lerp(state[key].float(), value.float(), fraction)
         state[key] = moved[key].to(state[key].dtype)
     path = checkpoint.save(work / f"{candidate.tier}-moved-back" / ADAPTED_FILE,
                            dataclasses.replace(ckpt, state_dict=state))

@@ -178,7 +178,7 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
             optimizer.step()
             step += 1
             if mean is not None:
-                _move_mean(mean, snapshot(), min(average, (1 + step) / (10 + step)))
+                _move_mean(mean, (vector, logits, adapted), min(average, (1 + step) / (10 + step)))
             if patience is not None and step % val_every == 0:
                 current = held_out()
                 if current < best:
@@ -206,9 +206,11 @@ def fit_conditioning(acoustic, prepared: Path, embedding: np.ndarray,
 
 def _move_mean(mean: tuple, now: tuple, decay: float) -> None:
     """``mean = decay * mean + (1 - decay) * now`` in place, for ``fit_conditioning``'s
-    ``(embedding, style logits or None, {adapter name: values})`` snapshots."""
-    mean[0].mul_(decay).add_(now[0], alpha=1 - decay)
-    if mean[1] is not None:
-        mean[1].mul_(decay).add_(now[1], alpha=1 - decay)
-    for name, value in now[2].items():
-        mean[2][name].mul_(decay).add_(value, alpha=1 - decay)
+    ``(embedding, style logits or None, {adapter name: values})``: ``mean`` a snapshot, ``now``
+    the live values."""
+    with torch.no_grad():
+        mean[0].lerp_(now[0], 1 - decay)
+        if mean[1] is not None:
+            mean[1].lerp_(now[1], 1 - decay)
+        for name, value in now[2].items():
+            mean[2][name].lerp_(value, 1 - decay)
