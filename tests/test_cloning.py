@@ -542,6 +542,37 @@ def test_guard_calls_a_tier_worse_only_beyond_the_tolerances():
     assert worse(below, TierCheck("instant", 0.1, float("nan"), [])) is None
 
 
+@pytest.mark.real_guard
+def test_guard_allowance_shrinks_with_the_words_spoken():
+    """Over the few-shot guard's 24 sentences a WER 0.04 worse is refused, which 8 sentences'
+    allowance let through; quick's four sentences keep the full allowance."""
+    from cloning.guard import (GUARD_SENTENCES, TierCheck, check_voice, guard_sentences,
+                               wer_tolerance, worse)
+
+    assert len(guard_sentences("few-shot")) == len(GUARD_SENTENCES) == 24
+    assert len(set(GUARD_SENTENCES)) == 24
+    assert wer_tolerance(0) == wer_tolerance(53) == wer_tolerance(104) == 0.05
+    assert wer_tolerance(301) == pytest.approx(0.0294, abs=1e-4)
+    assert wer_tolerance(416) == pytest.approx(0.025)
+
+    class Engine:  # a quarter second of silence: too short to embed, heard as nothing
+        def speak(self, text):
+            return np.zeros(4000, np.float32), 16000
+
+    class Deaf:
+        def transcribe(self, wav, sample_rate):
+            return ""
+
+    checks = {tier: check_voice(tier, Engine(), None, None, Deaf(), guard_sentences(tier))
+              for tier in ("quick", "few-shot")}
+    assert checks["quick"].words == 53 and checks["few-shot"].words == 301
+    assert checks["few-shot"].wer == 1.0 and np.isnan(checks["few-shot"].similarity)
+    below = TierCheck("instant", 0.02, 0.70, [], 301)
+    assert "WER 0.060 against 0.020" in worse(TierCheck("few-shot", 0.06, 0.80, [], 301), below)
+    assert worse(TierCheck("few-shot", 0.06, 0.80, [], 104), below) is None
+    assert worse(TierCheck("few-shot", 0.045, 0.80, [], 301), below) is None
+
+
 def test_quick_fit_lowers_the_held_out_loss_of_the_frozen_model(corpus, tmp_path):
     from cloning.adapt import prepare_reference
     from cloning.encoder import load_default
