@@ -215,9 +215,9 @@ slower rate reaches the same likeness without losing words. Since session 24 the
 the moving average of its values (decay 0.99) instead of the last ones: on two unseen speakers
 (given transcripts, 30 and 28 sentences) 0.831 / WER 0.160 against 0.837 / 0.185, and 0.910 /
 0.179 against 0.908 / 0.225 (docs/cloning.md)."""
-GUARD_MARGIN = 45.0
+GUARD_MARGIN = 90.0
 """Seconds of the budget (at most 30% of it) kept for the guard's checks and saving after the
-fit."""
+fit: a few-shot clone's guard has two voices speak 24 sentences each (about 55 s here)."""
 MOVED_BACK = 0.75
 """When the guard refuses a few-shot voice, it tries the fit moved back part of the way to the
 base model before it falls back to the instant voice: every fitted weight ``w`` becomes
@@ -225,9 +225,9 @@ base model before it falls back to the instant voice: every fitted weight ``w`` 
 trade almost linearly along that line (docs/cloning.md; one unseen speaker, 3 minutes, 30
 sentences: the fit 0.800 / WER 0.204, moved back 0.749 / 0.125, 0.5 of the way 0.665 / 0.098,
 the instant voice 0.714 / 0.115)."""
-MOVED_BACK_SECONDS = 30.0
+MOVED_BACK_SECONDS = 45.0
 """The moved-back voice is tried only while this much of the budget is left (its check speaks
-and transcribes the guard's sentences once more)."""
+and transcribes the guard's 24 sentences once more: about 30 s here)."""
 
 
 def resolve_tier(tier: str | None, minutes: float | None) -> tuple[str, float | None]:
