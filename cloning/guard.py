@@ -96,7 +96,8 @@ class TierCheck:
                 "heard": self.heard}
 
     def summary(self) -> str:
-        wer = "WER not measured" if np.isnan(self.wer) else f"WER {self.wer:.3f}"
+        wer = "WER not measured" if np.isnan(self.wer) else f"WER {self.wer:.3f}" + (
+            f" over {self.words} words" if self.words else "")
         similarity = ("no speech long enough to compare" if np.isnan(self.similarity)
                       else f"similarity {self.similarity:.3f} to held-out speech")
         return f"{self.tier}: {wer}, {similarity}"

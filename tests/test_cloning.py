@@ -567,6 +567,8 @@ def test_guard_allowance_shrinks_with_the_words_spoken():
               for tier in ("quick", "few-shot")}
     assert checks["quick"].words == 53 and checks["few-shot"].words == 301
     assert checks["few-shot"].wer == 1.0 and np.isnan(checks["few-shot"].similarity)
+    assert checks["few-shot"].summary() == \
+        "few-shot: WER 1.000 over 301 words, no speech long enough to compare"
     below = TierCheck("instant", 0.02, 0.70, [], 301)
     assert "WER 0.060 against 0.020" in worse(TierCheck("few-shot", 0.06, 0.80, [], 301), below)
     assert worse(TierCheck("few-shot", 0.06, 0.80, [], 104), below) is None
