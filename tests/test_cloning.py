@@ -546,8 +546,14 @@ def test_guard_calls_a_tier_worse_only_beyond_the_tolerances():
 def test_guard_allowance_shrinks_with_the_words_spoken():
     """Over the few-shot guard's 24 sentences a WER 0.04 worse is refused, which 8 sentences'
     allowance let through; quick's four sentences keep the full allowance."""
-    from cloning.guard import (GUARD_SENTENCES, TierCheck, check_voice, guard_sentences,
-                               wer_tolerance, worse)
+    from cloning.guard import (
+        GUARD_SENTENCES,
+        TierCheck,
+        check_voice,
+        guard_sentences,
+        wer_tolerance,
+        worse,
+    )
 
     assert len(guard_sentences("few-shot")) == len(GUARD_SENTENCES) == 24
     assert len(set(GUARD_SENTENCES)) == 24
