@@ -67,6 +67,40 @@ def test_share_timing_keeps_each_groups_time_and_the_voices_proportions():
     assert out[4:7].tolist() == [3, 12, 9] and out[7:].tolist() == [5, 2]
 
 
+def test_share_timing_with_floors_stretches_vowels_more_than_consonants():
+    import torch
+
+    from tts.convert import ELASTIC_FLOORS, elastic_floors, share_timing
+
+    symbols = ["<bos>", "S", "IY1", " ", "T", "UW1", "<eos>"]
+    floors = elastic_floors(symbols)
+    assert floors.tolist() == pytest.approx([0, 0.9, 0.3, 0, 0.9, 0.3, 0])
+    assert ELASTIC_FLOORS == {"consonant": 0.9, "vowel": 0.3}
+    groups = torch.tensor([0, 1, 1, 2, 3, 3, 4])
+    own = torch.tensor([2.0, 4, 4, 1, 4, 4, 2])
+    # stretched to 16 frames: the consonant keeps 3.6 of its 4 and takes 1.4 of the rest
+    # (0.4 x 3.5), the vowel 1.2 + 2.8 x 3.5 = 11; in proportion both would get 8
+    aligned = torch.tensor([2, 10, 6, 1, 3, 3, 2])
+    out = share_timing(aligned, own, groups, floors)
+    assert out[1:3].tolist() == [5, 11] and share_timing(aligned, own, groups)[1:3].tolist() == [8, 8]
+    # shrunk to 6 frames: 3.6 + 0.4 x 0.375 and 1.2 + 2.8 x 0.375 -> [4, 2]; shorter than
+    # the kept parts (4.8): in proportion
+    assert out[4:6].tolist() == [4, 2]
+    aligned[4], aligned[5] = 2, 2
+    assert share_timing(aligned, own, groups, floors)[4:6].tolist() == [2, 2]
+    assert out.sum() == 27
+    assert out[[0, 3, 6]].tolist() == [2, 1, 2]  # one-token groups keep their time
+
+
+def test_phone_class_knows_both_inventories():
+    from tts.text.symbols import ARPABET, phone_class
+
+    assert [phone_class(s) for s in ("AA1", "ER0", "T", "NG", "a", "ə", "ʃ", "t")] == \
+        ["vowel", "vowel", "consonant", "consonant", "vowel", "vowel", "consonant", "consonant"]
+    assert [phone_class(s) for s in ("<bos>", " ", ",", "ˈ", "ː", "AA")] == [None] * 6
+    assert sum(phone_class(s) == "vowel" for s in ARPABET) == 45
+
+
 def test_phrase_groups_cut_only_at_long_quiet_non_words():
     import torch
 

@@ -13,8 +13,9 @@
    (``Tacotron.align_durations``). With ``timing="phrase"`` (the default) the source's pauses
    keep their length and place (a space, a punctuation mark or a boundary that the aligner gives
    at least ``PAUSE_SECONDS`` of quiet frames), and the words between two pauses share the
-   phrase's time in the proportions the voice itself would speak them (``phrase_groups``,
-   ``share_timing``). ``timing="word"`` keeps each word's aligned time (closer lip sync, more
+   phrase's time by the durations the voice itself would give them, its vowels stretching or
+   shrinking more than its consonants (``phrase_groups``, ``share_timing``,
+   ``ELASTIC_FLOORS``). ``timing="word"`` keeps each word's aligned time (closer lip sync, more
    words lost: the aligner has not heard the source speaker, and a word boundary it misplaces
    squeezes a word); ``timing="own"`` the voice's own predicted durations. Whisper WER on 40
    held-out clips into kathleen: see ``docs/convert.md``.
@@ -44,8 +45,8 @@ import torch
 from tts.errors import AudioError, ConfigError
 
 __all__ = ["Conversion", "convert", "speech_pieces", "word_groups", "phrase_groups",
-           "share_timing", "quiet_tokens", "TIMINGS", "MAX_PIECE_SECONDS",
-           "MAX_TRANSCRIPT_SECONDS"]
+           "share_timing", "elastic_floors", "ELASTIC_FLOORS", "quiet_tokens", "TIMINGS",
+           "MAX_PIECE_SECONDS", "MAX_TRANSCRIPT_SECONDS"]
 
 TIMINGS = ("phrase", "word", "own")
 """What the output's timing keeps of the source: its pauses and phrase lengths, each word's
@@ -62,6 +63,16 @@ MIN_PIECE_SECONDS = 0.3
 """Detected speech shorter than this (a click, a breath) is left silent."""
 PAUSE_SECONDS = 0.15
 """A non-word token that the aligner gives at least this much quiet source is a pause."""
+ELASTIC_FLOORS = {"consonant": 0.9, "vowel": 0.3}
+"""Phrase timing fits the voice's own durations to each phrase of the source by stretching or
+shrinking only part of each phoneme: it keeps this share of a consonant's or vowel's own
+duration fixed (``share_timing``). As in Klatt's duration rules, where each segment has a
+minimum, vowels take up most of a change of tempo, and consonants keep the length the voice
+articulates them in. The sources here are mostly slower than a voice's own speech (phrases 1.15
+times its length at the median, a third over 1.25). On 40 held-out clips into instant clones of
+three unseen speakers (given transcripts), Whisper WER 0.081 / 0.074 / 0.094 against 0.105 /
+0.085 / 0.110 with proportional sharing, and into kathleen / cv-372293 / lj 0.081 / 0.253 /
+0.087 against 0.085 / 0.277 / 0.107; F0 correlation within 0.01 (docs/convert.md)."""
 QUIET_LEVEL = 0.25
 """A token's frames are quiet when their median level (dB) lies in the lowest quarter of the
 way from the piece's 10th to its 90th percentile frame level: the aligner also hands speech it
@@ -247,17 +258,34 @@ def quiet_tokens(wav: np.ndarray, aligned: torch.Tensor, hop_length: int) -> tor
     return torch.tensor(quiet)
 
 
-def share_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+def elastic_floors(symbols: list[str]) -> torch.Tensor:
+    """``(T,)`` the share of each token's own duration that ``share_timing`` keeps fixed:
+    ``ELASTIC_FLOORS`` by ``tts.text.symbols.phone_class``, 0 for spaces, punctuation,
+    boundaries and marks."""
+    from tts.text.symbols import phone_class
+
+    return torch.tensor([ELASTIC_FLOORS.get(phone_class(s), 0.0) for s in symbols])
+
+
+def share_timing(aligned: torch.Tensor, own: torch.Tensor, groups: torch.Tensor,
+                 floors: torch.Tensor | None = None) -> torch.Tensor:
     """Frames per token ``(T,)``: each group (``word_groups``, ``phrase_groups``) lasts as long
-    as the aligner found in the source (``aligned (T,)``), and its tokens share that time in the
-    proportions of the voice's own predicted durations (``own (T,)``). Whole frames; the total is
-    kept."""
+    as the aligner found in the source (``aligned (T,)``), and its tokens share that time by the
+    voice's own predicted durations (``own (T,)``): in their proportions, or with ``floors (T,)``
+    (``elastic_floors``) each token keeps that share of its own duration and only the rest
+    stretches or shrinks (in proportion when the group's time is shorter than the kept
+    parts). Whole frames; each group's total is kept."""
     out = torch.zeros_like(aligned, dtype=torch.float32)
     own = own.float().clamp(min=0.5)
+    kept = torch.zeros_like(own) if floors is None else floors.float() * own
     for group in groups.unique():
         index = (groups == group).nonzero().flatten()
-        ends = torch.round(torch.cumsum(own[index], 0) / own[index].sum()
-                           * aligned[index].sum().float())
+        total = aligned[index].sum().float()
+        fixed, rest = kept[index], own[index] - kept[index]
+        if floors is not None and total > fixed.sum() and rest.sum() > 0:
+            ends = torch.round(torch.cumsum(fixed + (total - fixed.sum()) / rest.sum() * rest, 0))
+        else:
+            ends = torch.round(torch.cumsum(own[index], 0) / own[index].sum() * total)
         out[index] = torch.diff(ends, prepend=ends.new_zeros(1))
     return out
 
@@ -312,7 +340,8 @@ def _convert_piece(engine, wav: np.ndarray, ids: list[int], own, f0: np.ndarray,
         groups = word_groups(symbols) if timing == "word" else phrase_groups(
             symbols, aligned, quiet_tokens(wav, aligned, hop),
             round(PAUSE_SECONDS * engine.audio.sample_rate / hop))
-        durations = share_timing(aligned, own.durations, groups)
+        durations = share_timing(aligned, own.durations, groups,
+                                 elastic_floors(symbols) if timing == "phrase" else None)
     # the source's F0 over each token where it is spoken: in the output's timing, else as aligned
     pitch = token_pitch(source_f0[None], (aligned if durations is None else durations)[None])[0] \
         if keep_pitch else None

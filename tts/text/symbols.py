@@ -32,6 +32,7 @@ __all__ = [
     "PUNCTUATION",
     "ARPABET",
     "IPA",
+    "phone_class",
 ]
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -104,6 +105,24 @@ IPA: tuple[str, ...] = tuple(
 )
 
 _INVENTORIES: dict[str, tuple[str, ...]] = {"g2p_en": ARPABET, "espeak": IPA}
+
+_IPA_VOWELS = frozenset("aeiouy" "æɐɑɒɔɘəɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏøœᵻᵿ" "ãẽĩõũäëïöüε")
+_IPA_CONSONANTS = frozenset(
+    "bcdfghjklmnpqrstvwxz"
+    "çðħŋɓɕɖɗɟɠɡɢɣɥɦɧɫɬɭɮɰɱɲɳɴɸɹɺɻɽɾʀʁʂʃʄʈʋʍʎʐʑʒʔʕʙʛʜʝʟʡʢʘǀǁǂǃβθχⱱ" "ʦʣʧʤʨʥ")
+
+
+def phone_class(symbol: str) -> str | None:
+    """``"vowel"`` or ``"consonant"`` for a phoneme token of either inventory (ARPAbet vowels
+    carry a stress digit), None for anything else (specials, space, punctuation, IPA stress,
+    length and diacritic marks)."""
+    if symbol[:-1] in _ARPA_VOWELS and symbol[-1:] in ("0", "1", "2") or symbol in _IPA_VOWELS:
+        return "vowel"
+    if symbol in _ARPA_CONSONANTS or symbol in _IPA_CONSONANTS:
+        return "consonant"
+    return None
+
+
 _UNKNOWN_MODES = ("error", "skip", "unk")
 
 
