@@ -34,6 +34,7 @@ from pathlib import Path
 
 from tts.errors import TextError
 from tts.text.homographs import HOMOGRAPH_FIXES, context_tag, resolve_context
+from tts.text.symbols import ARPA_VOWELS
 
 __all__ = ["to_phonemes", "phoneme_ids", "BACKENDS", "PUNCTUATION", "PUNCTUATION_END",
            "WORD_SEPARATOR", "HOMOGRAPH_FIXES"]
@@ -245,7 +246,6 @@ def _g2p_en() -> _G2pEn:
 
 
 _WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
-_ARPA_VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 
 
 def _ascii_fold(text: str) -> str:
@@ -276,7 +276,7 @@ def _canonical(phones: list[str]) -> list[str]:
     for p in phones:
         if p.startswith("<"):
             continue
-        if p in _ARPA_VOWELS:
+        if p in ARPA_VOWELS:
             p += "0"
         out.append(p)
     return out

@@ -32,6 +32,7 @@ __all__ = [
     "PUNCTUATION",
     "ARPABET",
     "IPA",
+    "ARPA_VOWELS",
     "phone_class",
 ]
 
@@ -41,11 +42,11 @@ SPACE = " "
 # Same tokens (and order) as tts.text.g2p.PUNCTUATION; kept literal here because ids hang on it.
 PUNCTUATION: tuple[str, ...] = ("?", "!", ".", ";", ":", "-", ",")
 
-_ARPA_VOWELS = tuple("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
+ARPA_VOWELS = tuple("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 _ARPA_CONSONANTS = tuple("B CH D DH F G HH JH K L M N NG P R S SH T TH V W Y Z ZH".split())
 # The 39 CMU phonemes, vowels with lexical stress 0/1/2: 15 * 3 + 24 = 69 symbols.
 ARPABET: tuple[str, ...] = tuple(
-    sorted([v + s for v in _ARPA_VOWELS for s in "012"] + list(_ARPA_CONSONANTS))
+    sorted([v + s for v in ARPA_VOWELS for s in "012"] + list(_ARPA_CONSONANTS))
 )
 
 # Characters espeak-ng emits (checked over all its voices) plus the rest of the IPA chart.
@@ -116,7 +117,7 @@ def phone_class(symbol: str) -> str | None:
     """``"vowel"`` or ``"consonant"`` for a phoneme token of either inventory (ARPAbet vowels
     carry a stress digit), None for anything else (specials, space, punctuation, IPA stress,
     length and diacritic marks)."""
-    if symbol[:-1] in _ARPA_VOWELS and symbol[-1:] in ("0", "1", "2") or symbol in _IPA_VOWELS:
+    if symbol[:-1] in ARPA_VOWELS and symbol[-1:] in ("0", "1", "2") or symbol in _IPA_VOWELS:
         return "vowel"
     if symbol in _ARPA_CONSONANTS or symbol in _IPA_CONSONANTS:
         return "consonant"
